@@ -1,0 +1,147 @@
+"""`gitops-gen build` and `gitops-gen render`: the engine applied to a directory or a fleet."""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitops_gen.build import Engine, ParseCache
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.tree import DiskTree, Tree
+
+
+class DocumentCache:
+    """Serialised text per distinct object: clusters sharing layers share most documents.
+
+    Keyed by a digest of the object's marshal bytes, so an equal object built in a
+    different order only misses the cache; it can never serve different content.
+    """
+
+    def __init__(self) -> None:
+        self._text: dict[bytes, str] = {}
+
+    def dump(self, obj: dict[str, Any]) -> str:
+        from gitops_gen import emit
+
+        key = hashlib.blake2b(marshal.dumps(obj), digest_size=20).digest()
+        text = self._text.get(key)
+        if text is None:
+            text = emit.dump(obj)
+            self._text[key] = text
+        return text
+
+    def dump_all(self, objs: Iterable[dict[str, Any]]) -> str:
+        from gitops_gen import emit
+
+        return emit.join_documents([self.dump(o) for o in objs])
+
+
+def git_toplevel(path: Path) -> Path | None:
+    try:
+        out = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, check=False)
+    except OSError:
+        return None
+    top = out.stdout.strip()
+    return Path(top).resolve() if out.returncode == 0 and top else None
+
+
+def kustomize_binary() -> list[str]:
+    if shutil.which("kustomize"):
+        return ["kustomize", "build"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize"]
+    raise GitopsGenError("--engine kustomize needs `kustomize` or `kubectl` on PATH")
+
+
+def run_kustomize(directory: Path) -> str:
+    proc = subprocess.run([*kustomize_binary(), str(directory)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["kustomize failed"])[-1]
+        raise GitopsGenError(f"kustomize: {first}", str(directory))
+    return proc.stdout
+
+
+def cmd_build(directory: Path, engine: str = "python") -> int:
+    """Print what `kustomize build DIRECTORY` prints."""
+    if not directory.is_dir():
+        raise GitopsGenError("no such directory", str(directory))
+    if engine == "kustomize":
+        sys.stdout.write(run_kustomize(directory))
+        return 0
+    full = directory.resolve()
+    # Kustomize may read `../base` anywhere above DIR; the git top-level (or /) bounds what we read.
+    root = git_toplevel(full) or Path(full.anchor)
+    tree = DiskTree(root, display_from=Path.cwd())
+    rel = full.relative_to(root).as_posix()
+    text = Engine(tree).render("" if rel == "." else rel)
+    sys.stdout.write(text)
+    return 0
+
+
+def fleet_clusters(tree: Tree) -> list[str]:
+    """Clusters with a generated mapping, by name."""
+    return [name for name in tree.listdir("mapping") if tree.kind(f"mapping/{name}") == "dir"]
+
+
+def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = None,
+                    cache: DocumentCache | None = None) -> Iterable[tuple[str, str]]:
+    """(cluster, rendered text) for each cluster, sharing one engine and one document cache."""
+    engine = engine or Engine(tree, parse_cache=ParseCache())
+    cache = cache or DocumentCache()
+    for name in clusters:
+        resources = engine.build(f"mapping/{name}")
+        yield name, cache.dump_all(r.obj for r in resources)
+
+
+def select_clusters(tree: Tree, wanted: list[str]) -> list[str]:
+    known = fleet_clusters(tree)
+    if not known:
+        raise GitopsGenError("no mapping/<cluster>/ directories: run `gitops-gen generate` first", "mapping")
+    for name in wanted:
+        if name not in known:
+            raise GitopsGenError(f"unknown cluster {name!r} (known: {', '.join(known)})")
+    return list(dict.fromkeys(wanted)) if wanted else known
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def cmd_render(repo: Path, clusters: list[str], out: Path | None, engine: str = "python") -> int:
+    """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
+    from gitops_gen.files import write_atomic
+
+    tree = DiskTree(repo)
+    names = select_clusters(tree, clusters)
+    if out is None and len(names) != 1:
+        raise click.UsageError("several clusters need --out DIR (or name exactly one with --cluster)")
+    if engine == "kustomize":
+        results: Iterable[tuple[str, str]] = ((n, run_kustomize(repo / "mapping" / n)) for n in names)
+    else:
+        results = render_clusters(tree, names)
+    if out is None:
+        for _, text in results:
+            sys.stdout.write(text)
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    rendered: dict[str, str] = {}
+    if _progress_wanted():
+        with click.progressbar(results, length=len(names), label="rendering", file=sys.stderr) as bar:
+            for name, text in bar:
+                rendered[name] = text
+    else:
+        rendered = dict(results)
+    # Everything is rendered before anything is written: an error leaves --out untouched.
+    for name, text in rendered.items():
+        write_atomic(out / f"{name}.yaml", text.encode())
+    return 0

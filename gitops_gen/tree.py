@@ -1,0 +1,163 @@
+"""Read-only views of a repository's files: the working tree, or a git revision.
+
+The engine, the inventory and the generator read through a ``Tree`` so that ``diff``
+can render any revision straight from git objects without a checkout. Paths are
+repo-relative POSIX strings ("" is the root); nothing may escape the root, whether
+by ``..`` or by a symlink.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from gitops_gen.errors import GitopsGenError
+
+Kind = Literal["file", "dir"]
+
+
+def normalize(path: str, base: str = "") -> str | None:
+    """Join PATH onto BASE (both repo-relative) and normalise; None if it climbs above the root."""
+    joined = posixpath.normpath(posixpath.join(base, path)) if base else posixpath.normpath(path)
+    if joined == ".":
+        return ""
+    if joined == ".." or joined.startswith("../") or joined.startswith("/"):
+        return None
+    return joined
+
+
+class Tree(Protocol):
+    """What the engine needs from a file system."""
+
+    def read(self, path: str) -> bytes: ...
+
+    def kind(self, path: str) -> Kind | None: ...
+
+    def listdir(self, path: str) -> list[str]: ...
+
+    def display(self, path: str) -> str:
+        """How to name PATH in a message to the user."""
+        ...
+
+
+class DiskTree:
+    """The working tree under ROOT. Symlinks are followed only while they stay inside ROOT."""
+
+    def __init__(self, root: Path, display_from: Path | None = None):
+        self.root = root.resolve()
+        # Messages name files relative to DISPLAY_FROM (the cwd for `build`), else repo-relative.
+        self.display_from = display_from
+
+    def _real(self, path: str) -> Path | None:
+        full = self.root / path if path else self.root
+        try:
+            real = full.resolve(strict=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, RuntimeError) as err:  # loops
+            raise GitopsGenError(f"cannot resolve path: {err}", self.display(path)) from None
+        if real != self.root and self.root not in real.parents:
+            raise GitopsGenError("path escapes the repository through a symlink", self.display(path))
+        return real
+
+    def read(self, path: str) -> bytes:
+        real = self._real(path)
+        if real is None or not real.is_file():
+            raise GitopsGenError("no such file", self.display(path))
+        try:
+            return real.read_bytes()
+        except OSError as err:
+            raise GitopsGenError(f"cannot read: {err.strerror}", self.display(path)) from None
+
+    def kind(self, path: str) -> Kind | None:
+        real = self._real(path)
+        if real is None:
+            return None
+        mode = real.stat().st_mode
+        if stat.S_ISDIR(mode):
+            return "dir"
+        if stat.S_ISREG(mode):
+            return "file"
+        return None
+
+    def listdir(self, path: str) -> list[str]:
+        real = self._real(path)
+        if real is None or not real.is_dir():
+            return []
+        return sorted(os.listdir(real))
+
+    def display(self, path: str) -> str:
+        if self.display_from is not None:
+            return os.path.relpath(self.root / path, self.display_from)
+        return path or "."
+
+
+class GitTree:
+    """A git revision's tree, read from objects (no checkout, index or HEAD change)."""
+
+    def __init__(self, repo: Any, rev: str):
+        # repo is a git.Repo; typed loosely so importing this module does not import gitpython.
+        try:
+            self.commit = repo.commit(rev)
+        except Exception as err:  # gitpython raises several unrelated types for a bad rev
+            raise GitopsGenError(f"unknown git revision {rev!r}: {err}") from None
+        self.rev = rev
+        self._root = self.commit.tree
+
+    def _entry(self, path: str, depth: int = 0) -> Any | None:
+        if depth > 40:
+            raise GitopsGenError("too many levels of symlinks", self.display(path))
+        if path == "":
+            return self._root
+        node = self._root
+        parts = path.split("/")
+        for i, part in enumerate(parts):
+            if node.type != "tree":
+                return None
+            try:
+                node = node[part]
+            except KeyError:
+                return None
+            if node.mode & 0o170000 == 0o120000:  # a symlink stored in git
+                target = node.data_stream.read().decode("utf-8", "surrogateescape")
+                parent = "/".join(parts[:i])
+                resolved = normalize(target, parent) if not target.startswith("/") else None
+                if resolved is None:
+                    raise GitopsGenError("path escapes the repository through a symlink", self.display(path))
+                rest = "/".join([resolved, *parts[i + 1 :]]) if i + 1 < len(parts) else resolved
+                return self._entry(rest, depth + 1)
+        return node
+
+    def read(self, path: str) -> bytes:
+        entry = self._entry(path)
+        if entry is None or entry.type != "blob":
+            raise GitopsGenError("no such file", self.display(path))
+        data: bytes = entry.data_stream.read()
+        return data
+
+    def kind(self, path: str) -> Kind | None:
+        entry = self._entry(path)
+        if entry is None:
+            return None
+        if entry.type == "tree":
+            return "dir"
+        if entry.type == "blob":
+            return "file"
+        return None
+
+    def listdir(self, path: str) -> list[str]:
+        entry = self._entry(path)
+        if entry is None or entry.type != "tree":
+            return []
+        return sorted(item.name for item in entry)
+
+    def blob_id(self, path: str) -> str | None:
+        """The git object id of PATH: a content key for caches shared between revisions."""
+        entry = self._entry(path)
+        return None if entry is None else str(entry.hexsha)
+
+    def display(self, path: str) -> str:
+        return f"{self.rev}:{path}"
