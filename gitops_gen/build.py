@@ -13,7 +13,6 @@ fleet render builds each shared base once. Parsed files are cached by content ke
 from __future__ import annotations
 
 import marshal
-import posixpath
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,6 +76,8 @@ class Engine:
             nameref.fix_name_references(resources)
             self._record(resources, Origin(kust.path, "transformer", field="nameReference"))
         resources = [r for r in resources if not _is_local(r)]
+        for res in resources:
+            strip_build_annotations(res.obj)
         order = kust.data.get("sortOptions", {}) or {}
         if order.get("order", "legacy") == "legacy":
             resources.sort(key=legacy_sort_key(order.get("legacySortOptions")))
@@ -248,10 +249,11 @@ class Engine:
                 raise GitopsGenError(err.message, kust.path, line, col) from None
             raise
 
-    def _record(self, ra: list[Resource], origin: Origin) -> None:
+    def _record(self, ra: list[Resource], origin: Origin, force: bool = False) -> None:
         if self.trace:
             for res in ra:
-                res.record(origin)
+                if res.obj:
+                    res.record(origin, force)
 
     def _origin(self, kust: Kustomization, key: str, index: int | None = None) -> Origin:
         line = None
@@ -268,7 +270,7 @@ class Engine:
                 with self._blame(kust, "patchesStrategicMerge", i):
                     target = get_by_id(ra, patch_id(patch), origin.path)
                     apply_smp(ra, [target], patch, allow_name=False, allow_kind=False)
-                self._record(ra, origin)
+                self._record([target], origin, force=True)
             _drop_empties(ra)
         for i, entry in enumerate(kust.get_list("patches")):
             self._patch(kust, entry, i, ra)
@@ -385,7 +387,7 @@ class Engine:
                 selected = select(ra, target)
                 for res in selected:
                     apply_json6902(res, json_ops, display, store_previous=not legacy_json)
-            self._record(ra, origin)
+            self._record(selected, origin, force=True)
             return
         patches = self._patch_docs(docs, display)
         if not patches:
@@ -398,13 +400,13 @@ class Engine:
                 selected = select(ra, target)
                 apply_smp(ra, selected, patches[0], bool(options.get("allowNameChange")),
                           bool(options.get("allowKindChange")), retarget=True)
-                self._record(ra, Origin(display, "smp", field=key, line=line, patch=patches[0]))
+                self._record(selected, Origin(display, "smp", field=key, line=line, patch=patches[0]), True)
             else:
                 for j, patch in enumerate(patches):
                     found = get_by_id(ra, patch_id(patch), display)
                     apply_smp(ra, [found], patch, bool(options.get("allowNameChange")),
                               bool(options.get("allowKindChange")))
-                    self._record(ra, Origin(display, "smp", field=key, line=line, doc=j, patch=patch))
+                    self._record([found], Origin(display, "smp", field=key, line=line, doc=j, patch=patch), True)
 
 
 # ---------------------------------------------------------------------- resource helpers
@@ -419,6 +421,39 @@ def _strings(mapping: dict[str, Any]) -> dict[str, str]:
         else:
             out[str(k)] = str(v)
     return out
+
+
+# Annotations kustomize uses internally and removes from every object it prints.
+BUILD_ANNOTATIONS = frozenset(
+    {
+        "config.kubernetes.io/origin",
+        "alpha.config.kubernetes.io/transformations",
+        "config.kubernetes.io/index",
+        "config.kubernetes.io/path",
+        "config.k8s.io/id",
+        *(
+            "internal.config.kubernetes.io/" + name
+            for name in (
+                "previousKinds", "previousNames", "previousNamespaces", "prefixes", "suffixes", "refBy",
+                "generatorBehavior", "needsHashSuffix", "allowNameChange", "allowKindChange", "index", "path",
+                "id", "seqindent", "annotations-migration-resource-id",
+            )
+        ),
+    }
+)
+
+
+def strip_build_annotations(obj: dict[str, Any]) -> None:
+    """What kustomize removes at output; an annotations map left empty goes too."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "annotations" not in md:
+        return
+    ann = md["annotations"]
+    if isinstance(ann, dict):
+        for key in BUILD_ANNOTATIONS.intersection(ann):
+            del ann[key]
+        if not ann:
+            del md["annotations"]
 
 
 def _is_local(res: Resource) -> bool:
@@ -629,15 +664,44 @@ def _as_json_patch(raw: bytes, docs: list[Any]) -> list[Any] | None:
 
 
 def apply_json6902(res: Resource, ops: list[Any], display: str, store_previous: bool) -> None:
+    """Apply RFC 6902 operations the way kustomize's patch filter behaves.
+
+    Two kustomize behaviours differ from a plain RFC 6902 library: every resource
+    carries kustomize's internal annotations while patches run, so ``add
+    /metadata/annotations/x`` works on an object without annotations; and ``replace``
+    of a missing map key adds it.
+    """
     import jsonpatch
+    import jsonpointer
 
     if store_previous:
         res.store_previous_id()
-    try:
-        res.obj = jsonpatch.apply_patch(res.obj, ops, in_place=False)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, IndexError,
-            TypeError, ValueError) as err:
-        raise GitopsGenError(f"JSON 6902 patch failed on {res.kind}/{res.name}: {err}", display) from None
+    obj = clone(res.obj)
+    md = obj.get("metadata")
+    injected = isinstance(md, dict) and "annotations" not in md
+    if injected:
+        md["annotations"] = {}
+    for op in ops:
+        if not isinstance(op, dict):
+            raise GitopsGenError(f"JSON 6902 operation must be a mapping, got {op!r}", display)
+        if op.get("op") == "replace" and isinstance(op.get("path"), str):
+            parent_ptr, _, last = op["path"].rpartition("/")
+            try:
+                parent = jsonpointer.resolve_pointer(obj, parent_ptr) if parent_ptr else obj
+            except jsonpointer.JsonPointerException:
+                parent = None
+            key = last.replace("~1", "/").replace("~0", "~")
+            if isinstance(parent, dict) and key not in parent:
+                op = {**op, "op": "add"}
+        try:
+            obj = jsonpatch.JsonPatch([op]).apply(obj, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, IndexError,
+                TypeError, ValueError) as err:
+            raise GitopsGenError(f"JSON 6902 patch failed on {res.kind}/{res.name}: {err}", display) from None
+    md = obj.get("metadata") if isinstance(obj, dict) else None
+    if injected and isinstance(md, dict) and md.get("annotations") == {}:
+        del md["annotations"]
+    res.obj = obj
 
 
 # ---------------------------------------------------------------------- output order

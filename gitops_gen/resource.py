@@ -224,11 +224,15 @@ class Resource:
             history=None if self.history is None else list(self.history),
         )
 
-    def record(self, origin: Origin) -> None:
-        """Append a provenance step if tracing and the object changed since the last step."""
+    def record(self, origin: Origin, force: bool = False) -> None:
+        """Append a provenance step if tracing and the object changed since the last step.
+
+        FORCE records a step even without a change: a patch that re-sets a value to what
+        it already was still "set" it, and explain should say so.
+        """
         if self.history is None:
             return
-        if self.history and self.history[-1].obj == self.obj:
+        if not force and self.history and self.history[-1].obj == self.obj:
             return
         self.history.append(Step(origin, copy.deepcopy(self.obj)))
 
