@@ -255,10 +255,14 @@ class Engine:
                 if res.obj:
                     res.record(origin, force)
 
-    def _origin(self, kust: Kustomization, key: str, index: int | None = None) -> Origin:
+    def _origin(self, kust: Kustomization, key: str, index: int | None = None, sub: str | None = None) -> Origin:
+        """A transformer step; its line is the kustomization line that holds the value it sets."""
         line = None
         if self.trace:
-            line = kust.line_of(key, index)[0] if index is not None else kust.line_of(key)[0]
+            where: list[str | int] = [key] if index is None else [key, index]
+            if sub is not None:
+                where.append(sub)
+            line = kust.line_of(*where)[0]
         return Origin(kust.path, "transformer", field=key, line=line)
 
     def _transform(self, kust: Kustomization, ra: list[Resource]) -> None:
@@ -315,14 +319,15 @@ class Engine:
                 raise kust.error("replicas entries need a name and an integer count", "replicas", i)
             with self._blame(kust, "replicas", i):
                 tf.apply_replicas(ra, name, count)
-            self._record(ra, self._origin(kust, "replicas", i))
+            self._record(ra, self._origin(kust, "replicas", i, "count"))
         images = [*kust.get_list("images"), *kust.get_list("imageTags")]
         for i, entry in enumerate(images):
             key, index = ("images", i) if i < len(kust.get_list("images")) else \
                 ("imageTags", i - len(kust.get_list("images")))
             with self._blame(kust, key, index):
                 tf.apply_image(ra, entry)
-            self._record(ra, self._origin(kust, key, index))
+            sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
+            self._record(ra, self._origin(kust, key, index, sub))
 
     def _psm_patches(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[Origin, dict[str, Any]]]:
         """patchesStrategicMerge entries are file paths or, for legacy reasons, inline YAML."""

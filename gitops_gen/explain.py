@@ -21,6 +21,7 @@ from gitops_gen.provenance import (
     get,
     leaves,
     parse_field,
+    rejoin_keys,
 )
 from gitops_gen.render import select_clusters
 from gitops_gen.resource import Resource
@@ -65,9 +66,9 @@ def layer_of(path: str, layers: list[str]) -> str:
 
 def describe(setter: Setter) -> str:
     if setter.origin_kind == "transformer":
-        return f"{setter.field}: transformer"
+        return f"{setter.text}   [{setter.field} transformer]" if setter.text else f"[{setter.field} transformer]"
     if setter.origin_kind == "generator":
-        return f"{setter.field or 'generator'}"
+        return setter.text or f"[{setter.field or 'generator'}]"
     return setter.text
 
 
@@ -76,7 +77,7 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     engine = Engine(tree, trace=True, warnings=False)
     resources = engine.build(f"mapping/{cluster}")
     res = find_object(resources, ref)
-    path = parse_field(field)
+    path = rejoin_keys(res.obj, parse_field(field))
     value = get(res.obj, path)
     if value is MISSING:
         parent = get(res.obj, path[:-1]) if len(path) > 1 else res.obj
@@ -136,7 +137,8 @@ def format_text(report: dict[str, Any]) -> str:
         note = "<- wins" if e["status"] == "wins" else "(overridden)"
         if e["layer"] and e["status"] == "wins":
             note += f" ({e['layer']})"
-        prefix = f"{e['field']}: " if e["field"] != report["field"] else ""
+        sub = e["field"][len(report["field"]):].lstrip(".")
+        prefix = f"{sub} <- " if sub else ""
         rows.append((where, f"{prefix}{e['source']}", note))
     width = max((len(r[0]) for r in rows), default=0)
     swidth = max((len(r[1]) for r in rows), default=0)

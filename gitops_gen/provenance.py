@@ -23,6 +23,7 @@ from gitops_gen.resource import Origin, Resource
 from gitops_gen.tree import Tree
 
 MISSING: Any = object()
+IDENTITY = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
 
 # Keys that identify an element in a list of objects, in the order we try them.
 LIST_KEYS = ("name", "containerPort", "mountPath", "devicePath", "key", "type", "ip", "topologyKey", "port")
@@ -115,6 +116,29 @@ def get(obj: Any, path: FieldPath) -> Any:
         if node is MISSING:
             return MISSING
     return node
+
+
+def rejoin_keys(obj: Any, path: FieldPath) -> FieldPath:
+    """Let users write label keys unquoted: ``nodeSelector.nvidia.com/gpu.product``.
+
+    Where a dotted run of keys does not exist but their join with dots does, use the join.
+    """
+    out: list[Step] = []
+    node = obj
+    i = 0
+    while i < len(path):
+        step = path[i]
+        if isinstance(step, str) and isinstance(node, dict) and step not in node:
+            for j in range(len(path), i + 1, -1):
+                run = path[i:j]
+                if all(isinstance(s, str) for s in run) and ".".join(map(str, run)) in node:
+                    step = ".".join(map(str, run))
+                    i = j - 1
+                    break
+        out.append(step)
+        node = get(node, (step,)) if node is not MISSING else MISSING
+        i += 1
+    return tuple(out)
 
 
 def stable_path(obj: Any, path: FieldPath) -> FieldPath:
@@ -219,15 +243,17 @@ def _json_pointer(path: FieldPath, obj: Any) -> str | None:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in concrete)
 
 
-def _patch_mentions(origin: Origin, path: FieldPath, before: Any) -> tuple[bool, int | None]:
+def _patch_mentions(origin: Origin, path: FieldPath, before: Any, after: Any) -> tuple[bool, int | None]:
     """Does the patch of this step name PATH? Returns (mentions, op index for JSON patches)."""
+    if path in IDENTITY:
+        return False, None  # a patch names its target there; kustomize keeps the target's values
     if origin.kind == "smp" and isinstance(origin.patch, dict):
         return get(origin.patch, path) is not MISSING, None
     if origin.kind == "json6902" and isinstance(origin.patch, list):
-        pointer = _json_pointer(path, before) if before is not None else None
+        pointers = {p for p in (_json_pointer(path, before), _json_pointer(path, after)) if p}
         for i, op in enumerate(origin.patch):
             target = op.get("path") if isinstance(op, dict) else None
-            if pointer and isinstance(target, str) and (pointer == target or pointer.startswith(target + "/")):
+            if isinstance(target, str) and any(p == target or p.startswith(target + "/") for p in pointers):
                 return True, i
         return False, None
     return False, None
@@ -244,7 +270,7 @@ def chain(res: Resource, path: FieldPath, locator: Locator) -> list[Setter]:
     previous_obj: Any = None
     for step in res.history:
         value = get(step.obj, path)
-        mentioned, op_index = _patch_mentions(step.origin, path, previous_obj)
+        mentioned, op_index = _patch_mentions(step.origin, path, previous_obj, step.obj)
         changed = value is not MISSING and (previous is MISSING or value != previous)
         if value is not MISSING and (changed or mentioned):
             setters.append(_setter(step.origin, path, value, locator, op_index))
