@@ -245,6 +245,9 @@ class Engine:
         except GitopsGenError as err:
             if err.path is None:
                 where: list[str | int] = [] if key is None else [key] if index is None else [key, index]
+                node_path = getattr(err, "node_path", None)
+                if node_path:
+                    where = list(node_path)
                 line, col = kust.line_of(*where) if where else (None, None)
                 raise GitopsGenError(err.message, kust.path, line, col) from None
             raise
