@@ -295,15 +295,15 @@ class Engine:
                 tf.apply_name_affix(ra, suffix=data["nameSuffix"])
             self._record(ra, self._origin(kust, "nameSuffix"))
         for i, label in enumerate(kust.get_list("labels")):
-            unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates"}
+            unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates", "fields"}
             if unknown:
-                raise kust.error(f"not supported: labels[{i}].{sorted(unknown)[0]} in {kust.path}", "labels", i)
+                raise kust.error(f"unknown field labels[{i}].{sorted(unknown)[0]}", "labels", i)
             pairs = label.get("pairs") or {}
             if not isinstance(pairs, dict):
                 raise kust.error("labels[].pairs must be a mapping", "labels", i)
             with self._blame(kust, "labels", i):
                 tf.apply_labels(ra, _strings(pairs), bool(label.get("includeSelectors")),
-                                bool(label.get("includeTemplates")))
+                                bool(label.get("includeTemplates")), label.get("fields"))
             self._record(ra, self._origin(kust, "labels", i))
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
@@ -331,6 +331,26 @@ class Engine:
                 tf.apply_image(ra, entry)
             sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
             self._record(ra, self._origin(kust, key, index, sub))
+        if kust.get_list("replacements"):
+            self._replacements(kust, ra)
+
+    def _replacements(self, kust: Kustomization, ra: list[Resource]) -> None:
+        from gitops_gen.replacements import apply_replacements
+
+        for i, entry in enumerate(kust.get_list("replacements")):
+            if "path" in entry:
+                if set(entry) != {"path"}:
+                    raise kust.error("a replacements entry with path takes no other field", "replacements", i)
+                file = self._file_in_root(kust, entry["path"], "replacements", i, "path")
+                items: list[Any] = []
+                for doc in self._docs(file):
+                    items.extend(doc if isinstance(doc, list) else [doc])
+                items = clone(items)
+            else:
+                items = [entry]
+            with self._blame(kust, "replacements", i):
+                apply_replacements(ra, items)
+            self._record(ra, self._origin(kust, "replacements", i))
 
     def _psm_patches(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[Origin, dict[str, Any]]]:
         """patchesStrategicMerge entries are file paths or, for legacy reasons, inline YAML."""

@@ -45,13 +45,13 @@ SUPPORTED = frozenset(
         "secretGenerator",
         "generatorOptions",
         "sortOptions",
+        "replacements",
     }
 )
 
 UNSUPPORTED = frozenset(
     {
         "openapi",
-        "replacements",
         "vars",
         "crds",
         "helmGlobals",
@@ -75,7 +75,7 @@ DEPRECATIONS = {
 EDIT_FIX = " Run 'kustomize edit fix' to update your Kustomization automatically."
 
 LIST_OF_STRINGS = ("resources", "bases", "components", "patchesStrategicMerge")
-LIST_OF_MAPS = ("patches", "patchesJson6902", "images", "imageTags", "replicas", "configMapGenerator",
+LIST_OF_MAPS = ("replacements", "patches", "patchesJson6902", "images", "imageTags", "replicas", "configMapGenerator",
                 "secretGenerator", "labels")
 MAP_OF_STRINGS = ("commonLabels", "commonAnnotations")
 STRINGS = ("namePrefix", "nameSuffix", "namespace", "apiVersion", "kind")
