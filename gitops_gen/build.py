@@ -166,6 +166,7 @@ class Engine:
         return Resource(
             obj=clone(res.obj), origin=res.origin, prev_ids=list(res.prev_ids), behavior=res.behavior,
             needs_hash=res.needs_hash, history=None if res.history is None else list(res.history),
+            name_prefixes=list(res.name_prefixes), name_suffixes=list(res.name_suffixes),
         )
 
     def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...]) -> list[Resource]:
@@ -302,16 +303,16 @@ class Engine:
             if not isinstance(pairs, dict):
                 raise kust.error("labels[].pairs must be a mapping", "labels", i)
             with self._blame(kust, "labels", i):
-                tf.apply_labels(ra, _strings(pairs), bool(label.get("includeSelectors")),
+                tf.apply_labels(ra, pairs, bool(label.get("includeSelectors")),
                                 bool(label.get("includeTemplates")), label.get("fields"))
             self._record(ra, self._origin(kust, "labels", i))
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
-                tf.apply_labels(ra, _strings(data["commonLabels"]), True, True)
+                tf.apply_labels(ra, data["commonLabels"], True, True)
             self._record(ra, self._origin(kust, "commonLabels"))
         if data.get("commonAnnotations"):
             with self._blame(kust, "commonAnnotations"):
-                tf.apply_annotations(ra, _strings(data["commonAnnotations"]))
+                tf.apply_annotations(ra, data["commonAnnotations"])
             self._record(ra, self._origin(kust, "commonAnnotations"))
         for i, entry in enumerate(kust.get_list("patchesJson6902")):
             self._patch(kust, entry, i, ra, legacy_json=True)

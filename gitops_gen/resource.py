@@ -149,6 +149,10 @@ class Resource:
     behavior: str = "create"  # generators: create | merge | replace
     needs_hash: bool = False  # generated ConfigMap/Secret waiting for its name suffix
     history: list[Step] | None = None  # only when the build traces provenance
+    # Prefixes/suffixes added to the name, oldest first: kustomize's name-reference fix-up
+    # uses them to choose between candidates with the same original name.
+    name_prefixes: list[str] = field(default_factory=list)
+    name_suffixes: list[str] = field(default_factory=list)
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -222,6 +226,8 @@ class Resource:
             behavior=self.behavior,
             needs_hash=self.needs_hash,
             history=None if self.history is None else list(self.history),
+            name_prefixes=list(self.name_prefixes),
+            name_suffixes=list(self.name_suffixes),
         )
 
     def record(self, origin: Origin, force: bool = False) -> None:
