@@ -35,9 +35,18 @@ def find_repo(repo: str | None) -> Path:
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
-def run(fn: Callable[..., int], **kwargs: Any) -> None:
-    """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3."""
+def run(fn: Callable[..., int] | str, **kwargs: Any) -> None:
+    """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3.
+
+    FN may be "module:function", imported here so that a broken module is reported as a bug too.
+    """
     try:
+        if isinstance(fn, str):
+            import importlib
+
+            module, _, name = fn.partition(":")
+            fn = getattr(importlib.import_module(module), name)
+        assert callable(fn)
         code = fn(**kwargs)
     except GitopsGenError as err:
         click.echo(f"gitops-gen: error: {err}", err=True)
@@ -48,7 +57,7 @@ def run(fn: Callable[..., int], **kwargs: Any) -> None:
         raise
     except BrokenPipeError:
         sys.exit(1)
-    except Exception as err:  # noqa: BLE001 - the bug handler must see everything
+    except Exception as err:
         import traceback
 
         traceback.print_exc()
@@ -71,9 +80,7 @@ def main() -> None:
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
 def build(directory: Path, engine: str) -> None:
     """Print what `kustomize build DIRECTORY` prints."""
-    from gitops_gen.render import cmd_build
-
-    run(cmd_build, directory=directory, engine=engine)
+    run("gitops_gen.render:cmd_build", directory=directory, engine=engine)
 
 
 @main.command()
@@ -81,9 +88,7 @@ def build(directory: Path, engine: str) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; list stale, missing and extra generated files.")
 def generate(repo: str | None, check: bool) -> None:
     """Write every generated file (variants, mappings, sync objects)."""
-    from gitops_gen.generate import cmd_generate
-
-    run(cmd_generate, repo=find_repo(repo), check=check)
+    run("gitops_gen.generate:cmd_generate", repo=find_repo(repo), check=check)
 
 
 @main.command()
@@ -93,9 +98,7 @@ def generate(repo: str | None, check: bool) -> None:
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
 def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str) -> None:
     """Render each cluster's mapping; one file per cluster."""
-    from gitops_gen.render import cmd_render
-
-    run(cmd_render, repo=find_repo(repo), clusters=list(clusters), out=out, engine=engine)
+    run("gitops_gen.render:cmd_render", repo=find_repo(repo), clusters=list(clusters), out=out, engine=engine)
 
 
 @main.command()
@@ -105,9 +108,7 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple[Path, ...]) -> None:
     """Run every check; with FILEs only the clusters those files affect."""
-    from gitops_gen.validate import cmd_validate
-
-    run(cmd_validate, repo=find_repo(repo), clusters=list(clusters), files=list(files), fmt=fmt)
+    run("gitops_gen.validate:cmd_validate", repo=find_repo(repo), clusters=list(clusters), files=list(files), fmt=fmt)
 
 
 @main.command()
@@ -119,9 +120,7 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple
 @click.option("--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap.")
 def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> None:
     """Per-cluster rendered diff between two git revisions."""
-    from gitops_gen.diff import cmd_diff
-
-    run(cmd_diff, repo=find_repo(repo), base=base, head=head, fmt=fmt, exit_code=exit_code, max_chars=max_chars)
+    run("gitops_gen.diff:cmd_diff", repo=find_repo(repo), base=base, head=head, fmt=fmt, exit_code=exit_code, max_chars=max_chars)
 
 
 @main.command()
@@ -132,9 +131,7 @@ def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: boo
 @click.argument("field")
 def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> None:
     """The chain of files and lines that set FIELD of KIND/NAME."""
-    from gitops_gen.explain import cmd_explain
-
-    run(cmd_explain, repo=find_repo(repo), cluster=cluster, obj=obj, field=field, fmt=fmt)
+    run("gitops_gen.explain:cmd_explain", repo=find_repo(repo), cluster=cluster, obj=obj, field=field, fmt=fmt)
 
 
 @main.command()
@@ -145,9 +142,7 @@ def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> N
 @click.option("--branch", "branch", default="rendered", show_default=True)
 def commit(repo: str | None, message: str, push: bool, rendered_to: Path | None, branch: str) -> None:
     """Generate, validate, then commit the generated files."""
-    from gitops_gen.commit import cmd_commit
-
-    run(cmd_commit, repo=find_repo(repo), message=message, push=push, rendered_to=rendered_to, branch=branch)
+    run("gitops_gen.commit:cmd_commit", repo=find_repo(repo), message=message, push=push, rendered_to=rendered_to, branch=branch)
 
 
 if __name__ == "__main__":
