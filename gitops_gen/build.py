@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import marshal
 import re
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,13 +51,14 @@ class Engine:
     """Builds kustomization directories of one Tree. Not thread-safe; one per run."""
 
     def __init__(self, tree: Tree, *, trace: bool = False, parse_cache: ParseCache | None = None,
-                 warnings: bool = True):
+                 warnings: bool | str = True):
         self.tree = tree
         self.trace = trace
         self.warnings = warnings
         self.parse_cache = parse_cache or ParseCache()
         self._kusts: dict[str, Kustomization] = {}
         self._built: dict[str, list[Resource]] = {}
+        self._components: dict[tuple[str, bytes], list[Resource]] = {}
         self._warned: set[str] = set()
         self.files_read: set[str] = set()
 
@@ -110,9 +112,13 @@ class Engine:
             raise GitopsGenError(msg, self.tree.display(directory))
         kust = kustfile.load(self.tree, directory, self._read(path), path)
         kust.path = self.tree.display(path)
-        if self.warnings and kust.path not in self._warned:
-            self._warned.add(kust.path)
-            kustfile.warn_deprecations(kust)
+        if self.warnings:
+            for message in kustfile.deprecations(kust):
+                # Like kustomize, once per kustomization; a fleet render says each thing once.
+                token = message if self.warnings == "once" else f"{kust.path}\0{message}"
+                if token not in self._warned:
+                    self._warned.add(token)
+                    sys.stderr.write(message + "\n")
         self._kusts[directory] = kust
         return kust
 
@@ -173,9 +179,10 @@ class Engine:
         """kustomize's accumulateTarget for one kustomization (or component) onto RA."""
         resources = [*kust.get_list("resources"), *kust.get_list("bases")]
         n_resources = len(kust.get_list("resources"))
+        seen = {_id_key(r) for r in ra} if resources and ra else set()
         for i, entry in enumerate(resources):
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
-            self._accumulate_entry(kust, entry, key, index, ra, chain)
+            self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
 
         from gitops_gen import generators
 
@@ -199,13 +206,30 @@ class Engine:
             if not comp.is_component:
                 raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
                                  f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
-            ra = self._target(comp, ra, (*chain, path))
+            ra = self._component(comp, ra, (*chain, path))
 
         self._transform(kust, ra)
         return ra
 
+    def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...]) -> list[Resource]:
+        """Apply a component, memoised on its input: clusters that share layers share the work.
+
+        The key is the component's directory plus a digest of everything the component can
+        see (objects and kustomize's bookkeeping), so a hit gives exactly what running it
+        would give. Traced builds always run it, to record every step.
+        """
+        if self.trace:
+            return self._target(comp, ra, chain)
+        key = (comp.dir, _state_digest(ra))
+        hit = self._components.get(key)
+        if hit is None:
+            ra = self._target(comp, ra, chain)
+            self._components[key] = [self._clone(r) for r in ra]
+            return ra
+        return [self._clone(r) for r in hit]
+
     def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
-                          ra: list[Resource], chain: tuple[str, ...]) -> None:
+                          ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> None:
         path = self._resolve(kust, entry, key, index)
         kind = self.tree.kind(path)
         if kind == "file":
@@ -216,8 +240,7 @@ class Engine:
             new = self._accumulate_cached(path, chain, (kust, key, index))
         else:
             raise kust.error(f"{key} entry {entry!r}: no such file or directory", key, index)
-        for res in new:
-            append_unique(ra, res, lambda msg: kust.error(msg, key, index))
+        append_all(ra, new, seen, lambda msg: kust.error(msg, key, index))
 
     def _resources_from_file(self, path: str) -> list[Resource]:
         display = self.tree.display(path)
@@ -439,6 +462,18 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- resource helpers
+def _state_digest(ra: list[Resource]) -> bytes:
+    """A digest of everything a transformer can see or change in RA."""
+    import hashlib
+
+    state = [
+        (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
+         r.origin.path, r.origin.doc)
+        for r in ra
+    ]
+    return hashlib.blake2b(marshal.dumps(state), digest_size=20).digest()
+
+
 def _strings(mapping: dict[str, Any]) -> dict[str, str]:
     """Label and annotation values as kustomize's map[string]string decoding produces them."""
     out = {}
@@ -540,12 +575,23 @@ def _check_no_null_items(node: Any, display: str, kind: str, path: str = "") -> 
                 _check_no_null_items(v, display, kind, f"{path}[{i}]")
 
 
-def append_unique(ra: list[Resource], res: Resource, err: Callable[[str], GitopsGenError]) -> None:
+def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
     cur = res.cur_id()
-    for other in ra:
-        if other.cur_id().equals(cur):
-            raise err(f"may not add resource with an already registered id: {cur}")
-    ra.append(res)
+    return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
+
+
+def append_all(ra: list[Resource], new: list[Resource], seen: set[tuple[str, str, str, str, str]],
+               err: Callable[[str], GitopsGenError]) -> None:
+    """kustomize's AppendAll: an id already registered (same GVK, name, effective namespace) is an error.
+
+    SEEN holds the keys of RA; the caller keeps it across calls so the check stays linear.
+    """
+    for res in new:
+        key = _id_key(res)
+        if key in seen:
+            raise err(f"may not add resource with an already registered id: {res.cur_id()}")
+        seen.add(key)
+        ra.append(res)
 
 
 def patch_id(patch: dict[str, Any]) -> ResId:
@@ -613,13 +659,29 @@ _REQ = re.compile(
 )
 
 
-def parse_selector(text: Any) -> Callable[[dict[str, str]], bool] | None:
+Requirement = Callable[[dict[str, str]], bool]
+
+
+def _requirement(key: str, op: str, values: frozenset[str]) -> Requirement:
+    def check(labels: dict[str, str]) -> bool:
+        if op == "exists":
+            return key in labels
+        if op == "!exists":
+            return key not in labels
+        if op in ("=", "in"):
+            return labels.get(key) in values
+        return labels.get(key) not in values  # != and notin
+
+    return check
+
+
+def parse_selector(text: Any) -> Requirement | None:
     """A Kubernetes label selector string ("a=b,c!=d,e in (x,y),!f,g") as a predicate."""
     if text in (None, ""):
         return None
     if not isinstance(text, str):
         raise GitopsGenError("label/annotation selector must be a string")
-    reqs: list[Callable[[dict[str, str]], bool]] = []
+    reqs: list[Requirement] = []
     pos = 0
     while pos < len(text):
         m = _REQ.match(text, pos)
@@ -627,24 +689,15 @@ def parse_selector(text: Any) -> Callable[[dict[str, str]], bool] | None:
             raise GitopsGenError(f"unable to parse selector {text!r}")
         pos = m.end()
         if m.group("nkey"):
-            k = m.group("nkey")
-            reqs.append(lambda lb, k=k: k not in lb)
+            reqs.append(_requirement(m.group("nkey"), "!exists", frozenset()))
         elif m.group("op"):
-            k, op, val = m.group("key"), m.group("op"), m.group("val")
-            if op == "!=":
-                reqs.append(lambda lb, k=k, val=val: lb.get(k) != val)
-            else:
-                reqs.append(lambda lb, k=k, val=val: lb.get(k) == val)
+            op = "!=" if m.group("op") == "!=" else "="
+            reqs.append(_requirement(m.group("key"), op, frozenset({m.group("val")})))
         elif m.group("setop"):
-            k = m.group("key")
-            values = {v.strip() for v in m.group("set").split(",") if v.strip()}
-            if m.group("setop") == "in":
-                reqs.append(lambda lb, k=k, values=values: lb.get(k) in values)
-            else:
-                reqs.append(lambda lb, k=k, values=values: lb.get(k) not in values)
+            values = frozenset(v.strip() for v in m.group("set").split(",") if v.strip())
+            reqs.append(_requirement(m.group("key"), m.group("setop"), values))
         else:
-            k = m.group("key")
-            reqs.append(lambda lb, k=k: k in lb)
+            reqs.append(_requirement(m.group("key"), "exists", frozenset()))
     return lambda labels: all(r(labels) for r in reqs)
 
 

@@ -8,7 +8,6 @@ print output that differs from kustomize's.
 from __future__ import annotations
 
 import posixpath
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,8 +186,6 @@ def check_fields(kust: Kustomization) -> None:
             raise kust.error("unknown field in sortOptions", "sortOptions")
 
 
-def warn_deprecations(kust: Kustomization) -> None:
-    """kustomize prints these to stderr on every load; so do we."""
-    for key, message in DEPRECATIONS.items():
-        if key in kust.data:
-            sys.stderr.write(message + EDIT_FIX + "\n")
+def deprecations(kust: Kustomization) -> list[str]:
+    """The warnings kustomize prints to stderr when it loads this kustomization."""
+    return [message + EDIT_FIX for key, message in DEPRECATIONS.items() if key in kust.data]

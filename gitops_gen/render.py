@@ -96,7 +96,7 @@ def fleet_clusters(tree: Tree) -> list[str]:
 def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = None,
                     cache: DocumentCache | None = None) -> Iterable[tuple[str, str]]:
     """(cluster, rendered text) for each cluster, sharing one engine and one document cache."""
-    engine = engine or Engine(tree, parse_cache=ParseCache())
+    engine = engine or Engine(tree, parse_cache=ParseCache(), warnings="once")
     cache = cache or DocumentCache()
     for name in clusters:
         resources = engine.build(f"mapping/{name}")

@@ -44,48 +44,83 @@ class Tree(Protocol):
 
 
 class DiskTree:
-    """The working tree under ROOT. Symlinks are followed only while they stay inside ROOT."""
+    """The working tree under ROOT. Symlinks are followed only while they stay inside ROOT.
+
+    Lookups of existing paths are memoised (a fleet render asks for the same paths
+    thousands of times); missing paths are asked again, so files written during a run
+    (``generate``) are seen.
+    """
 
     def __init__(self, root: Path, display_from: Path | None = None):
         self.root = root.resolve()
+        self._root_s = str(self.root)
+        self._prefix = self._root_s.rstrip("/") + "/"
         # Messages name files relative to DISPLAY_FROM (the cwd for `build`), else repo-relative.
         self.display_from = display_from
+        self._reals: dict[str, str | None] = {}
+        self._kinds: dict[str, Kind | None] = {}
 
-    def _real(self, path: str) -> Path | None:
-        full = self.root / path if path else self.root
+    def _real(self, path: str) -> str | None:
         try:
-            real = full.resolve(strict=True)
-        except (FileNotFoundError, NotADirectoryError):
+            return self._reals[path]
+        except KeyError:
+            pass
+        if not path:
+            return self._root_s
+        parent, _, name = path.rpartition("/")
+        # Resolve the parent once per directory; only a symlink can lead out, so a plain entry
+        # inside a resolved directory needs no realpath of its own.
+        real_parent = self._real(parent)
+        if real_parent is None:
             return None
-        except (OSError, RuntimeError) as err:  # loops
-            raise GitopsGenError(f"cannot resolve path: {err}", self.display(path)) from None
-        if real != self.root and self.root not in real.parents:
-            raise GitopsGenError("path escapes the repository through a symlink", self.display(path))
+        full = os.path.join(real_parent, name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None
+        real = full
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(full)
+            if real != self._root_s and not real.startswith(self._prefix):
+                raise GitopsGenError("path escapes the repository through a symlink", self.display(path))
+            if not os.path.exists(real):
+                return None
+        self._reals[path] = real
         return real
 
     def read(self, path: str) -> bytes:
         real = self._real(path)
-        if real is None or not real.is_file():
+        if real is None or self.kind(path) != "file":
             raise GitopsGenError("no such file", self.display(path))
         try:
-            return real.read_bytes()
+            with open(real, "rb") as fh:
+                return fh.read()
         except OSError as err:
             raise GitopsGenError(f"cannot read: {err.strerror}", self.display(path)) from None
 
     def kind(self, path: str) -> Kind | None:
+        try:
+            return self._kinds[path]
+        except KeyError:
+            pass
         real = self._real(path)
-        if real is None:
-            return None
-        mode = real.stat().st_mode
-        if stat.S_ISDIR(mode):
-            return "dir"
-        if stat.S_ISREG(mode):
-            return "file"
-        return None
+        kind: Kind | None = None
+        if real is not None:
+            try:
+                mode = os.stat(real).st_mode
+            except OSError:
+                mode = 0
+            if stat.S_ISDIR(mode):
+                kind = "dir"
+            elif stat.S_ISREG(mode):
+                kind = "file"
+        if kind is not None:
+            self._kinds[path] = kind
+        return kind
 
     def listdir(self, path: str) -> list[str]:
         real = self._real(path)
-        if real is None or not real.is_dir():
+        if real is None or self.kind(path) != "dir":
             return []
         return sorted(os.listdir(real))
 
