@@ -15,6 +15,7 @@ from gitops_gen.provenance import (
     MISSING,
     FieldPath,
     Locator,
+    Sel,
     Setter,
     chain,
     format_field,
@@ -80,10 +81,7 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     path = rejoin_keys(res.obj, parse_field(field))
     value = get(res.obj, path)
     if value is MISSING:
-        parent = get(res.obj, path[:-1]) if len(path) > 1 else res.obj
-        known = sorted(str(k) for k in parent) if isinstance(parent, dict) else []
-        hint = f"; fields there: {', '.join(known[:12])}" if known else ""
-        raise GitopsGenError(f"{res.kind}/{res.name} has no field {format_field(path)}{hint}")
+        raise GitopsGenError(f"{res.kind}/{res.name} has no field {format_field(path)}{_hint(res.obj, path)}")
     layers = _config_layers(tree)
     locator = Locator(tree)
     entries: list[dict[str, Any]] = []
@@ -110,6 +108,23 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
         "value": value,
         "setters": entries,
     }
+
+
+def _hint(obj: Any, path: FieldPath) -> str:
+    """What exists where the path stops matching: the keys of a map, or the entries of a list."""
+    for depth in range(len(path)):
+        if get(obj, path[: depth + 1]) is MISSING:
+            parent = get(obj, path[:depth]) if depth else obj
+            step = path[depth]
+            if isinstance(parent, dict):
+                return f"; fields at {format_field(path[:depth]) or 'the top'}: {', '.join(sorted(map(str, parent))[:12])}"
+            if isinstance(parent, list):
+                key = step.key if isinstance(step, Sel) else "name"
+                names = [str(i.get(key)) for i in parent if isinstance(i, dict) and key in i]
+                entries = f"{key} in {', '.join(names)}" if names else f"{len(parent)} entries"
+                return f"; {format_field(path[:depth])} has {entries}"
+            return ""
+    return ""
 
 
 def _config_layers(tree: Tree) -> list[str]:

@@ -1,0 +1,38 @@
+"""Test helper: the repo's example fleet copied into a temporary git repository."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLEET_PARTS = ("gitops-gen.yaml", "clusters", "apps", "mapping")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def example_fleet_repo(dest: Path, source: Path = ROOT) -> Path:
+    """A git repo holding a copy of SOURCE's fleet, committed once on branch main."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in FLEET_PARTS:
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part)
+        else:
+            shutil.copy2(src, dest / part)
+    git(dest, "init", "-q", "-b", "main")
+    git(dest, "config", "user.email", "fleet@example.com")
+    git(dest, "config", "user.name", "Fleet Tester")
+    git(dest, "config", "commit.gpgsign", "false")
+    git(dest, "add", "-A")
+    git(dest, "commit", "-q", "-m", "fleet")
+    return dest
+
+
+def status(repo: Path) -> str:
+    """Everything that says whether a command touched the repo: HEAD, index and worktree."""
+    return git(repo, "rev-parse", "HEAD") + git(repo, "status", "--porcelain", "--untracked-files=all") + \
+        git(repo, "diff") + git(repo, "diff", "--cached")
