@@ -35,6 +35,8 @@ class ObjectChange:
     status: str  # added | removed | changed | renamed
     diff: str = ""
     old_name: str = ""
+    fields: list[str] = field(default_factory=list)  # changed leaf fields, as explain spells them
+    sources: dict[str, str] = field(default_factory=dict)  # field -> "file:line" that set it at head
 
     def label(self) -> str:
         kind, ns, name = self.key
@@ -144,6 +146,61 @@ def _unified(docs: DocumentCache, old: dict[str, Any] | None, new: dict[str, Any
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+def changed_fields(old: Any, new: Any, prefix: tuple[Any, ...] = (), limit: int = 20) -> list[str]:
+    """Leaf fields whose value differs, lists of named objects matched by name."""
+    from gitops_gen.provenance import Sel, format_field
+
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, path: tuple[Any, ...]) -> None:
+        if len(out) >= limit or a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                if k in b:
+                    walk(a.get(k), b[k], (*path, k))
+            return
+        if isinstance(a, list) and isinstance(b, list):
+            named = all(isinstance(i, dict) and "name" in i for i in [*a, *b])
+            if named:
+                old_by = {i["name"]: i for i in a}
+                for item in b:
+                    walk(old_by.get(item["name"]), item, (*path, Sel("name", item["name"])))
+                return
+            if len(a) == len(b):
+                for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                    walk(x, y, (*path, i))
+                return
+        if b is not None:
+            out.append(format_field(path))
+
+    walk(old, new, prefix)
+    return out
+
+
+def annotate_sources(tree: Tree, cd: ClusterDiff) -> None:
+    """Fill each changed field's source at head (a traced build of that one cluster)."""
+    from gitops_gen.provenance import Locator, parse_field, winner
+
+    wanted = [c for c in cd.changes if c.fields]
+    if not wanted:
+        return
+    try:
+        resources = Engine(tree, trace=True, warnings=False).build(f"mapping/{cd.name}")
+    except GitopsGenError:
+        return
+    by_key = {_key(r.obj): r for r in resources}
+    locator = Locator(tree)
+    for change in wanted:
+        res = by_key.get(change.key)
+        if res is None:
+            continue
+        for f in change.fields:
+            setter = winner(res, parse_field(f), locator)
+            if setter is not None:
+                change.sources[f] = f"{setter.path}:{setter.line}" if setter.line else setter.path
+
+
 def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, Any]], docs: DocumentCache,
                     base: str, head: str) -> ClusterDiff:
     before = {_key(o): o for o in old}
@@ -178,7 +235,7 @@ def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, An
                 continue
             diff = _unified(docs, mask_secret(old_obj), mask_secret(new_obj, old_obj),
                             ObjectChange(key, "").label(), base, head)
-            changes.append(ObjectChange(key, "changed", diff))
+            changes.append(ObjectChange(key, "changed", diff, fields=changed_fields(old_obj, new_obj)))
         elif new_obj is not None:
             diff = _unified(docs, None, mask_secret(new_obj), ObjectChange(key, "").label(), base, head)
             changes.append(ObjectChange(key, "added", diff))
@@ -262,7 +319,10 @@ def format_markdown(fd: FleetDiff, max_chars: int = 60000) -> str:
         body = [f"<details><summary>{title} ({len(first.changes)} object(s))</summary>\n\n"]
         for c in first.changes:
             extra = f" (was `{c.old_name}`)" if c.status == "renamed" else ""
-            body.append(f"**{c.status}** `{c.label()}`{extra}\n\n```diff\n{c.diff}```\n\n")
+            body.append(f"**{c.status}** `{c.label()}`{extra}\n\n")
+            if c.sources:
+                body.append("".join(f"- `{f}` set by `{src}`\n" for f, src in c.sources.items()) + "\n")
+            body.append(f"```diff\n{c.diff}```\n\n")
         body.append("</details>\n\n")
         sections.append("".join(body))
     text = "".join(head)
@@ -290,7 +350,7 @@ def as_json(fd: FleetDiff) -> str:
                 "gpu": {"before": cd.gpu_before, "after": cd.gpu_after},
                 "objects": [
                     {"kind": c.key[0], "namespace": c.key[1], "name": c.key[2], "status": c.status,
-                     **({"previousName": c.old_name} if c.old_name else {}), "diff": c.diff}
+                     **({"previousName": c.old_name} if c.old_name else {}), "fields": c.fields, "diff": c.diff}
                     for c in cd.changes
                 ],
             }
@@ -313,6 +373,11 @@ def cmd_diff(repo: Path, base: str, head: str | None, fmt: str = "text", exit_co
     if fmt == "json":
         sys.stdout.write(as_json(fd))
     elif fmt == "markdown":
+        seen: set[str] = set()
+        for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
+            if cd.signature() not in seen:
+                seen.add(cd.signature())
+                annotate_sources(head_tree, cd)
         sys.stdout.write(format_markdown(fd, max_chars))
     else:
         sys.stdout.write(format_text(fd))

@@ -138,3 +138,10 @@ def test_unknown_revision_is_one_line(fleet: Path) -> None:
     code, _, err = run(fleet, "diff", "--base", "no-such-rev")
     assert code == 1
     assert err.count("\n") == 1 and "unknown git revision" in err
+
+
+def test_markdown_names_the_line_that_set_each_changed_field(fleet: Path) -> None:
+    bump_prod_replicas(fleet)
+    code, out, _ = run(fleet, "diff", "--base", "HEAD", "--format", "markdown")
+    assert code == 0
+    assert "- `spec.replicas` set by `apps/private-detector/env/prod/kustomization.yaml:6`" in out
