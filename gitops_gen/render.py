@@ -133,7 +133,6 @@ def cmd_render(repo: Path, clusters: list[str], out: Path | None, engine: str = 
         for _, text in results:
             sys.stdout.write(text)
         return 0
-    out.mkdir(parents=True, exist_ok=True)
     rendered: dict[str, str] = {}
     if _progress_wanted():
         with click.progressbar(results, length=len(names), label="rendering", file=sys.stderr) as bar:
@@ -142,6 +141,7 @@ def cmd_render(repo: Path, clusters: list[str], out: Path | None, engine: str = 
     else:
         rendered = dict(results)
     # Everything is rendered before anything is written: an error leaves --out untouched.
+    out.mkdir(parents=True, exist_ok=True)
     for name, text in rendered.items():
         write_atomic(out / f"{name}.yaml", text.encode())
     return 0
