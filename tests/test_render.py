@@ -1,0 +1,79 @@
+"""`gitops-gen render` and `build` on the example fleet: byte-identical to kubectl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitops_gen.build import Engine
+from gitops_gen.cli import main
+from gitops_gen.render import fleet_clusters
+from gitops_gen.tree import DiskTree
+from tests.conftest import kubectl_kustomize, requires_kubectl
+from tests.fleetrepo import ROOT
+
+CLUSTERS = fleet_clusters(DiskTree(ROOT))
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_example_fleet_has_clusters() -> None:
+    assert CLUSTERS == ["zone-1-dev", "zone-1-prod", "zone-2-prod"]
+
+
+@requires_kubectl
+def test_render_out_equals_kubectl_for_every_cluster(tmp_path: Path) -> None:
+    code, out, err = invoke("render", "--repo", str(ROOT), "--out", str(tmp_path))
+    assert code == 0, err
+    assert out == "" and err == ""  # no progress bar or chatter when not on a terminal
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{c}.yaml" for c in CLUSTERS]
+    for cluster in CLUSTERS:
+        proc = kubectl_kustomize(ROOT / "mapping" / cluster)
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / f"{cluster}.yaml").read_text() == proc.stdout, cluster
+
+
+@requires_kubectl
+@pytest.mark.parametrize("engine", ["python", "kustomize"])
+def test_one_cluster_to_stdout(engine: str) -> None:
+    code, out, _ = invoke("render", "--repo", str(ROOT), "--cluster", "zone-1-dev", "--engine", engine)
+    assert code == 0
+    assert out == kubectl_kustomize(ROOT / "mapping" / "zone-1-dev").stdout
+
+
+def test_several_clusters_need_out() -> None:
+    code, _, err = invoke("render", "--repo", str(ROOT))
+    assert code == 2 and "--out" in err
+
+
+def test_unknown_cluster() -> None:
+    code, _, err = invoke("render", "--repo", str(ROOT), "--cluster", "nope")
+    assert code == 1 and "unknown cluster 'nope' (known: zone-1-dev, zone-1-prod, zone-2-prod)" in err
+
+
+def test_shared_directories_are_built_once() -> None:
+    engine = Engine(DiskTree(ROOT), warnings=False)
+    calls: list[str] = []
+    original = engine._target
+
+    def counting(kust, ra, chain):  # type: ignore[no-untyped-def]
+        calls.append(kust.dir)
+        return original(kust, ra, chain)
+
+    engine._target = counting  # type: ignore[method-assign]
+    for cluster in CLUSTERS:
+        engine.build(f"mapping/{cluster}")
+    assert calls.count("apps/private-detector/base") == 1
+    assert calls.count("apps/toxicity-detector/base") == 1
+
+
+def test_engine_output_is_stable_across_runs() -> None:
+    first = Engine(DiskTree(ROOT), warnings=False).render("mapping/zone-1-prod")
+    again = Engine(DiskTree(ROOT), warnings=False)
+    again.render("mapping/zone-1-dev")  # warm the caches with another cluster first
+    assert again.render("mapping/zone-1-prod") == first
