@@ -1,0 +1,145 @@
+"""`gitops-gen commit` in temporary git repositories (a local bare repo stands in for the remote)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitops_gen.cli import main
+from tests.fleetrepo import example_fleet_repo, git, status
+
+
+def commit(repo: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["commit", "--repo", str(repo), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    return example_fleet_repo(tmp_path / "fleet")
+
+
+def drop_toxicity_from_zone_1_prod(repo: Path) -> None:
+    path = repo / "clusters/zone-1-prod/cluster.yaml"
+    path.write_text(path.read_text().replace("    - toxicity-detector              # 2 replicas x 1 GPU\n", ""))
+
+
+def test_staged_inventory_change_is_committed_with_its_regenerated_files(fleet: Path) -> None:
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "clusters/zone-1-prod/cluster.yaml")
+    before = head(fleet)
+    code, out, err = commit(fleet, "-m", "zone-1-prod: no toxicity-detector")
+    assert "committed" in out
+    assert code == 0, err
+    assert head(fleet) != before
+    changed = git(fleet, "show", "--name-status", "--format=", "HEAD").split("\n")
+    assert "M\tclusters/zone-1-prod/cluster.yaml" in changed
+    assert "M\tmapping/zone-1-prod/kustomization.yaml" in changed
+    assert "D\tapps/toxicity-detector/overlays/zone-1-prod/kustomization.yaml" in changed
+    message = git(fleet, "log", "-1", "--format=%B")
+    assert message.startswith("zone-1-prod: no toxicity-detector\n") and "Clusters: zone-1-prod" in message
+    assert git(fleet, "status", "--porcelain") == ""
+    assert git(fleet, "log", "-1", "--format=%an <%ae>").strip() == "Fleet Tester <fleet@example.com>"
+
+
+def test_generates_missing_files_and_a_second_commit_is_a_no_op(fleet: Path) -> None:
+    git(fleet, "rm", "-q", "mapping/zone-1-dev/kustomization.yaml")
+    git(fleet, "commit", "-qm", "lose a mapping")
+    code, _, err = commit(fleet, "-m", "regenerate")
+    assert code == 0, err
+    assert git(fleet, "ls-files", "mapping/zone-1-dev/kustomization.yaml").strip()
+    assert git(fleet, "status", "--porcelain") == ""
+    before = status(fleet)
+    code, out, _ = commit(fleet, "-m", "again")
+    assert code == 0 and "nothing to commit" in out
+    assert status(fleet) == before
+
+
+def test_invalid_fleet_is_refused_and_head_stays(fleet: Path) -> None:
+    patch = fleet / "apps/private-detector/env/dev/mig-slice.yaml"
+    patch.write_text(patch.read_text().replace("mig-1g.5gb", "mig-2g.20gb"))  # not a profile of A100 40GB
+    git(fleet, "add", "-A")
+    before = head(fleet)
+    code, _, err = commit(fleet, "-m", "bad profile")
+    assert code == 1
+    assert "apps/private-detector/env/dev/mig-slice.yaml:" in err and "nothing committed" in err
+    assert "Traceback" not in err
+    assert head(fleet) == before
+
+
+def test_unstaged_input_edits_are_refused(fleet: Path) -> None:
+    drop_toxicity_from_zone_1_prod(fleet)
+    before = status(fleet)
+    code, _, err = commit(fleet, "-m", "forgot to stage")
+    assert code == 1
+    assert "unstaged changes to input files: clusters/zone-1-prod/cluster.yaml" in err
+    assert status(fleet) == before
+
+
+def test_untracked_new_cluster_is_refused(fleet: Path) -> None:
+    new = fleet / "clusters/zone-3-dev"
+    new.mkdir()
+    (new / "cluster.yaml").write_text((fleet / "clusters/zone-1-dev/cluster.yaml").read_text()
+                                      .replace("name: zone-1-dev", "name: zone-3-dev"))
+    code, _, err = commit(fleet, "-m", "new cluster")
+    assert code == 1 and "clusters/zone-3-dev/cluster.yaml" in err
+
+
+def bare_remote(fleet: Path, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    git(fleet, "remote", "add", "origin", str(remote))
+    git(fleet, "push", "-q", "-u", "origin", "main")
+    return remote
+
+
+def test_push_to_upstream(fleet: Path, tmp_path: Path) -> None:
+    remote = bare_remote(fleet, tmp_path)
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "push me", "--push")
+    assert code == 0, err
+    assert git(remote, "rev-parse", "main") == git(fleet, "rev-parse", "HEAD")
+
+
+def test_push_without_upstream_is_one_line_and_keeps_the_commit(fleet: Path) -> None:
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "-A")
+    before = head(fleet)
+    code, _, err = commit(fleet, "-m", "no remote", "--push")
+    assert code == 1
+    assert err.count("\n") == 1 and "git push failed (the local commit stays)" in err
+    assert head(fleet) != before
+
+
+def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
+    rendered = tmp_path / "rendered"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(rendered)], check=True)
+    for key, value in (("user.email", "r@example.com"), ("user.name", "Renderer"), ("commit.gpgsign", "false")):
+        git(rendered, "config", key, value)
+    code, _, err = commit(fleet, "-m", "render", "--rendered-to", str(rendered))
+    assert code == 0, err
+    assert git(rendered, "rev-parse", "--abbrev-ref", "HEAD").strip() == "rendered"
+    files = git(rendered, "ls-files").split()
+    assert "zone-1-prod/default/deployment-private-detector.yaml" in files or any(
+        f.startswith("zone-1-prod/") and f.endswith("deployment-private-detector.yaml") for f in files)
+    source = head(fleet)
+    assert f"Source-Commit: {source}" in git(rendered, "log", "-1", "--format=%B")
+    first = head(rendered)
+    code, _, _ = commit(fleet, "-m", "same again", "--rendered-to", str(rendered))
+    assert code == 0 and head(rendered) == first, "same source must not make a new rendered commit"
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "remove an app", "--rendered-to", str(rendered))
+    assert code == 0, err
+    after = git(rendered, "ls-files").split()
+    assert not any(f.startswith("zone-1-prod/") and "toxicity" in f for f in after)
+    assert any(f.startswith("zone-2-prod/") and "toxicity" in f for f in after)
+    assert git(rendered, "status", "--porcelain") == ""
