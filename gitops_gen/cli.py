@@ -145,5 +145,10 @@ def commit(repo: str | None, message: str, push: bool, rendered_to: Path | None,
     run("gitops_gen.commit:cmd_commit", repo=find_repo(repo), message=message, push=push, rendered_to=rendered_to, branch=branch)
 
 
+from gitops_gen.cli_authoring import register  # noqa: E402
+
+register(main)
+
+
 if __name__ == "__main__":
     main()
