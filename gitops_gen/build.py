@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitops_gen import kustfile, yamlio
 from gitops_gen.errors import GitopsGenError
@@ -57,8 +57,9 @@ class Engine:
         self.warnings = warnings
         self.parse_cache = parse_cache or ParseCache()
         self._kusts: dict[str, Kustomization] = {}
-        self._built: dict[str, list[Resource]] = {}
-        self._components: dict[tuple[str, bytes], list[Resource]] = {}
+        # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
+        self._built: dict[str, Frozen] = {}
+        self._components: dict[tuple[str, bytes], Frozen] = {}
         self._warned: set[str] = set()
         self.files_read: set[str] = set()
 
@@ -164,16 +165,11 @@ class Engine:
                 if via is not None:
                     raise via[0].error(msg, via[1], via[2])
                 raise GitopsGenError(msg, kust.path)
-            built = self._target(kust, [], (*chain, directory))
+            result = self._target(kust, [], (*chain, directory))
+            built = freeze(result)
             self._built[directory] = built
-        return [self._clone(r) for r in built]
-
-    def _clone(self, res: Resource) -> Resource:
-        return Resource(
-            obj=clone(res.obj), origin=res.origin, prev_ids=list(res.prev_ids), behavior=res.behavior,
-            needs_hash=res.needs_hash, history=None if res.history is None else list(res.history),
-            name_prefixes=list(res.name_prefixes), name_suffixes=list(res.name_suffixes),
-        )
+            return result
+        return thaw(built)
 
     def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...]) -> list[Resource]:
         """kustomize's accumulateTarget for one kustomization (or component) onto RA."""
@@ -220,13 +216,15 @@ class Engine:
         """
         if self.trace:
             return self._target(comp, ra, chain)
-        key = (comp.dir, _state_digest(ra))
+        import hashlib
+
+        key = (comp.dir, hashlib.blake2b(freeze(ra).blob, digest_size=20).digest())
         hit = self._components.get(key)
         if hit is None:
             ra = self._target(comp, ra, chain)
-            self._components[key] = [self._clone(r) for r in ra]
+            self._components[key] = freeze(ra)
             return ra
-        return [self._clone(r) for r in hit]
+        return thaw(hit)
 
     def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
                           ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> None:
@@ -462,16 +460,32 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- resource helpers
-def _state_digest(ra: list[Resource]) -> bytes:
-    """A digest of everything a transformer can see or change in RA."""
-    import hashlib
+class Frozen(NamedTuple):
+    """A list of resources as one marshal blob plus what marshal cannot hold."""
 
-    state = [
+    blob: bytes
+    origins: list[Origin]
+    histories: list[list[Step] | None]
+
+
+def freeze(ra: list[Resource]) -> Frozen:
+    """Everything a later step can see or change; equal blobs mean equal build states."""
+    blob = marshal.dumps([
         (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
          r.origin.path, r.origin.doc)
         for r in ra
-    ]
-    return hashlib.blake2b(marshal.dumps(state), digest_size=20).digest()
+    ])
+    return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
+
+
+def thaw(frozen: Frozen) -> list[Resource]:
+    out = []
+    items = marshal.loads(frozen.blob)
+    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _), origin, history in zip(
+            items, frozen.origins, frozen.histories, strict=True):
+        out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
+                            None if history is None else list(history), prefixes, suffixes))
+    return out
 
 
 def _strings(mapping: dict[str, Any]) -> dict[str, str]:
