@@ -24,14 +24,26 @@ from gitops_gen.transformers import name_prefixes, name_suffixes
 
 def fix_name_references(resources: list[Resource]) -> None:
     """Rewrite every referrer field to its referral's current name (and namespace for maps)."""
+    # Only a renamed resource can be a referral (matching is on previous ids), so fields
+    # that point at kinds nobody renamed have nothing to fix.
+    renamed = [(p.group, p.version, p.kind) for r in resources for p in r.previous_ids()]
+    if not renamed:
+        return
     index = _Index(resources)
+    wanted: dict[Gvk, bool] = {}
     for i, referrer in enumerate(resources):
         org = referrer.org_id()
         filters = _filters_for(org.group, org.version, org.kind)
         if not filters:
             continue
-        candidates = index.visible_from(i)
+        candidates: set[int] | None = None
         for spec, target in filters:
+            if target not in wanted:
+                wanted[target] = any(target.selects(*gvk) for gvk in renamed)
+            if not wanted[target]:
+                continue
+            if candidates is None:
+                candidates = index.visible_from(i)
             fixer = _Fixer(index, i, spec, target, candidates)
             # The referrer was chosen by its original kind; its current kind is what the path walks.
             apply_fieldspec(referrer.obj, spec, fixer.fix, check_gvk=False)
