@@ -59,7 +59,7 @@ class Engine:
         self._kusts: dict[str, Kustomization] = {}
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
         self._built: dict[str, Frozen] = {}
-        self._components: dict[tuple[str, bytes], Frozen] = {}
+        self._components: dict[tuple[str, Lineage], Frozen] = {}
         self._warned: set[str] = set()
         self.files_read: set[str] = set()
 
@@ -171,18 +171,26 @@ class Engine:
             return result
         return thaw(built)
 
-    def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...]) -> list[Resource]:
-        """kustomize's accumulateTarget for one kustomization (or component) onto RA."""
+    def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],
+                lineage: Lineage = ()) -> list[Resource]:
+        """kustomize's accumulateTarget for one kustomization (or component) onto RA.
+
+        LINEAGE names how RA came to be (which directories and files were accumulated and
+        which components applied, in order). Within a run each step's result is fixed by
+        its inputs, so equal lineages mean equal states: components are memoised on it.
+        """
         resources = [*kust.get_list("resources"), *kust.get_list("bases")]
         n_resources = len(kust.get_list("resources"))
         seen = {_id_key(r) for r in ra} if resources and ra else set()
         for i, entry in enumerate(resources):
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
             self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
+            lineage = (*lineage, ("resource", self._resolve(kust, entry, key, index)))
 
         from gitops_gen import generators
 
         if kust.data.get("configMapGenerator") or kust.data.get("secretGenerator"):
+            lineage = (*lineage, ("generators", kust.dir))
             with self._blame(kust, "configMapGenerator"):
                 generated = generators.generate(kust.data, self._reader(kust), kust.path)
                 if self.trace:
@@ -202,26 +210,25 @@ class Engine:
             if not comp.is_component:
                 raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
                                  f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
-            ra = self._component(comp, ra, (*chain, path))
+            ra = self._component(comp, ra, (*chain, path), lineage)
+            lineage = (*lineage, ("component", path))
 
         self._transform(kust, ra)
         return ra
 
-    def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...]) -> list[Resource]:
+    def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
+                   lineage: Lineage) -> list[Resource]:
         """Apply a component, memoised on its input: clusters that share layers share the work.
 
-        The key is the component's directory plus a digest of everything the component can
-        see (objects and kustomize's bookkeeping), so a hit gives exactly what running it
-        would give. Traced builds always run it, to record every step.
+        The key is the component's directory plus the lineage of its input, so a hit gives
+        exactly what running it would give. Traced builds always run it, to record every step.
         """
         if self.trace:
-            return self._target(comp, ra, chain)
-        import hashlib
-
-        key = (comp.dir, hashlib.blake2b(freeze(ra).blob, digest_size=20).digest())
+            return self._target(comp, ra, chain, lineage)
+        key = (comp.dir, lineage)
         hit = self._components.get(key)
         if hit is None:
-            ra = self._target(comp, ra, chain)
+            ra = self._target(comp, ra, chain, lineage)
             self._components[key] = freeze(ra)
             return ra
         return thaw(hit)
@@ -460,6 +467,9 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- resource helpers
+Lineage = tuple[tuple[str, str], ...]
+
+
 class Frozen(NamedTuple):
     """A list of resources as one marshal blob plus what marshal cannot hold."""
 
@@ -728,7 +738,9 @@ def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any]
         name, ns, kind = res.name, res.namespace, res.kind
         if allow_name or allow_kind:
             res.store_previous_id()
-        merged = smp.merge(res.obj, p, patch_meta(res.api_version, res.kind))
+        # The resource owns its object and drops it for the result, so the merge may share
+        # (and skip copying) every subtree the patch does not touch.
+        merged = smp.merge(res.obj, p, patch_meta(res.api_version, res.kind), consume_base=True)
         if not merged:
             res.obj = {}
             continue

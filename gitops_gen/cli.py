@@ -96,9 +96,12 @@ def generate(repo: str | None, check: bool) -> None:
 @click.option("--cluster", "clusters", multiple=True, help="Render only this cluster (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
-def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the CPUs available).")
+def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None) -> None:
     """Render each cluster's mapping; one file per cluster."""
-    run("gitops_gen.render:cmd_render", repo=find_repo(repo), clusters=list(clusters), out=out, engine=engine)
+    run("gitops_gen.render:cmd_render", repo=find_repo(repo), clusters=list(clusters), out=out, engine=engine,
+        jobs=jobs)
 
 
 @main.command()

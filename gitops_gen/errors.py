@@ -22,6 +22,10 @@ class GitopsGenError(Exception):
         self.line = line
         self.col = col
 
+    def __reduce__(self) -> tuple[type[GitopsGenError], tuple[str, str | None, int | None, int | None]]:
+        # Keep the location when an error crosses a process boundary (parallel render).
+        return GitopsGenError, (self.message, self.path, self.line, self.col)
+
     def location(self) -> str:
         return format_location(self.path, self.line, self.col)
 

@@ -104,13 +104,29 @@ def _fsync_dir(directory: Path) -> None:
 
 def inside(root: Path, rel: str) -> Path:
     """ROOT / REL, refusing a target that a symlink (or ``..``) would take outside ROOT."""
-    root = root.resolve()
-    target = root / rel
+    base = _resolved(str(root))
+    target = os.path.join(base, rel)
     # Resolve what exists of the path: a symlinked parent directory is where an escape would hide.
-    real = target.resolve(strict=False)
-    if real != root and root not in real.parents:
+    parent, name = os.path.split(target)
+    real = os.path.join(_resolved(parent), name)
+    if os.path.islink(real):
+        real = os.path.realpath(real)
+    if real != base and not real.startswith(base.rstrip("/") + "/"):
         raise GitopsGenError("refusing to write outside the repository (a symlink or '..' leads out)", rel)
-    return target
+    return Path(target)
+
+
+def _resolved(directory: str) -> str:
+    """realpath of a directory, memoised for the directories one command writes into."""
+    real = _REALDIRS.get(directory)
+    if real is None:
+        real = os.path.realpath(directory)
+        if os.path.isdir(real):  # only existing directories can be trusted to stay as they are
+            _REALDIRS[directory] = real
+    return real
+
+
+_REALDIRS: dict[str, str] = {}
 
 
 def remove_file(path: Path, stop: Path) -> None:

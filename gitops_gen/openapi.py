@@ -90,50 +90,75 @@ Spec = str | dict[str, Any]
 
 
 class Node:
-    """The schema of one field: walk down by name, read a list's merge rules."""
+    """The schema of one field: walk down by name, read a list's merge rules.
 
-    __slots__ = ("_spec", "_types")
+    Nodes are shared and memoise their lookups: walking the same schema path
+    again (every merge of every resource does) costs one dict lookup per step.
+    """
+
+    __slots__ = ("_fields", "_items", "_items_known", "_spec", "_types", "is_merge_list", "merge_keys", "strategy")
+
+    strategy: tuple[str, ...]
+    """Patch strategies of a list, e.g. ('merge', 'retainKeys'); () when none."""
+    merge_keys: tuple[str, ...]
+    """Keys identifying list elements; () for a primitive (set-like) merge list."""
+    is_merge_list: bool
+    """kustomize merges the list element-wise (else it replaces it)."""
 
     def __init__(self, spec: dict[str, Any], types: dict[str, dict[str, Any]]):
         self._spec = spec
         self._types = types
+        self._fields: dict[Any, Node | None] = {}
+        self._items: Node | None = None
+        self._items_known = False
+        raw = spec.get("s")
+        self.strategy = tuple(raw.split(",")) if raw else ()
+        self.merge_keys = tuple(spec.get("k", ()))
+        self.is_merge_list = "merge" in self.strategy
 
     def _wrap(self, spec: Spec) -> Node:
         while isinstance(spec, str):
             spec = self._types[spec]
-        return Node(spec, self._types)
+        return _node(spec, self._types)
 
     def field(self, name: str) -> Node | None:
         """Schema of field NAME; map-typed objects give their value schema for any key."""
+        try:
+            return self._fields[name]
+        except KeyError:
+            pass
         props = self._spec.get("f")
         if props is not None and name in props:
-            return self._wrap(props[name])
-        extra = self._spec.get("a")
-        return None if extra is None else self._wrap(extra)
+            found: Node | None = self._wrap(props[name])
+        else:
+            extra = self._spec.get("a")
+            found = None if extra is None else self._wrap(extra)
+        self._fields[name] = found
+        return found
 
     def items(self) -> Node | None:
         """Schema of the elements when this is an array, else None."""
-        items = self._spec.get("i")
-        return None if items is None else self._wrap(items)
-
-    @property
-    def strategy(self) -> tuple[str, ...]:
-        """Patch strategies of a list, e.g. ('merge', 'retainKeys'); () when none."""
-        raw = self._spec.get("s")
-        return tuple(raw.split(",")) if raw else ()
-
-    @property
-    def merge_keys(self) -> tuple[str, ...]:
-        """Keys identifying list elements; () for a primitive (set-like) merge list."""
-        return tuple(self._spec.get("k", ()))
-
-    @property
-    def is_merge_list(self) -> bool:
-        """kustomize merges the list element-wise (else it replaces it)."""
-        return "merge" in self.strategy
+        if not self._items_known:
+            items = self._spec.get("i")
+            self._items = None if items is None else self._wrap(items)
+            self._items_known = True
+        return self._items
 
     def __repr__(self) -> str:
         return f"Node(fields={sorted(self._spec.get('f', {}))!r}, strategy={self.strategy!r}, keys={self.merge_keys!r})"
+
+
+# One Node per (types table, resolved spec): the key's objects are kept alive by
+# the Node itself, so their ids cannot be reused while the entry exists.
+_NODES: dict[tuple[int, int], Node] = {}
+
+
+def _node(spec: dict[str, Any], types: dict[str, dict[str, Any]]) -> Node:
+    key = (id(types), id(spec))
+    node = _NODES.get(key)
+    if node is None:
+        node = _NODES[key] = Node(spec, types)
+    return node
 
 
 @cache
@@ -143,6 +168,7 @@ def _table() -> dict[str, Any]:
     return table
 
 
+@cache
 def patch_meta(api_version: str, kind: str) -> Node | None:
     """Merge metadata of a top-level object; None when kustomize has no schema for it."""
     table = _table()
@@ -150,7 +176,7 @@ def patch_meta(api_version: str, kind: str) -> Node | None:
     name = table["gvk"].get(f"{api_version}/{kind}")
     if name is None:
         return None
-    return Node(table["types"][name], table["types"])
+    return _node(table["types"][name], table["types"])
 
 
 # --- regeneration from kubernetes-validate -----------------------------------

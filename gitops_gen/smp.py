@@ -19,9 +19,22 @@ Python data (dicts, lists, scalars; ``None`` is YAML null):
   are not directives to kyaml: they are ordinary fields and land in the output.
 
 The functions mirror kyaml's (``walk``, ``visit_map``, ``element_setter``,
-...) so that each quirk can be traced back to the step producing it. Both
-inputs are deep-copied first; node identity inside the copies matters exactly
-as pointer identity does in kyaml.
+...) so that each quirk can be traced back to the step producing it. Node
+identity matters exactly as pointer identity does in kyaml (an element merged
+in place is the one its list keeps).
+
+Two ways to run the same walk (see ``_Walk``):
+
+* the reference walk (``merge``'s default) deep-copies both inputs and visits
+  every node of the base, as kyaml does;
+* the fast walk (``merge(..., consume_base=True)``, what the engine uses) copies
+  only the base nodes it changes and skips base subtrees the patch does not
+  reach once ``_stable`` proves kyaml would leave them as they are. Even
+  untouched subtrees are not always left alone by kyaml (duplicate keys in a
+  merge list collapse, keyless elements vanish: see ``tests/data/smp/untouched-*``),
+  so anything not proven stable is walked for real. Well-formed one-key lists
+  (containers, env, volumes) merge by a shortcut, ``_merge_keyed_list``.
+  ``tests/test_smp.py`` checks both walks give the same results.
 """
 
 from __future__ import annotations
@@ -207,23 +220,29 @@ def element_setter(
         seq.append(element)
 
 
-def _element_list(source: Any, keys: list[str], values: list[str]) -> Any:
-    """kyaml's ElementMatcher: the first element of SOURCE with KEYS=VALUES exactly."""
+def _element_index(source: Any, keys: list[str], values: list[str]) -> int:
+    """kyaml's ElementMatcher: the index of the first element of SOURCE with
+    KEYS=VALUES exactly; -1 when none."""
     if not isinstance(source, list):
-        return MISSING
+        return -1
     keys = keys or [""]
     values = values or [""]
     if keys[0] == "":
-        for elem in source:
+        for i, elem in enumerate(source):
             if raw_text(elem) == values[0]:
-                return elem
-        return MISSING
-    for elem in source:
+                return i
+        return -1
+    for i, elem in enumerate(source):
         if not isinstance(elem, dict):
             continue
         if all(key in elem and raw_text(elem[key]) == value for key, value in zip(keys, values, strict=True)):
-            return elem
-    return MISSING
+            return i
+    return -1
+
+
+def _element_list(source: Any, keys: list[str], values: list[str]) -> Any:
+    index = _element_index(source, keys, values)
+    return MISSING if index < 0 else source[index]
 
 
 def _validate_keys(
@@ -327,11 +346,49 @@ def _list_directive(patch: Any, path: tuple[str, ...]) -> str:
 # --- the walker ----------------------------------------------------------------
 
 
-def _schema_for(sources: list[Any], schema: Node | None) -> Node | None:
-    """Walker.GetSchema: the inherited schema, else one found by apiVersion/kind."""
-    if schema is not None:
-        return schema
-    for source in sources:
+class _Walk:
+    """State of one merge.
+
+    The reference walk (``fast=False``) runs on private deep copies of both
+    inputs and may mutate any node, as kyaml mutates its parsed trees.
+
+    The fast walk (``fast=True``, ``merge(..., consume_base=True)``) never
+    copies the base up front. It copies a base map or list (shallowly) just
+    before its first write, so the base is never written to and subtrees the
+    patch does not reach stay shared with it; ``owned`` holds the ids of the
+    nodes it may write to (the patch's private copy, those copies, its own new
+    lists). Base subtrees without the patch are only read when ``_stable``
+    proves kyaml would leave them as they are; otherwise they are walked like
+    the rest. ``lists`` collects the lists built from list merges, where kyaml
+    may put one node twice; ``_unshare`` copies such repeats at the end.
+    """
+
+    __slots__ = ("fast", "lists", "owned")
+
+    def __init__(self, fast: bool):
+        self.fast = fast
+        self.owned: set[int] = set()
+        self.lists: list[list[Any]] = []
+
+    def writable(self, node: Any) -> Any:
+        """NODE, or a shallow copy the walk owns when NODE belongs to the base."""
+        if not self.fast or id(node) in self.owned:
+            return node
+        copy: dict[Any, Any] | list[Any] = dict(node) if isinstance(node, dict) else list(node)
+        self.owned.add(id(copy))
+        return copy
+
+    def new_list(self) -> list[Any]:
+        new: list[Any] = []
+        if self.fast:
+            self.owned.add(id(new))
+            self.lists.append(new)
+        return new
+
+
+def _schema_for(dest: Any, origin: Any) -> Node | None:
+    """Walker.GetSchema without an inherited schema: one found by apiVersion/kind."""
+    for source in (dest, origin):
         if not isinstance(source, dict):
             continue
         api_version = source.get("apiVersion", MISSING)
@@ -344,29 +401,121 @@ def _schema_for(sources: list[Any], schema: Node | None) -> Node | None:
     return None
 
 
-def walk(sources: list[Any], schema: Node | None, path: tuple[str, ...] = ()) -> Any:
-    """Merge ``sources = [dest, origin]``; returns the merged node or MISSING to clear it."""
-    schema = _schema_for(sources, schema)
-    first = next((s for s in sources if not _is_missing_or_null(s)), MISSING)
-    if first is MISSING:
-        return _walk_map(sources, schema, path)
-    kind = _kind_name(first)
-    for source in sources:
-        if not _is_missing_or_null(source) and _kind_name(source) != kind:
-            raise SmpError(
-                f"wrong node kind at {_path_text(path)}: expected {kind} but got {_kind_name(source)}"
-            )
-    if kind == "MappingNode":
-        return _walk_map(sources, schema, path)
-    if kind == "SequenceNode":
+# Scalar types a loader produces; anything else takes the general path.
+_SCALARS: Final = frozenset({str, QuotedStr, int, float, bool})
+
+
+def _stable(node: Any, schema: Node | None) -> bool:
+    """True when walking NODE against an absent patch provably returns NODE unchanged.
+
+    That holds for scalars, maps of stable values and lists kyaml does not
+    merge; merge lists pass only in the well-formed shapes ``_stable_merge_list``
+    checks. False means "not proven": the caller walks NODE for real.
+    """
+    t = type(node)
+    if t is dict:
+        return _stable_map(node, schema)
+    if t is list:
+        return schema is None or not schema.is_merge_list or _stable_merge_list(node, schema)
+    return node is None or t in _SCALARS
+
+
+def _stable_map(node: dict[Any, Any], schema: Node | None) -> bool:
+    if schema is None:
+        schema = _schema_for(node, MISSING)
+    for name, value in node.items():
+        t = type(value)
+        if t is dict:
+            if not _stable_map(value, None if schema is None else schema.field(name)):
+                return False
+        elif t is list:
+            sub = None if schema is None else schema.field(name)
+            if sub is not None and sub.is_merge_list and not _stable_merge_list(value, sub):
+                return False
+        elif value is not None and t not in _SCALARS:
+            return False
+    return True
+
+
+def _key_text(elem: dict[Any, Any], key: str) -> str | None:
+    """The text an element's key field contributes; "" when unset; None when odd."""
+    value = elem.get(key, MISSING)
+    if type(value) in _SCALARS:
+        return raw_text(value)
+    return "" if _is_nil_or_empty(value) else None
+
+
+def _stable_merge_list(seq: list[Any], schema: Node) -> bool:
+    """A merge list kyaml rebuilds as it was: elements of the right kind whose
+    keys are all set (or all unset, for one key of several) and unique."""
+    if not seq:
+        return True
+    keys = schema.merge_keys
+    if len(keys) == 1:
+        return _by_key(seq, keys[0]) is not None and all(_stable_map(e, schema.items()) for e in seq)
+    seen: set[Any] = set()
+    if not keys:
+        for elem in seq:
+            if type(elem) not in _SCALARS:
+                return False
+            text = raw_text(elem)
+            if not text or text in seen:
+                return False
+            seen.add(text)
+        return True
+    rows: list[tuple[str, ...]] = []
+    for elem in seq:
+        if type(elem) is not dict:
+            return False
+        texts: list[str] = []
+        for key in keys:
+            key_text = _key_text(elem, key)
+            if key_text is None:
+                return False
+            texts.append(key_text)
+        rows.append(tuple(texts))
+    # Keys no element sets drop out (kyaml's validation of the keys); every
+    # other key must be set in every element.
+    used = [any(row[i] for row in rows) for i in range(len(keys))]
+    if not any(used):
+        return False
+    for row in rows:
+        used_values = tuple(text for text, on in zip(row, used, strict=True) if on)
+        if not all(used_values) or used_values in seen:
+            return False
+        seen.add(used_values)
+    items = schema.items()
+    return all(_stable_map(elem, items) for elem in seq)
+
+
+def walk(dest: Any, origin: Any, schema: Node | None, path: tuple[str, ...], state: _Walk) -> Any:
+    """Merge ORIGIN (the patch) into DEST; returns the merged node or MISSING to clear it."""
+    if origin is MISSING and state.fast:
+        if dest is None:
+            return _KEEP_NULL
+        if dest is MISSING:
+            return MISSING
+        if _stable(dest, schema):
+            return dest
+    if schema is None:
+        schema = _schema_for(dest, origin)
+    first = dest if not _is_missing_or_null(dest) else origin
+    if _is_missing_or_null(first):
+        return _walk_map(dest, origin, schema, path, state)
+    if first is dest and not _is_missing_or_null(origin) and type(origin) is not type(dest):
+        kind, other = _kind_name(first), _kind_name(origin)
+        if other != kind:
+            raise SmpError(f"wrong node kind at {_path_text(path)}: expected {kind} but got {other}")
+    if isinstance(first, dict):
+        return _walk_map(dest, origin, schema, path, state)
+    if isinstance(first, list):
         if schema is not None and schema.is_merge_list:
-            return _walk_associative_list(sources, schema, path)
-        return _visit_list(sources, associative=False, path=path)
-    return _visit_scalar(sources)
+            return _walk_associative_list(dest, origin, schema, path, state)
+        return _visit_list(dest, origin, associative=False, path=path)
+    return _visit_scalar(dest, origin)
 
 
-def _visit_map(sources: list[Any]) -> Any:
-    dest, origin = sources
+def _visit_map(dest: Any, origin: Any) -> Any:
     if _is_missing_or_null(dest):
         try:
             directive = _map_directive(origin)
@@ -389,42 +538,61 @@ def _visit_map(sources: list[Any]) -> Any:
     return dest
 
 
-def _walk_map(sources: list[Any], schema: Node | None, path: tuple[str, ...]) -> Any:
-    dest = _visit_map(sources)
-    if dest is MISSING:
-        return MISSING
-    sources = [dest, sources[1]]
-    names: set[str] = set()
-    for source in sources:
-        if isinstance(source, dict):
-            names.update(source)
-    if not isinstance(dest, dict):
+def _walk_map(dest: Any, origin: Any, schema: Node | None, path: tuple[str, ...], state: _Walk) -> Any:
+    dest = _visit_map(dest, origin)
+    if dest is MISSING or not isinstance(dest, dict):
         return dest
+    patch = origin if isinstance(origin, dict) else None
+    if state.fast:
+        # Base-only fields kyaml would leave alone need no visit (stable
+        # subtrees are shared, not copied); the rest are visited in the same
+        # order as all of them would be, so effects and errors stay in order.
+        names: list[Any] = [] if patch is None else list(patch)
+        for name, value in dest.items():
+            if value is None or type(value) in _SCALARS or (patch is not None and name in patch):
+                continue
+            if not _stable(value, None if schema is None else schema.field(name)):
+                names.append(name)
+        if not names:
+            return dest
+        dest = state.writable(dest)
+    else:
+        names = list({*dest, *patch} if patch is not None else dest)
     # Fields are visited in sorted order; new ones are appended in that order.
     for name in sorted(names, key=str):
-        sub_schema = schema.field(name) if schema is not None else None
-        values = [s.get(name, MISSING) if isinstance(s, dict) else MISSING for s in sources]
-        merged = walk(values, sub_schema, (*path, name))
-        if name in dest and _was_quoted(dest[name]) and _is_typed_scalar(merged):
-            # kyaml gives the new scalar the old one's quoting style, and a quoted
-            # number is a string once kustomize prints it.
-            merged = raw_text(merged)
+        base_value = dest.get(name, MISSING)
+        patch_value = MISSING if patch is None else patch.get(name, MISSING)
+        if state.fast and (
+            patch_value is None
+            or (
+                type(patch_value) in _SCALARS
+                and (base_value is MISSING or base_value is None or type(base_value) in _SCALARS)
+            )
+        ):
+            # What walk() comes to for a null or a scalar over a scalar.
+            merged = patch_value
+        else:
+            merged = walk(
+                base_value, patch_value, None if schema is None else schema.field(name), (*path, name), state
+            )
         if merged is MISSING or merged is None:
             dest.pop(name, None)
         elif merged is _KEEP_NULL:
             dest[name] = None
         else:
+            if _is_typed_scalar(merged) and name in dest and _was_quoted(dest[name]):
+                # kyaml gives the new scalar the old one's quoting style, and a quoted
+                # number is a string once kustomize prints it.
+                merged = raw_text(merged)
             dest[name] = merged
     return dest
 
 
-def _visit_scalar(sources: list[Any]) -> Any:
-    dest, origin = sources
+def _visit_scalar(dest: Any, origin: Any) -> Any:
     return origin if origin is not MISSING else dest
 
 
-def _visit_list(sources: list[Any], associative: bool, path: tuple[str, ...]) -> Any:
-    dest, origin = sources
+def _visit_list(dest: Any, origin: Any, associative: bool, path: tuple[str, ...]) -> Any:
     if not associative:
         return origin if origin is not MISSING else dest
     if _is_missing_or_null(dest):
@@ -439,26 +607,84 @@ def _visit_list(sources: list[Any], associative: bool, path: tuple[str, ...]) ->
     return dest
 
 
-def _walk_associative_list(sources: list[Any], schema: Node, path: tuple[str, ...]) -> Any:
-    dest = _visit_list(sources, associative=True, path=path)
+def _walk_associative_list(dest: Any, origin: Any, schema: Node, path: tuple[str, ...], state: _Walk) -> Any:
+    dest = _visit_list(dest, origin, associative=True, path=path)
     if dest is MISSING:
         return MISSING
-    sources = [dest, sources[1]]
     keys = list(schema.merge_keys)
-    values = _element_values(sources, keys)
+    if state.fast and len(keys) == 1:
+        by_dest = _by_key(dest, keys[0])
+        by_origin = {} if origin is MISSING else _by_key(origin, keys[0])
+        if by_dest is not None and by_origin is not None and (by_dest or by_origin):
+            return _merge_keyed_list(by_dest, by_origin, keys[0], schema.items(), path, state)
+    dest = state.writable(dest)
+    values = _element_values(dest, origin, keys)
     if values or keys:
-        return _set_associative_elements(values, keys, sources, schema, path)
-    return _set_associative_elements(_element_primitive_values(sources), [""], sources, schema, path)
+        return _set_associative_elements(values, keys, dest, origin, schema, path, state)
+    return _set_associative_elements(_element_primitive_values(dest, origin), [""], dest, origin, schema, path, state)
 
 
-def _patch_first(sources: list[Any]) -> list[Any]:
-    # kustomize prepends patch elements: the origin is read before the dest.
-    return [sources[1], sources[0]]
+def _by_key(seq: Any, key: str) -> dict[str, Any] | None:
+    """SEQ's elements by the text of their KEY field, when all are maps with
+    KEY set to a scalar and no two share it; else None."""
+    if type(seq) is not list:
+        return None
+    found: dict[str, Any] = {}
+    for elem in seq:
+        if type(elem) is not dict:
+            return None
+        value = elem.get(key, MISSING)
+        if type(value) not in _SCALARS:
+            return None
+        text = raw_text(value)
+        if not text or text in found:
+            return None
+        found[text] = elem
+    return found
 
 
-def _element_values(sources: list[Any], keys: list[str]) -> list[list[str]]:
+def _merge_keyed_list(
+    by_dest: dict[str, Any],
+    by_origin: dict[str, Any],
+    key: str,
+    elem_schema: Node | None,
+    path: tuple[str, ...],
+    state: _Walk,
+) -> list[Any]:
+    """What ``_set_associative_elements`` + ``_append_list_node`` come to for a
+    one-key list whose elements (base and patch) all have distinct keys.
+
+    kyaml's element-by-element rebuild then reduces to: patch keys first,
+    then the base's other keys; each slot holds the base element (merged in
+    place) when there is one, else the merged patch element; elements that
+    merge to nothing are dropped.
+    """
+    merged_list = state.new_list()
+    for text in (*by_origin, *(t for t in by_dest if t not in by_origin)):
+        base_elem = by_dest.get(text, MISSING)
+        patch_elem = by_origin.get(text, MISSING)
+        if base_elem is not MISSING and id(base_elem) not in state.owned:
+            if patch_elem is MISSING and _stable_map(base_elem, elem_schema):
+                merged_list.append(base_elem)
+                continue
+            base_elem = state.writable(base_elem)
+        merged = walk(base_elem, patch_elem, elem_schema, path, state)
+        if _is_empty_map(merged):
+            continue
+        if not isinstance(merged, dict):
+            raise SmpError(
+                f"wrong node kind at {_path_text(path)}: expected MappingNode but got {_kind_name(merged)}"
+            )
+        if key not in merged:
+            merged[key] = text
+        merged_list.append(merged if base_elem is MISSING else base_elem)
+    return merged_list
+
+
+def _element_values(dest: Any, origin: Any, keys: list[str]) -> list[list[str]]:
     result: list[list[str]] = []
-    for source in _patch_first(sources):
+    # kustomize prepends patch elements: the origin is read before the dest.
+    for source in (origin, dest):
         if not isinstance(source, list):
             continue
         for elem in source:
@@ -473,10 +699,10 @@ def _element_values(sources: list[Any], keys: list[str]) -> list[list[str]]:
     return result
 
 
-def _element_primitive_values(sources: list[Any]) -> list[list[str]]:
+def _element_primitive_values(dest: Any, origin: Any) -> list[list[str]]:
     result: list[list[str]] = []
     seen: set[str] = set()
-    for source in _patch_first(sources):
+    for source in (origin, dest):
         if not isinstance(source, list):
             continue
         for elem in source:
@@ -488,10 +714,15 @@ def _element_primitive_values(sources: list[Any]) -> list[list[str]]:
 
 
 def _set_associative_elements(
-    values_list: list[list[str]], keys: list[str], sources: list[Any], schema: Node, path: tuple[str, ...]
+    values_list: list[list[str]],
+    keys: list[str],
+    dest: list[Any],
+    origin: Any,
+    schema: Node,
+    path: tuple[str, ...],
+    state: _Walk,
 ) -> Any:
-    dest = sources[0]
-    added: list[Any] = []
+    added = state.new_list()
     elem_schema = schema.items()
     if len(keys) > 1:
         values_list = _merge_values(values_list)
@@ -501,8 +732,19 @@ def _set_associative_elements(
             continue
         valid_keys, valid_values = _validate_keys(values_list, values, keys)
         one_keys, one_values = _validate_keys([valid_values], valid_values, valid_keys)
-        elem_sources = [MISSING if s is MISSING else _element_list(s, one_keys, one_values) for s in sources]
-        merged = walk(elem_sources, elem_schema, path)
+        index = _element_index(dest, one_keys, one_values)
+        base_elem = MISSING if index < 0 else dest[index]
+        patch_elem = MISSING if origin is MISSING else _element_list(origin, one_keys, one_values)
+        if isinstance(base_elem, dict | list) and state.fast and id(base_elem) not in state.owned:
+            if patch_elem is MISSING and _stable(base_elem, elem_schema):
+                merged = base_elem
+            else:
+                # The merge happens in the list's own element: below, the list's
+                # elements replace the merged ones, as kyaml's pointers do.
+                base_elem = dest[index] = state.writable(base_elem)
+                merged = walk(base_elem, patch_elem, elem_schema, path, state)
+        else:
+            merged = walk(base_elem, patch_elem, elem_schema, path, state)
         if _is_empty_map(merged):
             # A deleted (or emptied) element leaves the base list too.
             element_setter(dest, MISSING, valid_keys, valid_values, path)
@@ -519,7 +761,7 @@ def _set_associative_elements(
                 )
         element_setter(added, merged, valid_keys, valid_values, path)
     if values_list:
-        dest = _append_list_node(added, dest, valid_keys, path)
+        return _append_list_node(added, dest, valid_keys, path)
     return dest
 
 
@@ -536,22 +778,62 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def merge(base: dict[str, Any], patch: dict[str, Any], meta: Node | None = None) -> dict[str, Any] | None:
+def _clone_owned(value: Any, owned: set[int]) -> Any:
+    """``_clone``, recording the copies' ids in OWNED."""
+    if value is None or type(value) in _SCALARS:
+        return value
+    if isinstance(value, dict):
+        copy: Any = {k: _clone_owned(v, owned) for k, v in value.items()}
+    elif isinstance(value, list):
+        copy = [_clone_owned(v, owned) for v in value]
+    else:
+        return value
+    owned.add(id(copy))
+    return copy
+
+
+def _unshare(lists: list[list[Any]]) -> None:
+    """Copy every repeat of a node kyaml put in more than one list slot."""
+    seen: set[int] = set()
+    for seq in lists:
+        for i, elem in enumerate(seq):
+            if isinstance(elem, dict | list):
+                if id(elem) in seen:
+                    seq[i] = _clone(elem)
+                else:
+                    seen.add(id(elem))
+
+
+def merge(
+    base: dict[str, Any], patch: dict[str, Any], meta: Node | None = None, *, consume_base: bool = False
+) -> dict[str, Any] | None:
     """Strategic-merge PATCH into BASE as kustomize's merge2 does; None when deleted.
 
     META is the schema of the whole object; when None it is looked up from the
     base's (then the patch's) apiVersion/kind, as kustomize does at every map
-    without a schema. Neither input is modified. Raises ``SmpError`` (a
-    ``GitopsGenError`` without location; callers add file and line) where
-    kustomize fails.
+    without a schema. Raises ``SmpError`` (a ``GitopsGenError`` without
+    location; callers add file and line) where kustomize fails.
+
+    By default neither input is modified and the result shares nothing with
+    them. With ``consume_base=True`` the caller hands BASE over: the result
+    shares with BASE every subtree the patch leaves alone (copying only what
+    changes; it may even be BASE itself), so after the call the caller must neither use nor modify BASE
+    or anything inside it, and nothing else may still refer into it. The
+    merged value is the same either way. PATCH is never modified or shared.
     """
-    dest = _clone(base)
-    origin = _clone(patch)
-    merged = walk([dest, origin], meta)
+    if consume_base:
+        state = _Walk(fast=True)
+        merged = walk(base, _clone_owned(patch, state.owned), meta, (), state)
+    else:
+        state = _Walk(fast=False)
+        merged = walk(_clone(base), _clone(patch), meta, (), state)
     if _is_missing_or_null(merged):
         return None
     if not isinstance(merged, dict):
         raise SmpError(f"strategic merge patch result is a {_kind_name(merged)}, not a map")
+    if consume_base:
+        _unshare(state.lists)
+        return merged
     # kyaml may leave one node in several places; printed, they are copies.
     result: dict[str, Any] = _clone(merged)
     return result

@@ -61,9 +61,9 @@ def test_shared_directories_are_built_once() -> None:
     calls: list[str] = []
     original = engine._target
 
-    def counting(kust, ra, chain):  # type: ignore[no-untyped-def]
+    def counting(kust, *args):  # type: ignore[no-untyped-def]
         calls.append(kust.dir)
-        return original(kust, ra, chain)
+        return original(kust, *args)
 
     engine._target = counting  # type: ignore[method-assign]
     for cluster in CLUSTERS:
@@ -77,3 +77,24 @@ def test_engine_output_is_stable_across_runs() -> None:
     again = Engine(DiskTree(ROOT), warnings=False)
     again.render("mapping/zone-1-dev")  # warm the caches with another cluster first
     assert again.render("mapping/zone-1-prod") == first
+
+
+def test_parallel_render_equals_serial_and_keeps_error_locations(tmp_path: Path) -> None:
+    import shutil
+
+    from gitops_gen.render import render_clusters, render_parallel
+
+    names = CLUSTERS * 3  # repeated names are fine for the engine and give every worker work
+    serial = list(render_clusters(DiskTree(ROOT), names))
+    assert list(render_parallel(ROOT, names, 2)) == serial
+    broken = tmp_path / "fleet"
+    broken.mkdir()
+    for part in ("gitops-gen.yaml", "clusters", "apps", "mapping"):
+        (shutil.copytree if (ROOT / part).is_dir() else shutil.copy2)(ROOT / part, broken / part)
+    patch = broken / "apps/private-detector/zone/zone-1/gpu-node.yaml"
+    patch.write_text(patch.read_text() + "  bad: [\n")
+    from gitops_gen.errors import GitopsGenError
+
+    with pytest.raises(GitopsGenError) as err:
+        list(render_parallel(broken, names, 2))
+    assert err.value.path == "apps/private-detector/zone/zone-1/gpu-node.yaml" and err.value.line

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.openapi import patch_meta
@@ -61,6 +63,21 @@ def test_case_does_not_mutate_inputs(case: str) -> None:
         merge(base, patch, patch_meta(base["apiVersion"], base["kind"]))
     assert base == base_before
     assert patch == patch_before
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_consume_base_matches_default(case: str) -> None:
+    # The recorded cases include untouched subtrees kyaml still rewrites
+    # (untouched-*), which the fast path must notice.
+    base, patch = load(DATA / case / "base.yaml"), load(DATA / case / "patch.yaml")
+    meta = patch_meta(base["apiVersion"], base["kind"])
+    want = _outcome(lambda: merge(base, patch, meta))
+    patch_before = copy.deepcopy(patch)
+    got = _outcome(lambda: merge(copy.deepcopy(base), patch, meta, consume_base=True))
+    assert got == want
+    assert patch == patch_before
+    if isinstance(got, dict):
+        assert _shared_nodes(got) == 0
 
 
 def _dump_all() -> Any:
@@ -160,3 +177,104 @@ def test_shared_subtrees_in_the_patch_act_like_copies() -> None:
     copied = copy.deepcopy(shared)
     copied["spec"]["template"]["spec"]["containers"][1]["volumeMounts"] = [dict(delete)]
     assert merge(base, shared, None) == merge(base, copied, None)
+
+
+# --- the fast path (consume_base=True) against the reference walk ----------------
+
+# Values that collide with merge keys and directives of the recorded cases, so that
+# mutations reach kyaml's odd corners: duplicate keys, keys of the wrong kind,
+# empty keys, null and empty elements, stray `$patch`es.
+KEY_VALUES: list[Any] = ["server", "dcgm-exporter", "MODEL_NAME", "models", "/models", 8080, "8080", 9400,
+                         "TCP", "UDP", "", "1", 1, True, "true", None, {}, [], QuotedStr("2")]
+FIELDS = ["name", "containerPort", "protocol", "mountPath", "key", "value", "image", "$patch", "limits"]
+DIRECTIVES = ["delete", "replace", "merge"]
+
+
+def _slots(tree: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key or index) of TREE, the root's own fields included."""
+    out: list[tuple[Any, Any]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            out.append((node, key))
+            stack.append(value)
+    return out
+
+
+def _containers(tree: Any) -> list[Any]:
+    return [tree, *(c[k] for c, k in _slots(tree) if isinstance(c[k], dict | list))]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, tree: Any, other: Any) -> Any:
+    """TREE (a fresh copy) with a few random edits; OTHER lends it elements."""
+    tree = copy.deepcopy(tree)
+    for _ in range(draw(st.integers(0, 5))):
+        node = draw(st.sampled_from(_containers(tree)))
+        value = draw(st.sampled_from(KEY_VALUES))
+        if isinstance(node, list):
+            action = draw(st.sampled_from(["dup", "drop", "insert", "swap", "directive", "borrow"]))
+            if node and action == "dup":
+                node.insert(draw(st.integers(0, len(node))), copy.deepcopy(draw(st.sampled_from(node))))
+            elif node and action == "drop":
+                node.pop(draw(st.integers(0, len(node) - 1)))
+            elif node and action == "swap":
+                i, j = draw(st.integers(0, len(node) - 1)), draw(st.integers(0, len(node) - 1))
+                node[i], node[j] = node[j], node[i]
+            elif action == "directive":
+                node.insert(draw(st.integers(0, len(node))), {"$patch": draw(st.sampled_from(DIRECTIVES))})
+            elif action == "borrow":
+                donors = [c for c in _containers(other) if isinstance(c, list) and c]
+                if donors:
+                    node.append(copy.deepcopy(draw(st.sampled_from(draw(st.sampled_from(donors))))))
+            else:
+                node.insert(draw(st.integers(0, len(node))), copy.deepcopy(value))
+        else:
+            action = draw(st.sampled_from(["set", "set", "drop", "directive"]))
+            key = draw(st.sampled_from(FIELDS + list(node)))
+            if action == "drop":
+                node.pop(key, None)
+            elif action == "directive":
+                node["$patch"] = draw(st.sampled_from(DIRECTIVES))
+            else:
+                node[key] = copy.deepcopy(value)
+    return tree
+
+
+@st.composite
+def _inputs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    case = draw(st.sampled_from(CASES))
+    base, patch = load(DATA / case / "base.yaml"), load(DATA / case / "patch.yaml")
+    return draw(_mutated(base, patch)), draw(_mutated(patch, base))
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        return run()
+    except GitopsGenError as exc:
+        return ("error", str(exc))
+
+
+def _shared_nodes(tree: Any) -> int:
+    ids = [id(c) for c in _containers(tree)]
+    return len(ids) - len(set(ids))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_inputs())
+def test_consume_base_matches_reference_walk(inputs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    base, patch = inputs
+    meta = patch_meta(str(base.get("apiVersion")), str(base.get("kind")))
+    base_before, patch_before = copy.deepcopy(base), copy.deepcopy(patch)
+    want = _outcome(lambda: merge(base, patch, meta))
+    assert (base, patch) == (base_before, patch_before)  # the default never mutates its inputs
+    handed_over = copy.deepcopy(base)
+    got = _outcome(lambda: merge(handed_over, patch, meta, consume_base=True))
+    assert got == want
+    assert patch == patch_before
+    if isinstance(got, dict):
+        # Like the reference's final copy: no node in two places (the base has none).
+        assert _shared_nodes(got) == 0
+        assert _shared_nodes(want) == 0
