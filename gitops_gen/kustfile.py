@@ -8,6 +8,7 @@ print output that differs from kustomize's.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,9 +124,54 @@ def find(tree: Tree, directory: str) -> str | None:
     return posixpath.join(directory, found[0]) if found else None
 
 
+_SIMPLE_PATH = re.compile(r"(?:\.\./)+[A-Za-z0-9][A-Za-z0-9._/-]*")
+_SIMPLE_HEAD = {"apiVersion: " + KUSTOMIZATION_VERSION: ("apiVersion", KUSTOMIZATION_VERSION),
+                "kind: Kustomization": ("kind", "Kustomization")}
+
+
+def parse_simple(raw: bytes) -> dict[str, Any] | None:
+    """The kustomizations `generate` writes (variants, mappings) without a YAML parser.
+
+    Thousands of them are read per fleet render. Only the exact shape generate emits is
+    accepted: comment lines, apiVersion/kind, and `resources:`/`components:` lists of
+    relative paths whose characters YAML can only read as plain strings. Anything else
+    returns None and goes through the YAML loader.
+    """
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    data: dict[str, Any] = {}
+    current: list[str] | None = None
+    for line in text.split("\n"):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("- "):
+            if current is None or not _SIMPLE_PATH.fullmatch(line[2:]):
+                return None
+            current.append(line[2:])
+        elif line in _SIMPLE_HEAD:
+            key, value = _SIMPLE_HEAD[line]
+            if key in data:
+                return None
+            data[key] = value
+            current = None
+        elif line in ("resources:", "components:", "resources: []", "components: []"):
+            key = line.split(":")[0]
+            if key in data:
+                return None
+            current = data[key] = []
+            if line.endswith("[]"):
+                current = None
+        else:
+            return None
+    return data if "kind" in data else None
+
+
 def load(tree: Tree, directory: str, raw: bytes, path: str) -> Kustomization:
     display = tree.display(path)
-    docs = yamlio.load_documents(raw, display)
+    simple = parse_simple(raw)
+    docs = [simple] if simple is not None else yamlio.load_documents(raw, display)
     if not docs:
         raise GitopsGenError("kustomization is empty", display)
     if len(docs) > 1:
