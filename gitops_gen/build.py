@@ -731,10 +731,11 @@ def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any]
     from gitops_gen.openapi import patch_meta
 
     for res in targets:
-        p = clone(patch)
+        # smp.merge never changes the patch nor puts its nodes in the result: no copy needed.
+        p = patch
         if retarget:
             # kustomize gives a targeted patch the target's group/version but keeps the patch's kind.
-            p["apiVersion"] = res.api_version
+            p = {**patch, "apiVersion": res.api_version}
         name, ns, kind = res.name, res.namespace, res.kind
         if allow_name or allow_kind:
             res.store_previous_id()
