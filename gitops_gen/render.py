@@ -113,12 +113,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
+
+
 def _render_chunk(root: str, names: list[str]) -> list[tuple[str, str]] | GitopsGenError:
-    """One worker's share: its own engine and caches over a run of neighbouring clusters."""
+    """One worker's share. Each worker process keeps one engine and document cache for all
+    the chunks it is given, so layers shared between chunks are built once per worker."""
     try:
-        return list(render_clusters(DiskTree(Path(root)), names))
+        if root not in _WORKER:
+            tree = DiskTree(Path(root))
+            _WORKER[root] = (Engine(tree, parse_cache=ParseCache(), warnings="once"), DocumentCache())
+        engine, cache = _WORKER[root]
+        return list(render_clusters(engine.tree, names, engine, cache))
     except GitopsGenError as err:
-        return err
+        return GitopsGenError(err.message, err.path, err.line, err.col)
 
 
 def render_parallel(root: Path, names: list[str], jobs: int) -> Iterator[tuple[str, str]]:
