@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import resource
 import shutil
@@ -277,11 +278,22 @@ def run_gitops_gen(report: Report, args: argparse.Namespace, repo: Path, render_
     return render
 
 
+def git_commit_all(repo: Path) -> None:
+    """A pre-commit hook runs in a git work tree; validate keeps its cache under .git/."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "fleet"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env, capture_output=True)
+
+
 def run_validate(report: Report, args: argparse.Namespace, repo: Path) -> None:
     cli = gitops_gen()
+    git_commit_all(repo)
     changed = touch_zone_patch(repo)
-    one = measure("validate FILE", [*cli, "validate", "--repo", str(repo), str(changed)], repo)
+    cold = measure("validate FILE", [*cli, "validate", "--repo", str(repo), str(changed)], repo)
     full = measure("validate", [*cli, "validate", "--repo", str(repo)], repo)
+    one = measure("validate FILE", [*cli, "validate", "--repo", str(repo), str(changed)], repo)
+    report.add(f"validate {changed} (first run)", fmt_seconds(cold.seconds))
     timings: list[str] = []
     for run in (one, full):
         problems = count_problems(run)
@@ -299,7 +311,7 @@ def run_validate(report: Report, args: argparse.Namespace, repo: Path) -> None:
                 print(f"bench: warning: {message}:\n    {shown}", file=sys.stderr)
             else:
                 report.fail(message + ": " + explain_failure(run, 10))
-    report.add(f"validate {changed}", timings[0])
+    report.add(f"validate {changed} (cache warm)", timings[0])
     report.add("validate (full)", timings[1])
     if "FAILED" not in timings and one.seconds:
         report.add("validate full / FILE", f"{full.seconds / one.seconds:.1f}x")
