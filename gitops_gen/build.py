@@ -61,6 +61,7 @@ class Engine:
         self._built: dict[str, Frozen] = {}
         self._components: dict[tuple[str, Lineage], Frozen] = {}
         self._warned: set[str] = set()
+        self.collected: list[str] = []  # warnings, in the order they arose
         self.files_read: set[str] = set()
 
     # ------------------------------------------------------------------ public API
@@ -115,11 +116,14 @@ class Engine:
         kust.path = self.tree.display(path)
         if self.warnings:
             for message in kustfile.deprecations(kust):
-                # Like kustomize, once per kustomization; a fleet render says each thing once.
-                token = message if self.warnings == "once" else f"{kust.path}\0{message}"
+                # Like kustomize, once per kustomization; a fleet render says each thing once
+                # ("once"), or leaves the saying to its caller ("collect", parallel workers).
+                token = message if self.warnings in ("once", "collect") else f"{kust.path}\0{message}"
                 if token not in self._warned:
                     self._warned.add(token)
-                    sys.stderr.write(message + "\n")
+                    self.collected.append(message)
+                    if self.warnings != "collect":
+                        sys.stderr.write(message + "\n")
         self._kusts[directory] = kust
         return kust
 

@@ -116,17 +116,19 @@ def default_jobs() -> int:
 _WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
 
 
-def _render_chunk(root: str, names: list[str]) -> list[tuple[str, str]] | GitopsGenError:
-    """One worker's share. Each worker process keeps one engine and document cache for all
-    the chunks it is given, so layers shared between chunks are built once per worker."""
+def _render_chunk(root: str, names: list[str]) -> tuple[list[tuple[str, str]] | GitopsGenError, list[str]]:
+    """One worker's share, and the warnings it met. Each worker process keeps one engine and
+    document cache for all the chunks it is given, so shared layers are built once per worker."""
+    if root not in _WORKER:
+        tree = DiskTree(Path(root))
+        _WORKER[root] = (Engine(tree, parse_cache=ParseCache(), warnings="collect"), DocumentCache())
+    engine, cache = _WORKER[root]
+    seen = len(engine.collected)
     try:
-        if root not in _WORKER:
-            tree = DiskTree(Path(root))
-            _WORKER[root] = (Engine(tree, parse_cache=ParseCache(), warnings="once"), DocumentCache())
-        engine, cache = _WORKER[root]
-        return list(render_clusters(engine.tree, names, engine, cache))
+        result: list[tuple[str, str]] | GitopsGenError = list(render_clusters(engine.tree, names, engine, cache))
     except GitopsGenError as err:
-        return GitopsGenError(err.message, err.path, err.line, err.col)
+        result = GitopsGenError(err.message, err.path, err.line, err.col)
+    return result, engine.collected[seen:]
 
 
 def render_parallel(root: Path, names: list[str], jobs: int) -> Iterator[tuple[str, str]]:
@@ -138,12 +140,17 @@ def render_parallel(root: Path, names: list[str], jobs: int) -> Iterator[tuple[s
     """
     import multiprocessing
 
-    size = max(1, -(-len(names) // (jobs * 4)))
+    size = max(1, -(-len(names) // (jobs * 2)))
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    warned: set[str] = set()
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         pending = [pool.apply_async(_render_chunk, (str(root), chunk)) for chunk in chunks]
         for result in pending:
-            value = result.get()
+            value, warnings = result.get()
+            for message in warnings:
+                if message not in warned:
+                    warned.add(message)
+                    sys.stderr.write(message + "\n")
             if isinstance(value, GitopsGenError):
                 raise value
             yield from value
