@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import shutil
@@ -25,8 +24,8 @@ PARALLEL_MIN_CLUSTERS = 8
 class DocumentCache:
     """Serialised text per distinct object: clusters sharing layers share most documents.
 
-    Keyed by a digest of the object's marshal bytes, so an equal object built in a
-    different order only misses the cache; it can never serve different content.
+    Keyed by the object's marshal bytes, so an equal object built in a different order
+    only misses the cache; it can never serve different content.
     """
 
     def __init__(self) -> None:
@@ -35,7 +34,7 @@ class DocumentCache:
     def dump(self, obj: dict[str, Any]) -> str:
         from gitops_gen import emit
 
-        key = hashlib.blake2b(marshal.dumps(obj), digest_size=20).digest()
+        key = marshal.dumps(obj)
         text = self._text.get(key)
         if text is None:
             text = emit.dump(obj)

@@ -194,11 +194,14 @@ class Resource:
         if not self.prev_ids:
             return []
         group, version = split_api_version(self.api_version)
-        return [p._replace(group=group, version=version) for p in self.prev_ids]
+        return [ResId(group, version, p[2], p[3], p[4]) for p in self.prev_ids]
 
     def org_id(self) -> ResId:
-        prev = self.previous_ids()
-        return prev[0] if prev else self.cur_id()
+        if not self.prev_ids:
+            return self.cur_id()
+        group, version = split_api_version(self.api_version)
+        first = self.prev_ids[0]
+        return ResId(group, version, first[2], first[3], first[4])
 
     def all_ids(self) -> list[ResId]:
         """Previous ids, then the current one (kustomize's "any id" matching)."""
