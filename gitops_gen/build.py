@@ -13,6 +13,7 @@ fleet render builds each shared base once. Parsed files are cached by content ke
 from __future__ import annotations
 
 import marshal
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -60,6 +61,7 @@ class Engine:
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
         self._built: dict[str, Frozen] = {}
         self._components: dict[tuple[str, Lineage], Frozen] = {}
+        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Frozen] = {}
         self._warned: set[str] = set()
         self.collected: list[str] = []  # warnings, in the order they arose
         self.files_read: set[str] = set()
@@ -169,10 +171,21 @@ class Engine:
                 if via is not None:
                     raise via[0].error(msg, via[1], via[2])
                 raise GitopsGenError(msg, kust.path)
-            result = self._target(kust, [], (*chain, directory))
-            built = freeze(result)
+            # Generated variants of one app with the same components build the same thing:
+            # everything they name is relative to their shared parent directory.
+            twin = None
+            if kust.simple and not self.trace:
+                twin = (posixpath.dirname(directory), tuple(kust.get_list("resources")),
+                        tuple(kust.get_list("components")))
+                built = self._twins.get(twin)
+            if built is None:
+                result = self._target(kust, [], (*chain, directory))
+                built = freeze(result)
+                self._built[directory] = built
+                if twin is not None:
+                    self._twins[twin] = built
+                return result
             self._built[directory] = built
-            return result
         return thaw(built)
 
     def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],

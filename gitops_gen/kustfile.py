@@ -91,6 +91,8 @@ class Kustomization:
     raw: bytes
     is_component: bool
     _lines: dict[tuple[str | int, ...], tuple[int, int]] | None = field(default=None, repr=False)
+    # Read by parse_simple: only ../ paths in resources/components, nothing of its own directory.
+    simple: bool = False
 
     def get_list(self, key: str) -> list[Any]:
         value = self.data.get(key)
@@ -179,7 +181,8 @@ def load(tree: Tree, directory: str, raw: bytes, path: str) -> Kustomization:
     data = docs[0]
     if not isinstance(data, dict):
         raise GitopsGenError("a kustomization must be a mapping", display, 1, 1)
-    kust = Kustomization(path=display, dir=directory, data=data, raw=raw, is_component=False)
+    kust = Kustomization(path=display, dir=directory, data=data, raw=raw, is_component=False,
+                         simple=simple is not None)
     check_fields(kust)
     kind = data.get("kind") or "Kustomization"
     kust.is_component = kind == "Component"
