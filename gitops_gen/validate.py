@@ -87,14 +87,6 @@ class ScopedTree:
 
 
 @dataclass
-class Located:
-    """An object finding of one cluster, waiting for provenance."""
-
-    finding: Finding
-    cluster: str
-
-
-@dataclass
 class Rendered:
     cluster: Cluster
     resources: list[Resource]
