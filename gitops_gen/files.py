@@ -6,8 +6,8 @@ Every command that writes (generate, render --out, commit) goes through here.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -24,14 +24,27 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+_MADE: set[str] = set()
+_COUNTER = itertools.count()
+
+
 def _stage(path: Path, data: bytes, fsync: bool) -> str:
     """DATA in a new temp file next to PATH (same file system, so the rename is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    parent = str(path.parent)
+    if parent not in _MADE:
+        os.makedirs(parent, exist_ok=True)
+        _MADE.add(parent)
     try:
-        mode = path.stat().st_mode & 0o7777
+        mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o666 & ~_UMASK
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A name no other writer uses (pid and a counter), created exclusively: no clobbering.
+    tmp = os.path.join(parent, f".{path.name}.{os.getpid()}.{next(_COUNTER)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError:  # the directory went away since we made it (an emptied parent removed)
+        os.makedirs(parent, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
