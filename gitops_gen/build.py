@@ -201,8 +201,8 @@ class Engine:
         seen = {_id_key(r) for r in ra} if resources and ra else set()
         for i, entry in enumerate(resources):
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
-            self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
-            lineage = (*lineage, ("resource", self._resolve(kust, entry, key, index)))
+            path = self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
+            lineage = (*lineage, ("resource", path))
 
         from gitops_gen import generators
 
@@ -251,7 +251,8 @@ class Engine:
         return thaw(hit)
 
     def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
-                          ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> None:
+                          ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> str:
+        """Append what ENTRY names to RA; returns the repo path it resolved to."""
         path = self._resolve(kust, entry, key, index)
         kind = self.tree.kind(path)
         if kind == "file":
@@ -263,6 +264,7 @@ class Engine:
         else:
             raise kust.error(f"{key} entry {entry!r}: no such file or directory", key, index)
         append_all(ra, new, seen, lambda msg: kust.error(msg, key, index))
+        return path
 
     def _resources_from_file(self, path: str) -> list[Resource]:
         display = self.tree.display(path)

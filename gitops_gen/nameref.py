@@ -26,10 +26,10 @@ def fix_name_references(resources: list[Resource]) -> None:
     """Rewrite every referrer field to its referral's current name (and namespace for maps)."""
     # Only a renamed resource can be a referral (matching is on previous ids), so fields
     # that point at kinds nobody renamed have nothing to fix.
-    renamed = [(p.group, p.version, p.kind) for r in resources for p in r.previous_ids()]
-    if not renamed:
+    if not any(r.prev_ids for r in resources):
         return
     index = _Index(resources)
+    renamed = [(p.group, p.version, p.kind) for prev in index.prev for p in prev]
     wanted: dict[Gvk, bool] = {}
     for i, referrer in enumerate(resources):
         org = referrer.org_id()

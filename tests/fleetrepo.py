@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FLEET_PARTS = ("gitops-gen.yaml", "clusters", "apps", "mapping")
+VALIDATE_BASE = Path(__file__).resolve().parent / "data" / "validate" / "base-fleet"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -36,3 +37,9 @@ def status(repo: Path) -> str:
     """Everything that says whether a command touched the repo: HEAD, index and worktree."""
     return git(repo, "rev-parse", "HEAD") + git(repo, "status", "--porcelain", "--untracked-files=all") + \
         git(repo, "diff") + git(repo, "diff", "--cached")
+
+
+def validate_base_fleet(dest: Path) -> Path:
+    """A copy of the validate tests' base fleet (not a git repository)."""
+    shutil.copytree(VALIDATE_BASE, dest)
+    return dest

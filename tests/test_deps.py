@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,16 +9,14 @@ import pytest
 from gitops_gen import deps
 from gitops_gen.build import Engine
 from gitops_gen.tree import DiskTree
+from tests.fleetrepo import validate_base_fleet
 
-BASE = Path(__file__).parent / "data" / "validate" / "base-fleet"
 ALL = ["zone-1-dev", "zone-1-prod", "zone-2-prod"]
 
 
 @pytest.fixture()
 def fleet(tmp_path: Path) -> Path:
-    repo = tmp_path / "fleet"
-    shutil.copytree(BASE, repo)
-    return repo
+    return validate_base_fleet(tmp_path / "fleet")
 
 
 @pytest.mark.parametrize(

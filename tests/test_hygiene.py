@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +11,12 @@ from gitops_gen import hygiene
 from gitops_gen.build import Engine
 from gitops_gen.inventory import load_fleet
 from gitops_gen.tree import DiskTree
-
-BASE = Path(__file__).parent / "data" / "validate" / "base-fleet"
+from tests.fleetrepo import validate_base_fleet
 
 
 @pytest.fixture()
 def fleet(tmp_path: Path) -> Path:
-    repo = tmp_path / "fleet"
-    shutil.copytree(BASE, repo)
-    return repo
+    return validate_base_fleet(tmp_path / "fleet")
 
 
 @pytest.mark.parametrize(
