@@ -223,22 +223,43 @@ class _Loader(yaml.CSafeLoader):
             raise _node_error("!!binary value is not base64 of UTF-8 text", node) from None
 
     def flatten_mapping(self, node: MappingNode) -> None:
+        """Expand NODE's ``<<`` keys in place, with kyaml's precedence (not PyYAML's).
+
+        The mapping's own keys win over merged ones; of the mappings merged
+        through one ``<<: [a, b]`` list, the earlier wins; a later ``<<`` wins
+        over an earlier one. Merged pairs go first so that building the dict
+        in order lets the winner overwrite. PyYAML's own ``flatten_mapping``
+        is never called: its order changed between releases.
+        """
+        flattened: set[int] = self.__dict__.setdefault("_flattened", set())
+        if id(node) in flattened:
+            return
         # A merge rewrites NODE's key list (possibly before NODE itself is
         # constructed): check its own keys first, and only once.
-        flattened: set[int] = self.__dict__.setdefault("_flattened", set())
-        if id(node) not in flattened:
-            _check_unique(node)
-            flattened.add(id(node))
-        super().flatten_mapping(node)
+        _check_unique(node)
+        flattened.add(id(node))
+        merged: list[tuple[Node, Node]] = []
+        own: list[tuple[Node, Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+                continue
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for source in reversed(sources):
+                if not isinstance(source, MappingNode):
+                    raise _node_error("expected a mapping or a list of mappings to merge (<<)", source)
+                self.flatten_mapping(source)
+                merged.extend(source.value)
+        if merged:
+            node.value = merged + own
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         flattened = self.__dict__.get("_flattened")
         if not flattened or id(node) not in flattened:
-            _check_unique(node)
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG:
+            if any(key_node.tag == _MERGE_TAG for key_node, _ in node.value):
                 self.flatten_mapping(node)
-                break
+            else:
+                _check_unique(node)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)

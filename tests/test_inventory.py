@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -350,7 +351,7 @@ def test_two_hundred_clusters_load_quickly(tmp_path: Path) -> None:
 def test_cli_uses_git_toplevel_by_default(tmp_path: Path) -> None:
     repo = make_fleet(tmp_path, "name-mismatch")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    result = subprocess.run([str(ROOT / ".venv/bin/gitops-gen"), "generate", "--check"], cwd=repo / "clusters",
+    result = subprocess.run([sys.executable, "-m", "gitops_gen", "generate", "--check"], cwd=repo / "clusters",
                             capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.startswith("gitops-gen: error: clusters/dev/cluster.yaml:4:3: metadata.name:")
