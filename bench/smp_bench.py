@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time ``gitops_gen.smp.merge`` on the merges a real fleet render performs.
+"""Time ``gitops_gen.kustomize.smp.merge`` on the merges a real fleet render performs.
 
     .venv/bin/python bench/smp_bench.py [--clusters 10 --apps 12] [--old OLD_SMP.py [--old-openapi OLD_OPENAPI.py]]
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(BENCH))
 
 import fleetgen  # noqa: E402
 
-from gitops_gen import openapi, smp  # noqa: E402
+from gitops_gen.kustomize import openapi, smp  # noqa: E402
 
 # (base, patch, apiVersion, kind) as the engine passed them.
 Case = tuple[dict[str, Any], dict[str, Any], str, str]
@@ -58,9 +58,9 @@ def _generate(repo: Path) -> None:
 
 
 def record_fleet(clusters: int, apps: int) -> list[Case]:
-    from gitops_gen.build import Engine, ParseCache
-    from gitops_gen.render import fleet_clusters
-    from gitops_gen.tree import DiskTree
+    from gitops_gen.fleet.render import fleet_clusters
+    from gitops_gen.kustomize.build import Engine, ParseCache
+    from gitops_gen.repo.tree import DiskTree
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"

@@ -1,0 +1,829 @@
+"""GPU feasibility of a cluster's rendered objects against its declared node pools.
+
+``check_cluster(objects, pools)`` returns findings; it never raises on odd input
+(malformed objects are the schema checks' business, here they are skipped).
+
+Rules (stable ids; severity in brackets):
+
+Pool declaration (obj ``("NodePool", "", <pool name>)``, field a path inside
+cluster.yaml starting ``("spec", "nodePools", <index>, ...)``):
+  gpu-pool-config-invalid [error|warning]  impossible pool: mig.config that does not exist for the
+                                           model, MIG config on a non-MIG GPU, a mixed layout or
+                                           all-enabled under single, bad counts; warning for a MIG
+                                           config under strategy none or all-enabled under mixed
+  gpu-model-unknown      [warning]  MIG is configured on a GPU whose product / MIG profiles we do not know
+  mig-config-unknown     [warning]  a custom mig-parted config whose layout cannot be known
+
+Containers (field = the ``resources.limits.<name>`` value, or ``requests`` where that is the culprit):
+  gpu-resource-unknown   [error]    an nvidia.com/gpu* or nvidia.com/mig-* name the plugin never advertises
+  gpu-resource-shared    [warning]  ``.shared`` names need ``renameByDefault``, which cluster.yaml cannot express
+  gpu-quantity-not-integer [error]  not a non-negative whole number ("500m", 0.5, "abc")
+  gpu-request-not-limit  [error]    request without limit, or request != limit
+  gpu-mixed-resources    [warning]  one container asks for two NVIDIA resource types (only one set is visible)
+
+Pods against pools (field = the resource limit, or the selector requirement for selector rules):
+  gpu-resource-not-advertised [error] no selected pool advertises nvidia.com/gpu (or all requested
+                                      resources on one node)
+  mig-profile-not-on-gpu      [error] the MIG profile does not exist on the selected pools' GPU models
+  mig-strategy-not-mixed      [error] the model has the profile but the pool's strategy is single / none,
+                                      where nvidia.com/mig-* resources do not exist
+  mig-profile-not-configured  [error] mixed pool, model has the profile, but mig.config does not create it
+  gpu-selector-no-pool        [error] nodeSelector / required affinity matches no pool (at least one pool
+                                      could supply the resources); field = the first failing requirement
+  gpu-supply-unknown          [warning] only pools whose GPU resources are unknown (see the three pool
+                                      rules) could run the pod, so it is not checked further
+  gpu-selector-unverifiable   [warning] only pools on which the selector depends on GFD/NFD labels we do
+                                      not model (gpu.family, gpu.memory, ...) could run the pod
+  gpu-pod-too-large           [error] the pod's effective request exceeds one node of every selected pool
+  gpu-daemonset-partial       [warning] a DaemonSet selects pools some of whose nodes cannot run its pod
+  gpu-shared-request-gt-one   [warning] request > 1 of a time-sliced resource (no extra compute; rejected
+                                      when failRequestsGreaterThanOne is set)
+  gpu-capacity-exceeded       [error] replicas x per-pod GPUs exceed what the candidate pools supply;
+                                      field: ``spec.replicas`` / Job ``parallelism`` (``completions``
+                                      when that caps it) / CronJob ``jobTemplate.spec.parallelism`` when
+                                      set in the object, else the GPU limit (Pods, DaemonSets, defaults)
+
+Workloads: Pod, Deployment, StatefulSet, ReplicaSet, ReplicationController,
+DaemonSet (one pod per node of each pool it fits), Job and CronJob (concurrent pods
+= parallelism, default 1, capped by completions; one Job per CronJob). Not
+modelled: taints/tolerations (cluster.yaml declares none), spec.nodeName,
+suspended Jobs, HPA, pod overhead, CRD workloads. ``matchFields`` is ignored.
+Selectors on kubelet/cloud labels (kubernetes.io/*, topology.kubernetes.io/*,
+node.kubernetes.io/*) that a pool does not declare are assumed to match.
+
+Capacity approach (per resource name): every workload has a candidate pool set
+(selected pools whose one node fits the pod). For every union U of candidate
+sets, the demand of the workloads whose candidates lie inside U (plus DaemonSet
+pods on U's nodes) must not exceed U's total supply (Hall's condition for the
+fluid relaxation; exact as a necessary condition, so any error is real). The
+minimal violating unions are reported, one finding per workload in them. With
+more than 10 distinct candidate sets only the connected components are checked
+(still no false errors, some overloads missed).
+Node-level packing (fragmentation) is not modelled. Workloads that could land on
+a pool with unknown supply are left out (no false errors).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from gitops_gen.checks.gpu.catalog import (
+    GPU_RESOURCE,
+    MIG_PREFIX,
+    PoolSupply,
+    classify_resource,
+    pool_label_unknown,
+    pool_supply,
+    profile_for_resource,
+    resource_suffix,
+)
+from gitops_gen.checks.gpu.nodeselect import (
+    UnknownKey,
+    evaluate,
+    first_mismatch,
+    has_node_selection,
+    selector_keys,
+)
+
+Path = tuple[str | int, ...]
+ObjRef = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One feasibility problem, located by a path inside the object (see module docstring)."""
+
+    rule: str
+    severity: str  # "error" | "warning"
+    message: str
+    obj: ObjRef
+    field: Path
+
+
+# Kind -> (path of the pod spec, path of the pod count or None). Core workload groups only.
+_TEMPLATES: dict[str, tuple[Path, Path | None]] = {
+    "Pod": (("spec",), None),
+    "Deployment": (("spec", "template", "spec"), ("spec", "replicas")),
+    "StatefulSet": (("spec", "template", "spec"), ("spec", "replicas")),
+    "ReplicaSet": (("spec", "template", "spec"), ("spec", "replicas")),
+    "ReplicationController": (("spec", "template", "spec"), ("spec", "replicas")),
+    "DaemonSet": (("spec", "template", "spec"), None),
+    "Job": (("spec", "template", "spec"), ("spec", "parallelism")),
+    "CronJob": (
+        ("spec", "jobTemplate", "spec", "template", "spec"),
+        ("spec", "jobTemplate", "spec", "parallelism"),
+    ),
+}
+_CORE_GROUPS = ("", "apps", "batch", "extensions")
+
+# Labels the kubelet / cloud provider always sets with values the inventory does not
+# model (os, arch, hostname, zone, instance type): assumed to match, silently, so
+# that the ubiquitous `kubernetes.io/os: linux` does not drown real findings.
+_KUBELET_PREFIXES = (
+    "kubernetes.io/",
+    "node.kubernetes.io/",
+    "topology.kubernetes.io/",
+    "beta.kubernetes.io/",
+    "failure-domain.beta.kubernetes.io/",
+)
+
+_QUANTITY = re.compile(
+    r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?"
+)
+_SUFFIX = {
+    "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
+    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
+    "P": Fraction(10**15), "E": Fraction(10**18),
+    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+}  # fmt: skip
+
+
+def parse_quantity(value: Any) -> Fraction | None:
+    """A Kubernetes quantity (YAML int / float / string such as "1", "500m", "1e3") as an exact number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value)) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    m = _QUANTITY.fullmatch(value.strip())
+    if not m:
+        return None
+    number, suffix = Fraction(m.group(1)), m.group(2) or ""
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:
+        return number * Fraction(10) ** int(suffix[1:])
+    return number * _SUFFIX[suffix]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One container's demand for one GPU resource."""
+
+    resource: str
+    quantity: int
+    path: Path  # absolute path of the value responsible (limit, else request)
+    init: bool
+    sidecar: bool
+    order: int  # position among init containers (for sidecars started before an init container)
+
+
+@dataclass
+class _Workload:
+    obj: ObjRef
+    kind: str
+    pod_path: Path
+    pod_spec: Mapping[str, Any]
+    pods: int
+    count_path: Path | None
+    entries: list[_Entry]
+    demand: dict[str, tuple[int, Path]]  # resource -> (effective pod request, path to blame)
+
+
+def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Finding]:
+    """All GPU feasibility findings for one cluster's rendered objects against its pools."""
+    findings: list[Finding] = []
+    supplies: list[PoolSupply] = []
+    for index, pool in enumerate(pools):
+        if not isinstance(pool, Mapping):
+            continue
+        supply = pool_supply(pool)
+        supplies.append(supply)
+        for issue in supply.issues:
+            field = ("spec", "nodePools", index, *issue.field)
+            findings.append(
+                Finding(issue.rule, issue.severity, issue.message, ("NodePool", "", supply.name), field)
+            )
+
+    placed: list[tuple[_Workload, list[PoolSupply]]] = []
+    for obj in objects:
+        workload = _workload(obj, findings)
+        if workload is None or not workload.demand:
+            continue
+        candidates = _place(workload, supplies, findings)
+        if candidates is not None:
+            placed.append((workload, candidates))
+    findings.extend(_capacity(placed))
+    return findings
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+
+def _get(node: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(node, Mapping) and isinstance(key, str):
+            node = node.get(key)
+        else:
+            return None
+    return node
+
+
+def _obj_ref(obj: Mapping[str, Any]) -> ObjRef:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    assert isinstance(meta, Mapping)
+    return (str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
+
+
+def _workload(obj: Any, findings: list[Finding]) -> _Workload | None:
+    if not isinstance(obj, Mapping):
+        return None
+    kind = obj.get("kind")
+    api = obj.get("apiVersion")
+    if (
+        kind not in _TEMPLATES
+        or not isinstance(api, str)
+        or (api.split("/")[0] if "/" in api else "") not in _CORE_GROUPS
+    ):
+        return None
+    pod_path, count_path = _TEMPLATES[kind]
+    pod_spec = _get(obj, pod_path)
+    if not isinstance(pod_spec, Mapping):
+        return None
+    ref = _obj_ref(obj)
+    pods, set_path = _pod_count(obj, kind, count_path)
+    entries = _entries(ref, pod_path, pod_spec, findings)
+    return _Workload(ref, kind, pod_path, pod_spec, pods, set_path, entries, _effective(entries))
+
+
+def _pod_count(obj: Mapping[str, Any], kind: str, count_path: Path | None) -> tuple[int, Path | None]:
+    """Pods running at once (DaemonSet: per node) and the path of the value that set it, if any."""
+    if count_path is None:
+        return 1, None
+    value = _get(obj, count_path)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return 1, None
+    if kind in ("Job", "CronJob"):
+        completions = _get(obj, (*count_path[:-1], "completions"))
+        if isinstance(completions, int) and not isinstance(completions, bool) and 0 <= completions < value:
+            return completions, (*count_path[:-1], "completions")
+    return value, count_path
+
+
+def _entries(
+    ref: ObjRef, pod_path: Path, pod_spec: Mapping[str, Any], findings: list[Finding]
+) -> list[_Entry]:
+    entries: list[_Entry] = []
+    for section in ("initContainers", "containers"):
+        containers = pod_spec.get(section)
+        if not isinstance(containers, list):
+            continue
+        for index, container in enumerate(containers):
+            if not isinstance(container, Mapping):
+                continue
+            init = section == "initContainers"
+            sidecar = init and container.get("restartPolicy") == "Always"
+            base = (*pod_path, section, index, "resources")
+            found = _container(ref, base, container.get("resources"), findings)
+            entries.extend(_Entry(r, q, p, init, sidecar, index) for r, q, p in found)
+            named = [(r, p) for r, q, p in found if q > 0]
+            if len({r for r, _ in named}) > 1:
+                names = ", ".join(dict.fromkeys(r for r, _ in named))
+                findings.append(
+                    Finding(
+                        "gpu-mixed-resources",
+                        "warning",
+                        f"container {container.get('name', index)!s} asks for several NVIDIA resources ({names}): only "
+                        "mixed-strategy nodes offer them together, and the container sees only one resource's devices",
+                        ref,
+                        named[1][1],
+                    )
+                )
+    return entries
+
+
+def _container(
+    ref: ObjRef, base: Path, resources: Any, findings: list[Finding]
+) -> list[tuple[str, int, Path]]:
+    """(resource, quantity, path) for every GPU resource of one container, reporting bad values."""
+    if not isinstance(resources, Mapping):
+        return []
+    limits = resources.get("limits") if isinstance(resources.get("limits"), Mapping) else {}
+    requests = resources.get("requests") if isinstance(resources.get("requests"), Mapping) else {}
+    assert isinstance(limits, Mapping) and isinstance(requests, Mapping)
+    out: list[tuple[str, int, Path]] = []
+    for name in dict.fromkeys([*limits, *requests]):
+        if not isinstance(name, str):
+            continue
+        kind = classify_resource(name)
+        if kind is None:
+            continue
+        where = "limits" if name in limits else "requests"
+        path = (*base, where, name)
+        if kind == "invalid":
+            findings.append(Finding("gpu-resource-unknown", "error", _invalid_name(name), ref, path))
+            continue
+        if kind == "shared":
+            findings.append(
+                Finding(
+                    "gpu-resource-shared",
+                    "warning",
+                    f"{name} exists only with time-slicing renameByDefault: true, which cluster.yaml does not "
+                    "declare; without it the plugin advertises the resource without .shared",
+                    ref,
+                    path,
+                )
+            )
+            continue
+        limit = _quantity(ref, (*base, "limits", name), limits, name, findings)
+        request = _quantity(ref, (*base, "requests", name), requests, name, findings)
+        if name in requests and name not in limits:
+            findings.append(
+                Finding(
+                    "gpu-request-not-limit",
+                    "error",
+                    f"{name} is requested without a limit; extended resources cannot be overcommitted, set "
+                    f"limits.{name} (the request then defaults to it)",
+                    ref,
+                    (*base, "requests", name),
+                )
+            )
+        elif limit is not None and request is not None and limit != request:
+            findings.append(
+                Finding(
+                    "gpu-request-not-limit",
+                    "error",
+                    f"{name}: request {_show(request)} must equal the limit {_show(limit)} (no overcommit of "
+                    "extended resources)",
+                    ref,
+                    (*base, "requests", name),
+                )
+            )
+        amount = limit if limit is not None else request
+        if amount is not None and amount > 0:
+            # Round up so that the remaining checks still see the resource the user meant.
+            out.append((name, math.ceil(amount), path))
+    return out
+
+
+def _quantity(
+    ref: ObjRef, path: Path, values: Mapping[str, Any], name: str, findings: list[Finding]
+) -> Fraction | None:
+    if name not in values:
+        return None
+    raw = values[name]
+    value = parse_quantity(raw)
+    if value is None or value < 0 or value.denominator != 1:
+        what = "not a valid quantity" if value is None else "not a non-negative whole number"
+        findings.append(
+            Finding(
+                "gpu-quantity-not-integer",
+                "error",
+                f"{name}: {raw!r} is {what}; GPU and MIG resources are counted in whole devices",
+                ref,
+                path,
+            )
+        )
+        return value if value is not None and value > 0 else None
+    return value
+
+
+def _show(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else str(float(value))
+
+
+def _invalid_name(name: str) -> str:
+    if name.startswith(MIG_PREFIX) and re.match(r"[0-9]+c\.", name[len(MIG_PREFIX) :]):
+        return f"{name}: compute-instance profiles are never advertised by the device plugin; request the GPU-instance profile"
+    return (
+        f"{name} is not a resource the NVIDIA device plugin advertises (nvidia.com/gpu, or "
+        "nvidia.com/mig-<G>g.<M>gb[.attr] under mig.strategy mixed)"
+    )
+
+
+def _effective(entries: list[_Entry]) -> dict[str, tuple[int, Path]]:
+    """Effective pod request per resource: max(app containers + sidecars, each init + earlier sidecars)."""
+    demand: dict[str, tuple[int, Path]] = {}
+    for resource in dict.fromkeys(e.resource for e in entries):
+        mine = [e for e in entries if e.resource == resource]
+        steady = [e for e in mine if not e.init or e.sidecar]
+        best = (sum(e.quantity for e in steady), _largest(steady))
+        for e in mine:
+            if e.init and not e.sidecar:
+                before = [s for s in mine if s.sidecar and s.order < e.order]
+                need = e.quantity + sum(s.quantity for s in before)
+                if need > best[0]:
+                    best = (need, e.path)
+        if best[0] > 0 and best[1] is not None:
+            demand[resource] = (best[0], best[1])
+    return demand
+
+
+def _largest(entries: list[_Entry]) -> Path | None:
+    return max(entries, key=lambda e: e.quantity).path if entries else None
+
+
+# --- placement ---------------------------------------------------------------------------------
+
+
+def _kubelet_key(key: str) -> bool:
+    return key.startswith(_KUBELET_PREFIXES)
+
+
+def _selection(workload: _Workload, supply: PoolSupply) -> str:
+    """Whether the pod selects the pool: "yes", "maybe" (depends on unmodelled GPU labels) or "no"."""
+
+    def all_unknown(key: str) -> bool:
+        return _kubelet_key(key) or pool_label_unknown(supply, key)
+
+    spec, labels = workload.pod_spec, supply.labels
+    if evaluate(spec, labels, all_unknown) is False:
+        return "no"
+    return "yes" if evaluate(spec, labels, _kubelet_key) is not False else "maybe"
+
+
+def _supplies(supply: PoolSupply, demand: Mapping[str, tuple[int, Path]]) -> bool:
+    return all(supply.resources.get(r, 0) > 0 for r in demand)
+
+
+def _fits(supply: PoolSupply, demand: Mapping[str, tuple[int, Path]]) -> bool:
+    return all(supply.resources.get(r, 0) >= q for r, (q, _) in demand.items())
+
+
+def _place(workload: _Workload, pools: list[PoolSupply], findings: list[Finding]) -> list[PoolSupply] | None:
+    """Check where the pod can run; returns its candidate pools for capacity, or None to leave it out."""
+    demand = workload.demand
+    state = {p.name: _selection(workload, p) for p in pools}
+    selected = [p for p in pools if state[p.name] != "no"]
+    unknown = [p for p in selected if not p.known]
+    supplying = [p for p in selected if p.known and _supplies(p, demand)]
+
+    if not selected and has_node_selection(workload.pod_spec):
+        findings.append(_no_pool(workload, pools))
+        if not any(p.known and _supplies(p, demand) for p in pools):
+            findings.extend(_diagnose(workload, pools, pools, scoped=False))
+        return None
+    if not supplying:
+        if unknown:
+            findings.append(_unverified(workload, unknown))
+        else:
+            findings.extend(
+                _diagnose(workload, selected, pools, scoped=has_node_selection(workload.pod_spec))
+            )
+        return None
+    if all(state[p.name] == "maybe" for p in supplying) and not unknown:
+        findings.append(_maybe(workload, supplying))
+    fitting = [p for p in supplying if _fits(p, demand)]
+    if not fitting:
+        if unknown:
+            findings.append(_unverified(workload, unknown))
+        else:
+            findings.append(_too_large(workload, supplying))
+        return None
+    if workload.kind == "DaemonSet":
+        stuck = [p for p in selected if state[p.name] == "yes" and p.known and p not in fitting]
+        if stuck:
+            findings.append(_daemonset_partial(workload, stuck))
+    _shared_warning(workload, fitting, findings)
+    return None if unknown else fitting
+
+
+def _resource_path(workload: _Workload, resource: str) -> Path:
+    for entry in workload.entries:
+        if entry.resource == resource:
+            return entry.path
+    return workload.demand[resource][1]
+
+
+def _no_pool(workload: _Workload, pools: list[PoolSupply]) -> Finding:
+    demand = workload.demand
+    relevant = [p for p in pools if p.known and _supplies(p, demand)] or [p for p in pools if p.gpus] or pools
+    reasons: list[str] = []
+    field: Path | None = None
+    for supply in relevant[:4]:
+        mismatch = first_mismatch(workload.pod_spec, supply.labels, _unknown_for(supply))
+        if mismatch is None:
+            continue
+        if field is None:
+            field = (*workload.pod_path, *mismatch.path)
+        reasons.append(f"pool {supply.name}: {mismatch.reason}")
+    if field is None:
+        field = (*workload.pod_path, "nodeSelector" if workload.pod_spec.get("nodeSelector") else "affinity")
+    wanted = ", ".join(f"{r}: {q}" for r, (q, _) in demand.items())
+    scope = "pools that supply it" if relevant and _supplies(relevant[0], demand) else "GPU pools"
+    return Finding(
+        "gpu-selector-no-pool",
+        "error",
+        f"nodeSelector/affinity of a pod needing {wanted} matches no node pool; {scope}: "
+        + "; ".join(reasons),
+        workload.obj,
+        field,
+    )
+
+
+def _unknown_for(supply: PoolSupply) -> UnknownKey:
+    return lambda key: _kubelet_key(key) or pool_label_unknown(supply, key)
+
+
+def _unverified(workload: _Workload, unknown: list[PoolSupply]) -> Finding:
+    first = next(iter(workload.demand))
+    names = "; ".join(f"{p.describe()}: {p.layout.reason or 'invalid pool declaration'}" for p in unknown)
+    return Finding(
+        "gpu-supply-unknown",
+        "warning",
+        f"cannot verify {first}: only pools whose GPU resources are unknown could run this pod ({names})",
+        workload.obj,
+        _resource_path(workload, first),
+    )
+
+
+def _maybe(workload: _Workload, supplying: list[PoolSupply]) -> Finding:
+    supply = supplying[0]
+    keys = [k for k in selector_keys(workload.pod_spec) if pool_label_unknown(supply, k)]
+    mismatch = first_mismatch(workload.pod_spec, supply.labels, _kubelet_key)
+    field = (*workload.pod_path, *mismatch.path) if mismatch else (*workload.pod_path, "nodeSelector")
+    return Finding(
+        "gpu-selector-unverifiable",
+        "warning",
+        f"the selector depends on labels gitops-gen does not model ({', '.join(keys)}); cannot verify that it "
+        f"matches pool {', '.join(p.name for p in supplying)}, the only pools supplying the pod's GPUs",
+        workload.obj,
+        field,
+    )
+
+
+_RANK = {
+    "mig-profile-not-configured": 0,
+    "mig-strategy-not-mixed": 1,
+    "mig-profile-not-on-gpu": 2,
+    "gpu-resource-not-advertised": 3,
+}
+
+
+def _diagnose(
+    workload: _Workload, selected: list[PoolSupply], pools: list[PoolSupply], scoped: bool
+) -> list[Finding]:
+    """Why none of ``selected`` supplies the pod's resources: one finding per missing resource."""
+    findings: list[Finding] = []
+    missing = [r for r in workload.demand if not any(p.known and p.resources.get(r, 0) > 0 for p in selected)]
+    for resource in missing:
+        reasons = [_why_not(resource, p) for p in selected]
+        rule = min((r for r, _ in reasons), key=_RANK.__getitem__, default="gpu-resource-not-advertised")
+        detail = "; ".join(text for _, text in reasons) or "the cluster declares no node pools"
+        elsewhere = [
+            p.name for p in pools if p not in selected and p.known and p.resources.get(resource, 0) > 0
+        ]
+        hint = (
+            f" (pool {', '.join(elsewhere)} supplies it but the pod's selector excludes it)"
+            if elsewhere
+            else ""
+        )
+        scope = "no pool selected by the pod" if scoped else "no pool"
+        findings.append(
+            Finding(
+                rule,
+                "error",
+                f"{resource}: {scope} advertises it: {detail}{hint}",
+                workload.obj,
+                _resource_path(workload, resource),
+            )
+        )
+    if not missing:
+        names = ", ".join(workload.demand)
+        detail = "; ".join(f"{p.name} offers {_offer(p)}" for p in selected)
+        first = next(iter(workload.demand))
+        findings.append(
+            Finding(
+                "gpu-resource-not-advertised",
+                "error",
+                f"no node of one pool advertises all of {names} together: {detail}",
+                workload.obj,
+                _resource_path(workload, first),
+            )
+        )
+    return findings
+
+
+def _offer(supply: PoolSupply) -> str:
+    return ", ".join(f"{r} {n}" for r, n in supply.resources.items()) or "no GPU resources"
+
+
+def _why_not(resource: str, supply: PoolSupply) -> tuple[str, str]:
+    """(rule, explanation) for why one pool does not advertise ``resource``."""
+    name = supply.name
+    if not supply.gpus:
+        return "gpu-resource-not-advertised", f"pool {name} has no GPUs"
+    if resource == GPU_RESOURCE:
+        return (
+            "gpu-resource-not-advertised",
+            f"pool {name} ({supply.strategy} {supply.config or 'all-disabled'}) advertises "
+            + (f"only {_offer(supply)}" if supply.resources else "no GPU resources"),
+        )
+    model, product = supply.model, supply.product or "unknown GPU"
+    suffix = resource[len(MIG_PREFIX) :]
+    if model is None or model.mig == "unknown":
+        return "gpu-resource-not-advertised", f"pool {name}: MIG profiles of {product} are unknown"
+    if model.mig == "no":
+        return "mig-profile-not-on-gpu", f"pool {name}: {product} does not support MIG"
+    profile = profile_for_resource(model, resource)
+    if profile is None:
+        profiles = ", ".join(resource_suffix(p) for p in model.profiles)
+        return (
+            "mig-profile-not-on-gpu",
+            f"pool {name}: profile {suffix} does not exist on {product} (profiles: {profiles})",
+        )
+    if supply.strategy == "single":
+        return (
+            "mig-strategy-not-mixed",
+            f"pool {name} uses mig.strategy single, where MIG slices are advertised as nvidia.com/gpu "
+            f"(select them with nvidia.com/gpu.product={product}-MIG-{suffix})",
+        )
+    if supply.strategy == "none":
+        return (
+            "mig-strategy-not-mixed",
+            f"pool {name} uses mig.strategy none, which advertises only whole GPUs as nvidia.com/gpu",
+        )
+    return (
+        "mig-profile-not-configured",
+        f"pool {name}: {product} has {suffix} (up to {model.profiles[profile]} per GPU) but mig.config "
+        f"{supply.config or 'all-disabled (default)'} provides {_offer(supply)}",
+    )
+
+
+def _too_large(workload: _Workload, supplying: list[PoolSupply]) -> Finding:
+    over = [
+        (r, q, p)
+        for r, (q, p) in workload.demand.items()
+        if not all(s.resources.get(r, 0) >= q for s in supplying)
+    ]
+    resource, quantity, path = (
+        over[0] if over else (next(iter(workload.demand)), *workload.demand[next(iter(workload.demand))])
+    )
+    per_pool = "; ".join(f"{s.name}: {s.resources.get(resource, 0)} per node" for s in supplying)
+    return Finding(
+        "gpu-pod-too-large",
+        "error",
+        f"one pod needs {resource}: {quantity} on a single node, but the most any node of the selected pools "
+        f"offers is {max(s.resources.get(resource, 0) for s in supplying)} ({per_pool})",
+        workload.obj,
+        path,
+    )
+
+
+def _daemonset_partial(workload: _Workload, stuck: list[PoolSupply]) -> Finding:
+    first = next(iter(workload.demand))
+    wanted = ", ".join(f"{r}: {q}" for r, (q, _) in workload.demand.items())
+    return Finding(
+        "gpu-daemonset-partial",
+        "warning",
+        f"DaemonSet pods needing {wanted} stay Pending on pool {', '.join(s.describe() for s in stuck)}, "
+        "which its selector also matches",
+        workload.obj,
+        _resource_path(workload, first),
+    )
+
+
+def _shared_warning(workload: _Workload, fitting: list[PoolSupply], findings: list[Finding]) -> None:
+    if not all(p.replicas > 1 for p in fitting):
+        return
+    for entry in workload.entries:
+        if entry.quantity > 1:
+            findings.append(
+                Finding(
+                    "gpu-shared-request-gt-one",
+                    "warning",
+                    f"{entry.resource}: {entry.quantity} on time-sliced pools ({', '.join(p.name for p in fitting)}) "
+                    "gives no extra compute or isolation, and is rejected when failRequestsGreaterThanOne is set",
+                    workload.obj,
+                    entry.path,
+                )
+            )
+
+
+# --- capacity ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Demand:
+    workload: int  # index into the placed list
+    amount: int
+    pools: frozenset[str]
+    detail: str
+
+
+def _capacity(placed: list[tuple[_Workload, list[PoolSupply]]]) -> list[Finding]:
+    findings: list[Finding] = []
+    supply_by_name = {p.name: p for _, pools in placed for p in pools}
+    resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
+    reported: set[tuple[int, str]] = set()
+    for resource in resources:
+        demands = _demands(placed, resource)
+        for union in _violations(demands, supply_by_name, resource):
+            inside = [d for d in demands if d.pools <= union]
+            need = sum(d.amount for d in inside)
+            pools = sorted(union)
+            have = sum(supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0) for n in pools)
+            per_pool = "; ".join(
+                f"{n}: {supply_by_name[n].nodes} x {supply_by_name[n].resources.get(resource, 0)}"
+                f" = {supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0)}"
+                for n in pools
+            )
+            parts = "; ".join(d.detail for d in inside)
+            where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
+            message = f"{resource}: needed {need}, available {have} on {where} ({per_pool}); demand: {parts}"
+            for d in inside:
+                if (d.workload, resource) in reported:
+                    continue
+                reported.add((d.workload, resource))
+                workload = placed[d.workload][0]
+                field = workload.count_path or workload.demand[resource][1]
+                findings.append(Finding("gpu-capacity-exceeded", "error", message, workload.obj, field))
+    return findings
+
+
+def _demands(placed: list[tuple[_Workload, list[PoolSupply]]], resource: str) -> list[_Demand]:
+    out: list[_Demand] = []
+    for index, (workload, pools) in enumerate(placed):
+        if resource not in workload.demand:
+            continue
+        per_pod = workload.demand[resource][0]
+        name = "/".join(x for x in workload.obj if x)
+        if workload.kind == "DaemonSet":
+            # One pod on every node of each pool it runs on: demand pinned to that pool.
+            for p in pools:
+                amount = per_pod * p.nodes
+                out.append(
+                    _Demand(
+                        index, amount, frozenset([p.name]), f"{name} {p.nodes} nodes x {per_pod} = {amount}"
+                    )
+                )
+        elif workload.pods > 0:
+            amount = per_pod * workload.pods
+            out.append(
+                _Demand(
+                    index,
+                    amount,
+                    frozenset(p.name for p in pools),
+                    f"{name} {workload.pods} x {per_pod} = {amount}",
+                )
+            )
+    return out
+
+
+def _violations(
+    demands: list[_Demand], supplies: Mapping[str, PoolSupply], resource: str
+) -> list[frozenset[str]]:
+    """Minimal pool sets (unions of candidate sets) whose demand exceeds their supply."""
+    by_set: dict[frozenset[str], int] = {}
+    for d in demands:
+        by_set[d.pools] = by_set.get(d.pools, 0) + d.amount
+    unions = _unions(sorted(by_set, key=lambda s: (len(s), sorted(s))))
+
+    def need(u: frozenset[str]) -> int:
+        return sum(amount for pools, amount in by_set.items() if pools <= u)
+
+    def have(u: frozenset[str]) -> int:
+        return sum(supplies[n].nodes * supplies[n].resources.get(resource, 0) for n in u)
+
+    bad: list[frozenset[str]] = []
+    for union in sorted(unions, key=lambda s: (len(s), sorted(s))):
+        if need(union) > have(union) and not any(b < union for b in bad):
+            bad.append(union)
+    return bad
+
+
+def _unions(sets: list[frozenset[str]]) -> set[frozenset[str]]:
+    """All unions of the candidate sets; past 10 distinct sets, only connected components (still sound)."""
+    if len(sets) <= 10:
+        unions: set[frozenset[str]] = set()
+        for s in sets:
+            unions |= {s} | {s | u for u in unions}
+        return unions
+    components: list[frozenset[str]] = []
+    for s in sets:
+        overlapping = [c for c in components if c & s]
+        merged = frozenset(s).union(*overlapping)
+        components = [c for c in components if not (c & s)] + [merged]
+    return set(sets) | set(components)
+
+
+def iter_rules() -> Iterable[str]:
+    """Every rule id this module can emit (for docs and tests)."""
+    return (
+        "gpu-pool-config-invalid",
+        "gpu-model-unknown",
+        "mig-config-unknown",
+        "gpu-resource-unknown",
+        "gpu-resource-shared",
+        "gpu-quantity-not-integer",
+        "gpu-request-not-limit",
+        "gpu-mixed-resources",
+        "gpu-resource-not-advertised",
+        "mig-profile-not-on-gpu",
+        "mig-strategy-not-mixed",
+        "mig-profile-not-configured",
+        "gpu-selector-no-pool",
+        "gpu-supply-unknown",
+        "gpu-selector-unverifiable",
+        "gpu-pod-too-large",
+        "gpu-daemonset-partial",
+        "gpu-shared-request-gt-one",
+        "gpu-capacity-exceeded",
+    )

@@ -1,0 +1,529 @@
+"""`gitops-gen validate`: every offline check of a fleet, as problems at source lines.
+
+Checks, in order (rule ids in brackets):
+1. inventory: gitops-gen.yaml and cluster.yaml against their schemas (inventory's ids:
+   ``schema``, ``yaml``);
+2. generated files current (generate's ids: ``generated-stale``, ``generated-conflict``,
+   ``app-missing``, ``overlay-missing``);
+3. every cluster renders (``render``, at the file:line the engine names); every rendered
+   object valid for the cluster's Kubernetes version (``k8s-schema``, with ``k8s-version``
+   warning when the version is outside what kubernetes-validate ships); sync.yaml against
+   our Flux / Argo CD schemas (``sync-schema``);
+4. GPU feasibility (feasibility's ids, see that module);
+5. hygiene (hygiene's ids).
+
+Problems about a rendered value point at the line that set it (provenance): everything
+renders fast without tracing first, then only clusters with findings are rebuilt traced.
+
+With FILE arguments only the clusters those files can affect are checked (``deps``),
+checks 1 and 2 only for those clusters; this is what the pre-commit hook runs. There,
+per-object checks cover only objects from the apps that reach the changed files, and in a
+git work tree the GPU workloads of untouched mapping entries come from a content-keyed
+cache (``DemandCache``) instead of being rebuilt; capacity still sees the whole cluster.
+Not seen in FILE mode: mapping-level render errors between an untouched and a touched
+entry (e.g. the same object id in two apps), which a full validate reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_gen import __version__
+from gitops_gen.checks import hygiene, k8sschema
+from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
+from gitops_gen.errors import GitopsGenError, Problem, problems_as_json, problems_as_text
+from gitops_gen.fleet import deps
+from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
+from gitops_gen.fleet.inventory import CONFIG_PATH, Cluster, Fleet, check_fleet, locate
+from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
+from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.provenance import provenance
+from gitops_gen.repo import yamlio
+from gitops_gen.repo.tree import DiskTree, Kind, Tree
+
+MAX_NAMED_CLUSTERS = 3
+
+
+class ScopedTree:
+    """A Tree that hides clusters (outside KEEP, or in DROP) from clusters/, mapping/ and apps/*/overlays/.
+
+    inventory.check_fleet and generate.check_generated then load and compare only the
+    visible clusters, without a change to either module.
+    """
+
+    def __init__(self, tree: Tree, keep: set[str] | None, drop: frozenset[str] = frozenset()):
+        self.tree = tree
+        self.keep = keep
+        self.drop = drop
+
+    def _gone(self, name: str) -> bool:
+        return name in self.drop or (self.keep is not None and name not in self.keep)
+
+    def _hidden(self, path: str) -> bool:
+        parts = path.split("/")
+        if len(parts) >= 2 and parts[0] in ("clusters", "mapping"):
+            return self._gone(parts[1])
+        if len(parts) >= 4 and parts[0] == "apps" and parts[2] == "overlays":
+            return self._gone(parts[3])
+        return False
+
+    def read(self, path: str) -> bytes:
+        if self._hidden(path):
+            raise GitopsGenError("no such file", self.tree.display(path))
+        return self.tree.read(path)
+
+    def kind(self, path: str) -> Kind | None:
+        return None if self._hidden(path) else self.tree.kind(path)
+
+    def listdir(self, path: str) -> list[str]:
+        return [n for n in self.tree.listdir(path) if not self._hidden(f"{path}/{n}" if path else n)]
+
+    def display(self, path: str) -> str:
+        return self.tree.display(path)
+
+
+@dataclass
+class Rendered:
+    cluster: Cluster
+    resources: list[Resource]
+    findings: list[Finding] = field(default_factory=list)
+    # GPU workloads of mapping entries taken from the demand cache (FILE mode): feasibility only.
+    cached: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the demand cache (FILE mode speed)
+
+CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
+CACHE_FORMAT = 1
+POD_KEEP = ("name", "resources", "restartPolicy")
+
+
+def _project(node: Any) -> Any:
+    """What GPU feasibility reads of a workload: containers reduced to name/resources, no template metadata."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in ("containers", "initContainers") and isinstance(value, list):
+                out[key] = [{k: c[k] for k in POD_KEEP if k in c} if isinstance(c, dict) else c for c in value]
+            elif key in ("metadata", "volumes", "status"):
+                continue
+            else:
+                out[key] = _project(value)
+        return out
+    if isinstance(node, list):
+        return [_project(v) for v in node]
+    return node
+
+
+def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """OBJ reduced for the demand cache, or None when it cannot ask for an NVIDIA resource."""
+    if b"nvidia.com/" not in marshal.dumps(obj):
+        return None
+    out: dict[str, Any] = _project(obj)
+    md = obj.get("metadata")
+    if isinstance(md, dict):
+        out["metadata"] = {k: md[k] for k in ("name", "namespace") if k in md}
+    return out
+
+
+class DemandCache:
+    """The GPU workloads of each mapping entry, keyed by a digest of every file the entry reads.
+
+    ``validate FILE`` must see a cluster's whole GPU demand (capacity is a cluster-wide sum)
+    but only the entries reaching the changed files can have changed. Entries whose files
+    are byte-identical to when they were last built come from here; anything else is built.
+    Kept in ``.git/gitops-gen/`` (no cache outside a git work tree, or with
+    GITOPS_GEN_NO_CACHE set); a lost or corrupt cache only costs time.
+    """
+
+    def __init__(self, path: Path, index: deps.Index):
+        self.path = path
+        self.index = index
+        self.entries: dict[str, tuple[bytes, list[dict[str, Any]]]] = {}
+        self.dirty = False
+        self._digests: dict[str, bytes] = {}
+        self._fingerprints: dict[str, bytes] = {}
+        try:
+            data = marshal.loads(path.read_bytes())
+            if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
+                self.entries = data["entries"]
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            self.entries = {}
+
+    @classmethod
+    def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
+        git = root / ".git"
+        if os.environ.get("GITOPS_GEN_NO_CACHE") or not git.is_dir():
+            return None
+        return cls(git.joinpath(*CACHE_FILE), index)
+
+    def files_of(self, entry: str) -> set[str]:
+        files: set[str] = set()
+        for directory in self.index.closure(entry):
+            files |= self.index.refs[directory].files
+        return files
+
+    def _digest(self, path: str) -> bytes:
+        found = self._digests.get(path)
+        if found is None:
+            try:
+                with open(os.path.join(self.index.root, path), "rb") as handle:
+                    found = hashlib.blake2b(handle.read(), digest_size=16).digest()
+            except OSError:
+                found = b"-"
+            self._digests[path] = found
+        return found
+
+    def fingerprint(self, entry: str) -> bytes:
+        found = self._fingerprints.get(entry)
+        if found is None:
+            h = hashlib.blake2b(digest_size=20)
+            for path in sorted(self.files_of(entry)):
+                h.update(path.encode() + b"\0" + self._digest(path))
+            found = self._fingerprints[entry] = h.digest()
+        return found
+
+    def get(self, entry: str) -> list[dict[str, Any]] | None:
+        hit = self.entries.get(entry)
+        return hit[1] if hit is not None and hit[0] == self.fingerprint(entry) else None
+
+    def put(self, entry: str, resources: list[Resource]) -> None:
+        objs = [p for p in (gpu_projection(r.obj) for r in resources) if p is not None]
+        self.entries[entry] = (self.fingerprint(entry), objs)
+        self.dirty = True
+
+    def mapping_entries(self, cluster: str) -> list[str] | None:
+        """The directories mapping/<cluster> lists; None when it lists files (not cacheable)."""
+        mapping = f"mapping/{cluster}"
+        self.index.closure(mapping)
+        refs = self.index.refs.get(mapping)
+        if refs is None or any(not f.startswith(mapping + "/") for f in refs.files):
+            return None
+        return sorted(refs.dirs)
+
+    def learn(self, cluster: str, resources: list[Resource]) -> None:
+        """Attribute a whole-mapping render to its entries by the file each object came from."""
+        entries = self.mapping_entries(cluster)
+        if entries is None:
+            return
+        owner: dict[str, str] = {}
+        for entry in entries:
+            for path in self.files_of(entry):
+                if owner.setdefault(path, entry) != entry:
+                    return  # two entries share a file: we cannot tell whose objects are whose
+        per: dict[str, list[Resource]] = {e: [] for e in entries}
+        for res in resources:
+            who = owner.get(res.origin.path)
+            if who is None:
+                return
+            per[who].append(res)
+        for entry, owned in per.items():
+            self.put(entry, owned)
+
+    def partial(self, engine: Engine, cluster: str, touched: set[str]) -> tuple[list[Resource], list[dict[str, Any]]] | None:
+        """Build only the entries that reach TOUCHED; the others' GPU workloads from the cache (None: miss)."""
+        entries = self.mapping_entries(cluster)
+        if entries is None:
+            return None
+        changed = [e for e in entries if e in touched or self.files_of(e) & touched]
+        cached: list[dict[str, Any]] = []
+        for entry in entries:
+            if entry not in changed:
+                hit = self.get(entry)
+                if hit is None:
+                    return None
+                cached.extend(hit)
+        resources: list[Resource] = []
+        for entry in changed:
+            built = engine.build(entry)
+            self.put(entry, built)
+            resources.extend(built)
+        return resources, cached
+
+    def save(self, keep_only_seen: bool = False) -> None:
+        if not self.dirty:
+            return
+        entries = self.entries
+        if keep_only_seen:
+            entries = {e: v for e, v in entries.items() if e in self._fingerprints}
+        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries})
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache we cannot write only costs time next run
+
+
+# ---------------------------------------------------------------- inventory and generated files
+
+
+def _cluster_of_problem(path: str) -> str | None:
+    parts = path.split("/")
+    return parts[1] if len(parts) >= 3 and parts[0] == "clusters" else None
+
+
+def load_inventory(tree: Tree, keep: set[str] | None) -> tuple[Fleet | None, list[Problem], frozenset[str]]:
+    """The fleet of the clusters that load cleanly (among KEEP, if given), every inventory problem,
+    and the clusters left out because their cluster.yaml is broken."""
+    fleet, problems = check_fleet(ScopedTree(tree, keep))
+    if fleet is not None or any(p.path == tree.display(CONFIG_PATH) for p in problems):
+        return fleet, problems, frozenset()
+    # Some cluster.yaml is broken: check the others anyway, without the broken ones.
+    broken = frozenset(c for c in (_cluster_of_problem(p.path) for p in problems) if c)
+    fleet, more = check_fleet(ScopedTree(tree, keep, broken))
+    return fleet, problems + more, broken
+
+
+def generated_problems(tree: Tree, fleet: Fleet, keep: set[str] | None, broken: frozenset[str]) -> list[Problem]:
+    """generate --check as problems, for the clusters in KEEP and not BROKEN."""
+    return check_generated(ScopedTree(tree, keep, broken), fleet)
+
+
+# ---------------------------------------------------------------- rendering and object checks
+
+
+def render_problem(err: GitopsGenError, cluster: str) -> Problem:
+    return Problem(err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", "render", err.message)
+
+
+def _version_problem(cluster: Cluster, note: str) -> Problem:
+    if "kubernetesVersion" in (cluster.raw.get("spec") or {}):
+        line, col = cluster.position("spec", "kubernetesVersion")
+        return Problem(cluster.path, line, col, "warning", "k8s-version", note)
+    return Problem(CONFIG_PATH, 1, 1, "warning", "k8s-version", f"{note} (cluster {cluster.name})")
+
+
+def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.ObjectValidator,
+                    focus: tuple[str, ...] | None = None) -> list[Finding]:
+    """Schema, image and GPU findings on one cluster's rendered objects (located later).
+
+    FOCUS (directory prefixes) limits the per-object checks to objects that come from there;
+    GPU feasibility always sees the whole cluster (capacity is a cluster-wide sum).
+    """
+    out: list[Finding] = []
+    for res in rendered.resources:
+        if focus is not None and not res.origin.path.startswith(focus):
+            continue
+        ref = (res.kind, res.namespace, res.name)
+        for err in schemas.errors(version, res.obj):
+            out.append(Finding("k8s-schema", "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
+        out.extend(hygiene.image_findings(res.obj))
+    everything = list(rendered.resources)
+    if rendered.cached:
+        # Same order as a whole-mapping render, so messages listing workloads read the same.
+        everything += [Resource(obj=o, origin=Origin("", "resource")) for o in rendered.cached]
+        everything.sort(key=legacy_sort_key())
+    out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools))
+    return out
+
+
+def sync_problems(tree: Tree, cluster: Cluster, schemas: k8sschema.ObjectValidator) -> list[Problem]:
+    path = sync_path(cluster.name)
+    if tree.kind(path) != "file":
+        return []  # generate --check reports it missing
+    try:
+        docs, maps = yamlio.load_with_lines(tree.read(path), tree.display(path))
+    except GitopsGenError as err:
+        return [Problem(err.path or path, err.line or 1, err.col or 1, "error", "yaml", err.message)]
+    out = []
+    for doc, lines in zip(docs, maps, strict=True):
+        if not isinstance(doc, dict):
+            continue
+        for bad in schemas.errors(None, doc):
+            line, col = locate(lines, bad.path)
+            out.append(Problem(tree.display(path), line, col, "error", "sync-schema", bad.message))
+    return out
+
+
+def _find(resources: list[Resource], ref: tuple[str, str, str]) -> Resource | None:
+    kind, namespace, name = ref
+    for res in resources:
+        if res.kind == kind and res.namespace == namespace and res.name == name:
+            return res
+    return None
+
+
+def _pool_problem(cluster: Cluster, finding: Finding) -> Problem:
+    line, col = cluster.position(*finding.field)
+    return Problem(cluster.path, line, col, finding.severity, finding.rule, finding.message)
+
+
+def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Problem, str]]:
+    """Each object finding at the source line that set the value, via a traced rebuild of its cluster."""
+    out: list[tuple[Problem, str]] = []
+    engine: Engine | None = None
+    locator = provenance.Locator(tree)
+    for name, item in rendered.items():
+        pending = [f for f in item.findings if f.obj[0] != "NodePool"]
+        out.extend((_pool_problem(item.cluster, f), name) for f in item.findings if f.obj[0] == "NodePool")
+        if not pending:
+            continue
+        engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
+        traced = engine.build(mapping_path(name).rsplit("/", 1)[0])
+        for finding in pending:
+            res = _find(traced, finding.obj)
+            setter = provenance.winner(res, finding.field, locator) if res is not None else None
+            if setter is not None and setter.line is not None:
+                where = (setter.path, setter.line, setter.col or 1)
+            elif res is not None:
+                where = (res.origin.path, 1, 1)
+            else:
+                where = (mapping_path(name), 1, 1)
+            out.append((Problem(*where, finding.severity, finding.rule, finding.message), name))
+    return out
+
+
+def merge_clusters(found: Iterable[tuple[Problem, str]]) -> list[Problem]:
+    """One problem per source location and message, naming the clusters it occurs in."""
+    by_problem: dict[Problem, list[str]] = {}
+    for problem, cluster in found:
+        by_problem.setdefault(problem, [])
+        if cluster not in by_problem[problem]:
+            by_problem[problem].append(cluster)
+    out = []
+    for problem, clusters in by_problem.items():
+        names = sorted(clusters)
+        shown = ", ".join(names[:MAX_NAMED_CLUSTERS]) + (", ..." if len(names) > MAX_NAMED_CLUSTERS else "")
+        label = f"cluster {shown}" if len(names) == 1 else f"{len(names)} clusters: {shown}"
+        message = problem.message if problem.path.startswith("clusters/") else f"{problem.message} [{label}]"
+        out.append(Problem(problem.path, problem.line, problem.col, problem.severity, problem.rule, message))
+    return out
+
+
+# ---------------------------------------------------------------- the command
+
+
+def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path] | None = None,
+             cwd: Path | None = None) -> list[Problem]:
+    """Every problem of the fleet (or of the clusters FILES can affect), sorted and de-duplicated."""
+    root = tree.root
+    index = deps.Index(root)
+    affected: deps.Affected | None = None
+    changed: list[str] = []
+    if files:
+        changed = sorted({r for r in (deps.relative(root, f, cwd) for f in files) if r is not None})
+        affected = deps.affected(root, changed, index)
+    keep: set[str] | None = None
+    if clusters:
+        keep = set(clusters)
+    if affected is not None and not affected.every:
+        keep = set(affected.clusters) if keep is None else keep & set(affected.clusters)
+    problems: list[Problem] = []
+    fleet, inventory, broken = load_inventory(tree, keep)
+    problems.extend(inventory)
+    if fleet is None:
+        return finish(problems)
+    unknown = sorted(set(clusters or []) - set(fleet.clusters) - {_cluster_of_problem(p.path) for p in problems})
+    for name in unknown:
+        problems.append(Problem("clusters", 1, 1, "error", "unknown-cluster",
+                                f"no cluster {name!r} (no clusters/{name}/cluster.yaml)"))
+    problems.extend(generated_problems(tree, fleet, keep, broken))
+    problems.extend(hygiene.missing_bases(tree, fleet))
+
+    schemas = k8sschema.ObjectValidator()
+    engine = Engine(tree, warnings=False, parse_cache=ParseCache())
+    cache = DemandCache.open(root, index)
+    touched = set(changed) | (set(affected.reaching) if affected is not None else set())
+    rendered: dict[str, Rendered] = {}
+    found: list[tuple[Problem, str]] = []
+    for name, cluster in fleet.clusters.items():
+        found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
+        if tree.kind(f"mapping/{name}") != "dir":
+            continue  # generate --check reports the missing mapping
+        focus = focus_of(affected, changed, name)
+        cached: list[dict[str, Any]] = []
+        try:
+            partial = cache.partial(engine, name, touched) if cache and affected and focus is not None else None
+            if partial is None:
+                resources = engine.build(f"mapping/{name}")
+                if cache is not None:
+                    cache.learn(name, resources)
+            else:
+                resources, cached = partial
+        except GitopsGenError as err:
+            found.append((render_problem(err, name), name))
+            continue
+        version, note = k8sschema.resolve_version(cluster.kubernetes_version)
+        if note:
+            found.append((_version_problem(cluster, note), name))
+        item = Rendered(cluster, resources, cached=cached)
+        item.findings = object_findings(item, version, schemas, focus)
+        rendered[name] = item
+    if cache is not None:
+        cache.save(keep_only_seen=affected is None and not clusters)
+    try:
+        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
+    except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
+        found.append((Problem(err.path or ".", err.line or 1, err.col or 1, "error", "render", err.message), ""))
+    problems.extend(merge_clusters(found))
+    # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
+    problems.extend(hygiene_problems(tree, fleet, rendered, index, affected, changed,
+                                      layers=not broken and not clusters))
+    return finish(problems)
+
+
+def focus_of(affected: deps.Affected | None, changed: list[str], cluster: str) -> tuple[str, ...] | None:
+    """With FILES, the app directories whose objects can have changed in CLUSTER (None: all of them)."""
+    if affected is None or affected.every:
+        return None
+    if any(p.split("/")[:2] in (["clusters", cluster], ["mapping", cluster]) for p in changed):
+        return None  # the cluster's own inventory or mapping changed: anything may differ
+    apps = {"/".join(d.split("/")[:2]) + "/" for d in affected.reaching if d.startswith("apps/")}
+    apps |= {"/".join(p.split("/")[:2]) + "/" for p in changed if p.startswith("apps/") and p.count("/") >= 2}
+    if any(not d.startswith("apps/") for d in affected.reaching):
+        return None  # a directory outside apps/ is involved: do not guess which objects it feeds
+    return tuple(sorted(apps))
+
+
+def hygiene_problems(tree: Tree, fleet: Fleet, rendered: dict[str, Rendered], index: deps.Index,
+                     affected: deps.Affected | None, changed: list[str], layers: bool = True) -> list[Problem]:
+    """Unmatched patch targets and unused layer directories (only those FILES touch, with FILES)."""
+    if affected is None:
+        index.hand_written([], parse_all=True)
+        index.all_variants()
+    users: dict[str, list[list[Resource]]] = {}
+    reached: set[str] = set()
+    for name, item in rendered.items():
+        for directory in index.closure(f"mapping/{name}"):
+            reached.add(directory)
+            users.setdefault(directory, []).append(item.resources)
+    only: set[str] | None = None
+    if affected is not None:
+        scope = set(affected.reaching)
+        users = {d: r for d, r in users.items() if d in scope}
+        only = {"/".join(p.split("/")[:4]) for p in changed if p.startswith("apps/") and p.count("/") >= 3}
+        if affected.every:
+            only = None
+    problems = hygiene.unmatched_targets(tree, users)
+    if layers and (affected is None or only):
+        problems.extend(hygiene.unused_layers(tree, fleet, reached, only))
+    return problems
+
+
+def finish(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(set(problems))
+
+
+def exit_code(problems: Iterable[Problem]) -> int:
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def cmd_validate(repo: Path, clusters: list[str], files: list[Path], fmt: str) -> int:
+    tree = DiskTree(repo)
+    problems = validate(tree, clusters, files)
+    if fmt == "json":
+        sys.stdout.write(problems_as_json(problems))
+    else:
+        sys.stdout.write(problems_as_text(problems))
+    return exit_code(problems)

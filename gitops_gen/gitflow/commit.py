@@ -1,0 +1,128 @@
+"""`gitops-gen commit`: generate, validate, then commit the generated files with git.
+
+A commit never holds generated files that disagree with its inputs: unstaged or
+untracked edits to input files are refused, the generated files are staged next to
+what the user staged, and nothing is committed when nothing changed.
+``--rendered-to PATH`` then writes the rendered-manifests branch (see
+``gitops_gen.gitflow.rendered``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.gitflow.git import git_error, open_repo
+from gitops_gen.gitflow.rendered import commit_rendered
+
+INPUT = re.compile(r"^(gitops-gen\.yaml|clusters/[^/]+/cluster\.yaml|apps/.+)$")
+
+
+def unstaged_inputs(grepo: Any) -> list[str]:
+    """Input files (inventory, config, anything under apps/) edited but not staged, or untracked."""
+    from gitops_gen.fleet.generate import is_generated
+
+    paths = {d.a_path for d in grepo.index.diff(None)} | set(grepo.untracked_files)
+    out = []
+    for path in sorted(paths):
+        if not INPUT.match(path):
+            continue
+        full = Path(grepo.working_tree_dir) / path
+        # Generated variants live under apps/ too; generate rewrites them, so their state does not matter.
+        if full.is_file() and is_generated(full.read_bytes()[:64]):
+            continue
+        if "/overlays/" in path and not full.exists():
+            continue
+        out.append(path)
+    return out
+
+
+def changed_clusters(repo: Path, grepo: Any) -> list[str]:
+    """Clusters whose rendered output differs between HEAD and the working tree."""
+    from gitops_gen.fleet.render import fleet_clusters
+    from gitops_gen.gitflow.diff import diff_trees
+    from gitops_gen.repo.tree import DiskTree, GitTree
+
+    head = DiskTree(repo)
+    if not grepo.head.is_valid():
+        return fleet_clusters(head)
+    try:
+        fd = diff_trees(GitTree(grepo, "HEAD"), head, "HEAD", "worktree")
+    except GitopsGenError:
+        return fleet_clusters(head)
+    return [c.name for c in fd.clusters]
+
+
+def validation_problems(repo: Path) -> list[Problem]:
+    """Every problem `gitops-gen validate` reports for the whole fleet."""
+    from gitops_gen.checks.validate import validate
+    from gitops_gen.repo.tree import DiskTree
+
+    return validate(DiskTree(repo))
+
+
+def _staged_anything(grepo: Any) -> bool:
+    if not grepo.head.is_valid():
+        return len(grepo.index.entries) > 0
+    return bool(grepo.index.diff("HEAD"))
+
+
+def cmd_commit(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
+               branch: str = "rendered") -> int:
+    from gitops_gen.fleet.generate import apply_plan, plan
+    from gitops_gen.fleet.inventory import load_fleet
+    from gitops_gen.repo.tree import DiskTree
+
+    grepo = open_repo(repo)
+    dirty = unstaged_inputs(grepo)
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
+        raise GitopsGenError(f"unstaged changes to input files: {shown}; stage them (git add) or stash them "
+                             "first, so the commit's generated files match its inputs")
+    tree = DiskTree(repo)
+    result = plan(tree, load_fleet(tree))
+    done = apply_plan(repo, result)
+    removed = [p for p, what in done if what == "removed"]
+    errors = [p for p in validation_problems(repo) if p.severity == "error"]
+    if errors:
+        for p in errors:
+            click.echo(p.format(), err=True)
+        raise GitopsGenError(f"validation failed with {len(errors)} error(s); nothing committed "
+                             "(generated files were updated in the working tree)")
+    # Stage every generated file: also the ones already current but never committed.
+    if result.files:
+        grepo.index.add(sorted(result.files))
+    if removed:
+        grepo.index.remove(removed, working_tree=False, ignore_unmatch=True)
+    for path, what in done:
+        click.echo(f"{path}: {what}")
+    if not _staged_anything(grepo):
+        click.echo("nothing to commit: generated files are current and nothing is staged")
+        source = grepo.head.commit.hexsha if grepo.head.is_valid() else None
+    else:
+        clusters = changed_clusters(repo, grepo)
+        full = message.rstrip("\n")
+        if clusters:
+            full += "\n\nClusters: " + ", ".join(clusters)
+        try:
+            grepo.git.commit("-m", full)
+        except Exception as err:
+            raise GitopsGenError(f"git commit failed: {git_error(err)}") from None
+        source = grepo.head.commit.hexsha
+        click.echo(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
+                                                   if clusters else ""))
+    if push and source:
+        try:
+            grepo.git.push()
+        except Exception as err:
+            raise GitopsGenError(f"git push failed (the local commit stays): {git_error(err)}") from None
+        click.echo("pushed")
+    if rendered_to is not None:
+        if source is None:
+            raise GitopsGenError("--rendered-to needs a commit to name as the source")
+        commit_rendered(repo, rendered_to, branch, source, push)
+    return 0

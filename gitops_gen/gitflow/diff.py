@@ -1,0 +1,384 @@
+"""`gitops-gen diff`: what a change does to every cluster's rendered manifests.
+
+Both revisions are read straight from git objects (the head may be the working
+tree); nothing is checked out and neither the index nor HEAD moves. Objects are
+matched by kind/namespace/name; a generated name whose hash suffix changed is a
+rename, not a removal plus an addition. Secret values never leave this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleet.render import DocumentCache, fleet_clusters
+from gitops_gen.kustomize.build import Engine, ParseCache
+from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+
+ObjKey = tuple[str, str, str]  # kind, namespace, name
+HASHED = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
+MASK = "<masked>"
+MASK_CHANGED = "<masked: changed>"
+GPU_PREFIX = "nvidia.com/"
+
+
+@dataclass
+class ObjectChange:
+    key: ObjKey
+    status: str  # added | removed | changed | renamed
+    diff: str = ""
+    old_name: str = ""
+    fields: list[str] = field(default_factory=list)  # changed leaf fields, as explain spells them
+    sources: dict[str, str] = field(default_factory=dict)  # field -> "file:line" that set it at head
+
+    def label(self) -> str:
+        kind, ns, name = self.key
+        return f"{kind}/{ns + '/' if ns else ''}{name}"
+
+
+@dataclass
+class ClusterDiff:
+    name: str
+    status: str  # changed | added | removed
+    changes: list[ObjectChange] = field(default_factory=list)
+    gpu_before: dict[str, int] = field(default_factory=dict)
+    gpu_after: dict[str, int] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for c in self.changes if c.status == status)
+
+    def signature(self) -> str:
+        """Identical changes on several clusters group under one signature."""
+        return "\n".join(f"{c.status} {c.label()}\n{c.diff}" for c in self.changes)
+
+
+@dataclass
+class FleetDiff:
+    base: str
+    head: str
+    clusters: list[ClusterDiff]
+    unchanged: int
+
+
+def _key(obj: dict[str, Any]) -> ObjKey:
+    md = obj.get("metadata") or {}
+    return str(obj.get("kind", "")), str(md.get("namespace") or ""), str(md.get("name") or "")
+
+
+def mask_secret(obj: dict[str, Any], reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Secret with every value replaced; a value that differs from REFERENCE's says so."""
+    if obj.get("kind") != "Secret":
+        return obj
+    masked = dict(obj)
+    for section in ("data", "stringData"):
+        values = obj.get(section)
+        if not isinstance(values, dict):
+            continue
+        ref = (reference or {}).get(section) or {}
+        masked[section] = {
+            k: (MASK if reference is None or ref.get(k) == v or k not in ref else MASK_CHANGED)
+            for k, v in values.items()
+        }
+    return masked
+
+
+def gpu_requests(objs: list[dict[str, Any]]) -> dict[str, int]:
+    """NVIDIA resources the workloads ask for: replicas x per-pod limits (DaemonSets excluded)."""
+    totals: dict[str, int] = defaultdict(int)
+    for obj in objs:
+        kind = obj.get("kind")
+        spec = obj.get("spec") or {}
+        if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
+            count, pod = spec.get("replicas", 1), ((spec.get("template") or {}).get("spec") or {})
+        elif kind == "Job":
+            count, pod = spec.get("parallelism", 1), ((spec.get("template") or {}).get("spec") or {})
+        elif kind == "CronJob":
+            job = ((spec.get("jobTemplate") or {}).get("spec") or {})
+            count, pod = job.get("parallelism", 1), ((job.get("template") or {}).get("spec") or {})
+        elif kind == "Pod":
+            count, pod = 1, spec
+        else:
+            continue
+        if not isinstance(count, int) or not isinstance(pod, dict):
+            continue
+        for container in pod.get("containers") or []:
+            limits = ((container or {}).get("resources") or {}).get("limits") or {}
+            for name, qty in limits.items():
+                if str(name).startswith(GPU_PREFIX):
+                    try:
+                        totals[name] += int(str(qty)) * count
+                    except ValueError:
+                        continue
+    return dict(sorted(totals.items()))
+
+
+class Renderer:
+    """Renders clusters of one tree; the parse and document caches are shared between revisions."""
+
+    def __init__(self, tree: Tree, parse_cache: ParseCache, docs: DocumentCache):
+        self.tree = tree
+        self.engine = Engine(tree, parse_cache=parse_cache, warnings=False)
+        self.docs = docs
+
+    def objects(self, cluster: str, rev: str) -> list[dict[str, Any]]:
+        try:
+            return [r.obj for r in self.engine.build(f"mapping/{cluster}")]
+        except GitopsGenError as err:
+            raise GitopsGenError(f"cannot render cluster {cluster} at {rev}: {err}") from None
+
+
+def _yaml(docs: DocumentCache, obj: dict[str, Any]) -> list[str]:
+    return docs.dump(obj).splitlines(keepends=True)
+
+
+def _unified(docs: DocumentCache, old: dict[str, Any] | None, new: dict[str, Any] | None,
+             label: str, base: str, head: str) -> str:
+    a = _yaml(docs, old) if old is not None else []
+    b = _yaml(docs, new) if new is not None else []
+    lines = difflib.unified_diff(a, b, fromfile=f"{base}/{label}", tofile=f"{head}/{label}", n=3)
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def changed_fields(old: Any, new: Any, prefix: tuple[Any, ...] = (), limit: int = 20) -> list[str]:
+    """Leaf fields whose value differs, lists of named objects matched by name."""
+    from gitops_gen.provenance.provenance import Sel, format_field
+
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, path: tuple[Any, ...]) -> None:
+        if len(out) >= limit or a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                if k in b:
+                    walk(a.get(k), b[k], (*path, k))
+            return
+        if isinstance(a, list) and isinstance(b, list):
+            named = all(isinstance(i, dict) and "name" in i for i in [*a, *b])
+            if named:
+                old_by = {i["name"]: i for i in a}
+                for item in b:
+                    walk(old_by.get(item["name"]), item, (*path, Sel("name", item["name"])))
+                return
+            if len(a) == len(b):
+                for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                    walk(x, y, (*path, i))
+                return
+        if b is not None:
+            out.append(format_field(path))
+
+    walk(old, new, prefix)
+    return out
+
+
+def annotate_sources(tree: Tree, cd: ClusterDiff) -> None:
+    """Fill each changed field's source at head (a traced build of that one cluster)."""
+    from gitops_gen.provenance.provenance import Locator, parse_field, winner
+
+    wanted = [c for c in cd.changes if c.fields]
+    if not wanted:
+        return
+    try:
+        resources = Engine(tree, trace=True, warnings=False).build(f"mapping/{cd.name}")
+    except GitopsGenError:
+        return
+    by_key = {_key(r.obj): r for r in resources}
+    locator = Locator(tree)
+    for change in wanted:
+        res = by_key.get(change.key)
+        if res is None:
+            continue
+        for f in change.fields:
+            setter = winner(res, parse_field(f), locator)
+            if setter is not None:
+                change.sources[f] = f"{setter.path}:{setter.line}" if setter.line else setter.path
+
+
+def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, Any]], docs: DocumentCache,
+                    base: str, head: str) -> ClusterDiff:
+    before = {_key(o): o for o in old}
+    after = {_key(o): o for o in new}
+    changes: list[ObjectChange] = []
+    removed = [k for k in before if k not in after]
+    added = [k for k in after if k not in before]
+    renamed: dict[ObjKey, ObjKey] = {}
+    for r in removed:
+        m = HASHED.match(r[2])
+        if not m:
+            continue
+        for a in added:
+            n = HASHED.match(a[2])
+            if n and a[:2] == r[:2] and n.group("stem") == m.group("stem") and a not in renamed.values():
+                renamed[r] = a
+                break
+    for key in sorted(set(before) | set(after)):
+        old_obj, new_obj = before.get(key), after.get(key)
+        if key in renamed:
+            new_key = renamed[key]
+            new_obj = after[new_key]
+            masked_old = mask_secret(old_obj) if old_obj else None
+            masked_new = mask_secret(new_obj, old_obj)
+            diff = _unified(docs, masked_old, masked_new, ObjectChange(new_key, "").label(), base, head)
+            changes.append(ObjectChange(new_key, "renamed", diff, old_name=key[2]))
+            continue
+        if key in renamed.values():
+            continue
+        if old_obj is not None and new_obj is not None:
+            if old_obj == new_obj:
+                continue
+            diff = _unified(docs, mask_secret(old_obj), mask_secret(new_obj, old_obj),
+                            ObjectChange(key, "").label(), base, head)
+            changes.append(ObjectChange(key, "changed", diff, fields=changed_fields(old_obj, new_obj)))
+        elif new_obj is not None:
+            diff = _unified(docs, None, mask_secret(new_obj), ObjectChange(key, "").label(), base, head)
+            changes.append(ObjectChange(key, "added", diff))
+        elif old_obj is not None:
+            diff = _unified(docs, mask_secret(old_obj), None, ObjectChange(key, "").label(), base, head)
+            changes.append(ObjectChange(key, "removed", diff))
+    return ClusterDiff(name, "changed", changes, gpu_requests(old), gpu_requests(new))
+
+
+def diff_trees(base_tree: Tree, head_tree: Tree, base: str, head: str) -> FleetDiff:
+    parse_cache, docs = ParseCache(), DocumentCache()
+    old_r, new_r = Renderer(base_tree, parse_cache, docs), Renderer(head_tree, parse_cache, docs)
+    old_names, new_names = set(fleet_clusters(base_tree)), set(fleet_clusters(head_tree))
+    clusters: list[ClusterDiff] = []
+    unchanged = 0
+    for name in sorted(old_names | new_names):
+        old = old_r.objects(name, base) if name in old_names else []
+        new = new_r.objects(name, head) if name in new_names else []
+        if name in old_names and name in new_names and old == new:
+            unchanged += 1
+            continue
+        cd = compare_cluster(name, old, new, docs, base, head)
+        if name not in old_names:
+            cd.status = "added"
+        elif name not in new_names:
+            cd.status = "removed"
+        if cd.changes or cd.status != "changed":
+            clusters.append(cd)
+        else:
+            unchanged += 1
+    return FleetDiff(base, head, clusters, unchanged)
+
+
+# ---------------------------------------------------------------------- output
+def format_text(fd: FleetDiff) -> str:
+    out: list[str] = []
+    for cd in fd.clusters:
+        counts = ", ".join(f"{cd.count(s)} {s}" for s in ("added", "changed", "removed", "renamed") if cd.count(s))
+        out.append(f"=== cluster {cd.name} ({cd.status}): {counts or 'no objects'}\n")
+        for c in cd.changes:
+            extra = f" (was {c.old_name})" if c.status == "renamed" else ""
+            out.append(f"--- {c.status}: {c.label()}{extra}\n")
+            out.append(c.diff)
+    out.append(f"{len(fd.clusters)} cluster(s) changed, {fd.unchanged} unchanged\n")
+    return "".join(out)
+
+
+def _gpu_cell(before: dict[str, int], after: dict[str, int]) -> str:
+    names = sorted(set(before) | set(after))
+    if not names:
+        return "-"
+    parts = []
+    for n in names:
+        short = n[len(GPU_PREFIX):]
+        b, a = before.get(n, 0), after.get(n, 0)
+        parts.append(f"{short}: {b}" if a == b else f"{short}: {b} → {a}")
+    return "<br>".join(parts)
+
+
+def format_markdown(fd: FleetDiff, max_chars: int = 60000) -> str:
+    head = [f"### gitops-gen diff `{fd.base}` → `{fd.head}`\n\n"]
+    if not fd.clusters:
+        head.append(f"No rendered changes ({fd.unchanged} clusters unchanged).\n")
+        return "".join(head)
+    head.append(f"{len(fd.clusters)} cluster(s) changed, {fd.unchanged} unchanged.\n\n")
+    head.append("| cluster | status | added | changed | removed | GPU / MIG requests |\n")
+    head.append("|---|---|---:|---:|---:|---|\n")
+    for cd in fd.clusters:
+        head.append(f"| {cd.name} | {cd.status} | {cd.count('added')} | "
+                    f"{cd.count('changed') + cd.count('renamed')} | {cd.count('removed')} | "
+                    f"{_gpu_cell(cd.gpu_before, cd.gpu_after)} |\n")
+    head.append("\n")
+    groups: dict[str, list[ClusterDiff]] = defaultdict(list)
+    for cd in fd.clusters:
+        groups[cd.signature()].append(cd)
+    sections: list[str] = []
+    for members in groups.values():
+        first = members[0]
+        names = ", ".join(m.name for m in members)
+        title = f"same change on {len(members)} clusters: {names}" if len(members) > 1 else f"{first.name}"
+        body = [f"<details><summary>{title} ({len(first.changes)} object(s))</summary>\n\n"]
+        for c in first.changes:
+            extra = f" (was `{c.old_name}`)" if c.status == "renamed" else ""
+            body.append(f"**{c.status}** `{c.label()}`{extra}\n\n")
+            if c.sources:
+                body.append("".join(f"- `{f}` set by `{src}`\n" for f, src in c.sources.items()) + "\n")
+            body.append(f"```diff\n{c.diff}```\n\n")
+        body.append("</details>\n\n")
+        sections.append("".join(body))
+    text = "".join(head)
+    cut = 0
+    for i, section in enumerate(sections):
+        if len(text) + len(section) > max_chars:
+            cut = len(sections) - i
+            break
+        text += section
+    if cut:
+        text += (f"> **Truncated:** {cut} more section(s) not shown (output capped at {max_chars} characters). "
+                 "Run `gitops-gen diff` locally for the full diff.\n")
+    return text
+
+
+def as_json(fd: FleetDiff) -> str:
+    return json.dumps({
+        "base": fd.base,
+        "head": fd.head,
+        "unchanged": fd.unchanged,
+        "clusters": [
+            {
+                "name": cd.name,
+                "status": cd.status,
+                "gpu": {"before": cd.gpu_before, "after": cd.gpu_after},
+                "objects": [
+                    {"kind": c.key[0], "namespace": c.key[1], "name": c.key[2], "status": c.status,
+                     **({"previousName": c.old_name} if c.old_name else {}), "fields": c.fields, "diff": c.diff}
+                    for c in cd.changes
+                ],
+            }
+            for cd in fd.clusters
+        ],
+    }, indent=2) + "\n"
+
+
+def cmd_diff(repo: Path, base: str, head: str | None, fmt: str = "text", exit_code: bool = False,
+             max_chars: int = 60000) -> int:
+    import git
+
+    try:
+        grepo = git.Repo(repo)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitopsGenError(f"{repo} is not a git repository") from None
+    base_tree = GitTree(grepo, base)
+    head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
+    fd = diff_trees(base_tree, head_tree, base, head or "worktree")
+    if fmt == "json":
+        sys.stdout.write(as_json(fd))
+    elif fmt == "markdown":
+        seen: set[str] = set()
+        for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
+            if cd.signature() not in seen:
+                seen.add(cd.signature())
+                annotate_sources(head_tree, cd)
+        sys.stdout.write(format_markdown(fd, max_chars))
+    else:
+        sys.stdout.write(format_text(fd))
+    return 1 if exit_code and fd.clusters else 0

@@ -1,0 +1,858 @@
+"""The build engine: a pure-Python ``kustomize build`` (kustomize v5.5 semantics).
+
+The flow mirrors kustomize's KustTarget: for one kustomization, accumulate its
+resources (files, then sub-kustomizations built on their own), run its generators,
+apply its components to the same accumulator, then run its transformers in kustomize's
+fixed order. Only the top-level build adds generator hash suffixes, fixes name
+references and sorts.
+
+A directory reached as a resource is built once per Engine and cloned on reuse, so a
+fleet render builds each shared base once. Parsed files are cached by content key.
+"""
+
+from __future__ import annotations
+
+import marshal
+import posixpath
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.kustomize import kustfile
+from gitops_gen.kustomize.kustfile import Kustomization
+from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
+from gitops_gen.repo import yamlio
+from gitops_gen.repo.tree import Tree, normalize
+
+REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|://")
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of plain YAML data; marshal round-trips dicts/lists/scalars in C, far faster than deepcopy."""
+    return marshal.loads(marshal.dumps(obj))
+
+
+class ParseCache:
+    """Parsed YAML documents keyed by content, shareable between engines (e.g. two git revisions)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[bytes, list[Any]] = {}
+
+    def load(self, raw: bytes, display: str) -> list[Any]:
+        docs = self.docs.get(raw)
+        if docs is None:
+            docs = yamlio.load_documents(raw, display)
+            self.docs[raw] = docs
+        return docs
+
+
+class Engine:
+    """Builds kustomization directories of one Tree. Not thread-safe; one per run."""
+
+    def __init__(self, tree: Tree, *, trace: bool = False, parse_cache: ParseCache | None = None,
+                 warnings: bool | str = True):
+        self.tree = tree
+        self.trace = trace
+        self.warnings = warnings
+        self.parse_cache = parse_cache or ParseCache()
+        self._kusts: dict[str, Kustomization] = {}
+        # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
+        self._built: dict[str, Frozen] = {}
+        self._components: dict[tuple[str, Lineage], Frozen] = {}
+        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Frozen] = {}
+        self._warned: set[str] = set()
+        self.collected: list[str] = []  # warnings, in the order they arose
+        self.files_read: set[str] = set()
+
+    # ------------------------------------------------------------------ public API
+    def build(self, directory: str) -> list[Resource]:
+        """Everything `kustomize build DIRECTORY` would output, in output order."""
+        root = normalize(directory)
+        if root is None:
+            raise GitopsGenError("path escapes the repository", directory)
+        kust = self._kustomization(root, None)
+        resources = self._accumulate_cached(root, ())
+        from gitops_gen.kustomize.builtins import generators, nameref
+
+        with self._blame(kust, None):
+            generators.add_hash_suffixes(resources)
+            self._record(resources, Origin(kust.path, "generator", field="hash"))
+            nameref.fix_name_references(resources)
+            self._record(resources, Origin(kust.path, "transformer", field="nameReference"))
+        resources = [r for r in resources if not _is_local(r)]
+        for res in resources:
+            strip_build_annotations(res.obj)
+        order = kust.data.get("sortOptions", {}) or {}
+        if order.get("order", "legacy") == "legacy":
+            resources.sort(key=legacy_sort_key(order.get("legacySortOptions")))
+        return resources
+
+    def render(self, directory: str) -> str:
+        from gitops_gen.repo import emit
+
+        return emit.dump_all([r.obj for r in self.build(directory)])
+
+    # ------------------------------------------------------------------ loading
+    def _read(self, path: str) -> bytes:
+        self.files_read.add(path)
+        return self.tree.read(path)
+
+    def _docs(self, path: str) -> list[Any]:
+        """Parsed documents of a file; callers must clone before mutating."""
+        return self.parse_cache.load(self._read(path), self.tree.display(path))
+
+    def _kustomization(self, directory: str, via: tuple[Kustomization, str, int] | None) -> Kustomization:
+        kust = self._kusts.get(directory)
+        if kust is not None:
+            return kust
+        path = kustfile.find(self.tree, directory)
+        if path is None:
+            msg = f"no kustomization.yaml in {self.tree.display(directory)}"
+            if via is not None:
+                parent, key, index = via
+                raise parent.error(msg, key, index)
+            raise GitopsGenError(msg, self.tree.display(directory))
+        kust = kustfile.load(self.tree, directory, self._read(path), path)
+        kust.path = self.tree.display(path)
+        if self.warnings:
+            for message in kustfile.deprecations(kust):
+                # Like kustomize, once per kustomization; a fleet render says each thing once
+                # ("once"), or leaves the saying to its caller ("collect", parallel workers).
+                token = message if self.warnings in ("once", "collect") else f"{kust.path}\0{message}"
+                if token not in self._warned:
+                    self._warned.add(token)
+                    self.collected.append(message)
+                    if self.warnings != "collect":
+                        sys.stderr.write(message + "\n")
+        self._kusts[directory] = kust
+        return kust
+
+    def _resolve(self, kust: Kustomization, entry: Any, key: str, index: int) -> str:
+        if not isinstance(entry, str) or not entry:
+            raise kust.error(f"{key}[{index}] must be a non-empty string", key, index)
+        if REMOTE.search(entry):
+            raise kust.error(f"not supported: remote {key} {entry!r} in {kust.path} (gitops-gen never "
+                             "reaches the network)", key, index)
+        if entry.startswith("/"):
+            raise kust.error(f"absolute path {entry!r} not allowed", key, index)
+        path = normalize(entry, kust.dir)
+        if path is None:
+            raise kust.error(f"{key} entry {entry!r} escapes the repository", key, index)
+        return path
+
+    def _file_in_root(self, kust: Kustomization, entry: Any, key: str, index: int, *sub: str | int) -> str:
+        """kustomize's default load restrictor: files must be in or below the kustomization's directory."""
+        path = self._resolve(kust, entry, key, index)
+        if kust.dir and path != kust.dir and not path.startswith(kust.dir + "/"):
+            raise kust.error(f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index, *sub)
+        kind = self.tree.kind(path)
+        if kind != "file":
+            raise kust.error(f"{key}: file {entry!r} not found" if kind is None else
+                             f"{key}: {entry!r} must be a file", key, index, *sub)
+        return path
+
+    # ------------------------------------------------------------------ accumulation
+    def _accumulate_cached(self, directory: str, chain: tuple[str, ...],
+                           via: tuple[Kustomization, str, int] | None = None) -> list[Resource]:
+        for visited in chain:
+            if visited == directory or directory == "" or visited.startswith(directory + "/"):
+                msg = (f"cycle detected: {self.tree.display(directory) or '.'} contains or is "
+                       f"{self.tree.display(visited)}")
+                if via is not None:
+                    raise via[0].error(msg, via[1], via[2])
+                raise GitopsGenError(msg)
+        built = self._built.get(directory)
+        if built is None:
+            kust = self._kustomization(directory, via)
+            if kust.is_component:
+                msg = f"{kust.path} is a Component; it can only be used under components:"
+                if via is not None:
+                    raise via[0].error(msg, via[1], via[2])
+                raise GitopsGenError(msg, kust.path)
+            # Generated variants of one app with the same components build the same thing:
+            # everything they name is relative to their shared parent directory.
+            twin = None
+            if kust.simple and not self.trace:
+                twin = (posixpath.dirname(directory), tuple(kust.get_list("resources")),
+                        tuple(kust.get_list("components")))
+                built = self._twins.get(twin)
+            if built is None:
+                result = self._target(kust, [], (*chain, directory))
+                built = freeze(result)
+                self._built[directory] = built
+                if twin is not None:
+                    self._twins[twin] = built
+                return result
+            self._built[directory] = built
+        return thaw(built)
+
+    def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],
+                lineage: Lineage = ()) -> list[Resource]:
+        """kustomize's accumulateTarget for one kustomization (or component) onto RA.
+
+        LINEAGE names how RA came to be (which directories and files were accumulated and
+        which components applied, in order). Within a run each step's result is fixed by
+        its inputs, so equal lineages mean equal states: components are memoised on it.
+        """
+        resources = [*kust.get_list("resources"), *kust.get_list("bases")]
+        n_resources = len(kust.get_list("resources"))
+        seen = {_id_key(r) for r in ra} if resources and ra else set()
+        for i, entry in enumerate(resources):
+            key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
+            path = self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
+            lineage = (*lineage, ("resource", path))
+
+        from gitops_gen.kustomize.builtins import generators
+
+        if kust.data.get("configMapGenerator") or kust.data.get("secretGenerator"):
+            lineage = (*lineage, ("generators", kust.dir))
+            with self._blame(kust, "configMapGenerator"):
+                generated = generators.generate(kust.data, self._reader(kust), kust.path)
+                if self.trace:
+                    for res in generated:
+                        res.history = []
+                        res.record(res.origin)
+                generators.absorb(ra, generated)
+
+        for i, entry in enumerate(kust.get_list("components")):
+            path = self._resolve(kust, entry, "components", i)
+            if self.tree.kind(path) != "dir":
+                raise kust.error(f"component {entry!r} is not a directory", "components", i)
+            for visited in chain:
+                if visited == path or visited.startswith(path + "/") or path == "":
+                    raise kust.error(f"cycle detected: component {entry!r}", "components", i)
+            comp = self._kustomization(path, (kust, "components", i))
+            if not comp.is_component:
+                raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
+                                 f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
+            ra = self._component(comp, ra, (*chain, path), lineage)
+            lineage = (*lineage, ("component", path))
+
+        self._transform(kust, ra)
+        return ra
+
+    def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
+                   lineage: Lineage) -> list[Resource]:
+        """Apply a component, memoised on its input: clusters that share layers share the work.
+
+        The key is the component's directory plus the lineage of its input, so a hit gives
+        exactly what running it would give. Traced builds always run it, to record every step.
+        """
+        if self.trace:
+            return self._target(comp, ra, chain, lineage)
+        key = (comp.dir, lineage)
+        hit = self._components.get(key)
+        if hit is None:
+            ra = self._target(comp, ra, chain, lineage)
+            self._components[key] = freeze(ra)
+            return ra
+        return thaw(hit)
+
+    def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
+                          ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> str:
+        """Append what ENTRY names to RA; returns the repo path it resolved to."""
+        path = self._resolve(kust, entry, key, index)
+        kind = self.tree.kind(path)
+        if kind == "file":
+            if kust.dir and not path.startswith(kust.dir + "/"):
+                raise kust.error(f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index)
+            new = self._resources_from_file(path)
+        elif kind == "dir":
+            new = self._accumulate_cached(path, chain, (kust, key, index))
+        else:
+            raise kust.error(f"{key} entry {entry!r}: no such file or directory", key, index)
+        append_all(ra, new, seen, lambda msg: kust.error(msg, key, index))
+        return path
+
+    def _resources_from_file(self, path: str) -> list[Resource]:
+        display = self.tree.display(path)
+        out: list[Resource] = []
+        for i, doc in enumerate(self._docs(path)):
+            for obj in expand_lists(doc, display):
+                check_resource(obj, display)
+                res = Resource(obj=clone(obj), origin=Origin(display, "resource", doc=i))
+                if self.trace:
+                    res.history = [Step(res.origin, clone(obj))]
+                out.append(res)
+        return out
+
+    def _reader(self, kust: Kustomization) -> Callable[[str], bytes]:
+        def read(rel: str) -> bytes:
+            return self._read(self._file_in_root(kust, rel, "generator file", 0))
+
+        return read
+
+    # ------------------------------------------------------------------ transformers
+    @contextmanager
+    def _blame(self, kust: Kustomization, key: str | None, index: int | None = None) -> Iterator[None]:
+        """Give errors raised inside a transformer the kustomization file and line responsible."""
+        try:
+            yield
+        except GitopsGenError as err:
+            if err.path is None:
+                where: list[str | int] = [] if key is None else [key] if index is None else [key, index]
+                node_path = getattr(err, "node_path", None)
+                if node_path:
+                    where = list(node_path)
+                line, col = kust.line_of(*where) if where else (None, None)
+                raise GitopsGenError(err.message, kust.path, line, col) from None
+            raise
+
+    def _record(self, ra: list[Resource], origin: Origin, force: bool = False) -> None:
+        if self.trace:
+            for res in ra:
+                if res.obj:
+                    res.record(origin, force)
+
+    def _origin(self, kust: Kustomization, key: str, index: int | None = None, sub: str | None = None) -> Origin:
+        """A transformer step; its line is the kustomization line that holds the value it sets."""
+        line = None
+        if self.trace:
+            where: list[str | int] = [key] if index is None else [key, index]
+            if sub is not None:
+                where.append(sub)
+            line = kust.line_of(*where)[0]
+        return Origin(kust.path, "transformer", field=key, line=line)
+
+    def _transform(self, kust: Kustomization, ra: list[Resource]) -> None:
+        from gitops_gen.kustomize.builtins import transformers as tf
+
+        data = kust.data
+        for i, entry in enumerate(kust.get_list("patchesStrategicMerge")):
+            for origin, patch in self._psm_patches(kust, entry, i):
+                with self._blame(kust, "patchesStrategicMerge", i):
+                    target = get_by_id(ra, patch_id(patch), origin.path)
+                    apply_smp(ra, [target], patch, allow_name=False, allow_kind=False)
+                self._record([target], origin, force=True)
+            _drop_empties(ra)
+        for i, entry in enumerate(kust.get_list("patches")):
+            self._patch(kust, entry, i, ra)
+            _drop_empties(ra)
+        if data.get("namespace"):
+            with self._blame(kust, "namespace"):
+                tf.apply_namespace(ra, data["namespace"])
+            self._record(ra, self._origin(kust, "namespace"))
+        if data.get("namePrefix"):
+            with self._blame(kust, "namePrefix"):
+                tf.apply_name_affix(ra, prefix=data["namePrefix"])
+            self._record(ra, self._origin(kust, "namePrefix"))
+        if data.get("nameSuffix"):
+            with self._blame(kust, "nameSuffix"):
+                tf.apply_name_affix(ra, suffix=data["nameSuffix"])
+            self._record(ra, self._origin(kust, "nameSuffix"))
+        for i, label in enumerate(kust.get_list("labels")):
+            unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates", "fields"}
+            if unknown:
+                raise kust.error(f"unknown field labels[{i}].{sorted(unknown)[0]}", "labels", i)
+            pairs = label.get("pairs") or {}
+            if not isinstance(pairs, dict):
+                raise kust.error("labels[].pairs must be a mapping", "labels", i)
+            with self._blame(kust, "labels", i):
+                tf.apply_labels(ra, pairs, bool(label.get("includeSelectors")),
+                                bool(label.get("includeTemplates")), label.get("fields"))
+            self._record(ra, self._origin(kust, "labels", i))
+        if data.get("commonLabels"):
+            with self._blame(kust, "commonLabels"):
+                tf.apply_labels(ra, data["commonLabels"], True, True)
+            self._record(ra, self._origin(kust, "commonLabels"))
+        if data.get("commonAnnotations"):
+            with self._blame(kust, "commonAnnotations"):
+                tf.apply_annotations(ra, data["commonAnnotations"])
+            self._record(ra, self._origin(kust, "commonAnnotations"))
+        for i, entry in enumerate(kust.get_list("patchesJson6902")):
+            self._patch(kust, entry, i, ra, legacy_json=True)
+            _drop_empties(ra)
+        for i, entry in enumerate(kust.get_list("replicas")):
+            name, count = entry.get("name"), entry.get("count")
+            if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
+                raise kust.error("replicas entries need a name and an integer count", "replicas", i)
+            with self._blame(kust, "replicas", i):
+                tf.apply_replicas(ra, name, count)
+            self._record(ra, self._origin(kust, "replicas", i, "count"))
+        images = [*kust.get_list("images"), *kust.get_list("imageTags")]
+        for i, entry in enumerate(images):
+            key, index = ("images", i) if i < len(kust.get_list("images")) else \
+                ("imageTags", i - len(kust.get_list("images")))
+            with self._blame(kust, key, index):
+                tf.apply_image(ra, entry)
+            sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
+            self._record(ra, self._origin(kust, key, index, sub))
+        if kust.get_list("replacements"):
+            self._replacements(kust, ra)
+
+    def _replacements(self, kust: Kustomization, ra: list[Resource]) -> None:
+        from gitops_gen.kustomize.builtins.replacements import apply_replacements
+
+        for i, entry in enumerate(kust.get_list("replacements")):
+            if "path" in entry:
+                if set(entry) != {"path"}:
+                    raise kust.error("a replacements entry with path takes no other field", "replacements", i)
+                file = self._file_in_root(kust, entry["path"], "replacements", i, "path")
+                items: list[Any] = []
+                for doc in self._docs(file):
+                    items.extend(doc if isinstance(doc, list) else [doc])
+                items = clone(items)
+            else:
+                items = [entry]
+            with self._blame(kust, "replacements", i):
+                apply_replacements(ra, items)
+            self._record(ra, self._origin(kust, "replacements", i))
+
+    def _psm_patches(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[Origin, dict[str, Any]]]:
+        """patchesStrategicMerge entries are file paths or, for legacy reasons, inline YAML."""
+        key = "patchesStrategicMerge"
+        if isinstance(entry, str) and ("\n" in entry or entry.lstrip().startswith(("{", "apiVersion:", "kind:"))):
+            docs = yamlio.load_documents(entry, kust.path)
+            line = kust.line_of(key, i)[0]
+            return [(Origin(kust.path, "smp", field=key, line=line, doc=j, patch=d), d)
+                    for j, d in enumerate(self._patch_docs(docs, kust.path))]
+        if isinstance(entry, dict):
+            line = kust.line_of(key, i)[0]
+            return [(Origin(kust.path, "smp", field=key, line=line, doc=0, patch=entry), clone(entry))]
+        path = self._file_in_root(kust, entry, key, i)
+        display = self.tree.display(path)
+        return [(Origin(display, "smp", field=key, doc=j, patch=d), d)
+                for j, d in enumerate(self._patch_docs(self._docs(path), display))]
+
+    def _patch_docs(self, docs: list[Any], display: str) -> list[dict[str, Any]]:
+        out = []
+        for doc in docs:
+            for obj in expand_lists(doc, display):
+                check_resource(obj, display)
+                out.append(clone(obj))
+        return out
+
+    def _patch(self, kust: Kustomization, entry: dict[str, Any], i: int, ra: list[Resource],
+               legacy_json: bool = False) -> None:
+        key = "patchesJson6902" if legacy_json else "patches"
+        unknown = set(entry) - {"path", "patch", "target", "options"}
+        if unknown:
+            raise kust.error(f"unknown field {sorted(unknown)[0]!r} in {key}[{i}]", key, i)
+        text, path = entry.get("patch"), entry.get("path")
+        if isinstance(text, str):
+            text = text.strip()
+        if not text and not path:
+            raise kust.error(f"{key}[{i}] must specify one of patch and path", key, i)
+        if text and path:
+            raise kust.error(f"{key}[{i}]: patch and path can't be set at the same time", key, i)
+        target = entry.get("target")
+        if target is not None and not isinstance(target, dict):
+            raise kust.error(f"{key}[{i}].target must be a mapping", key, i, "target")
+        options = entry.get("options") or {}
+        if path:
+            file = self._file_in_root(kust, path, key, i, "path")
+            display = self.tree.display(file)
+            raw = self._read(file)
+            line = None
+            docs = self.parse_cache.load(raw, display)
+        else:
+            display = kust.path
+            line = kust.line_of(key, i, "patch")[0]
+            raw = text.encode() if isinstance(text, str) else b""
+            docs = yamlio.load_documents(raw, display)
+        json_ops = _as_json_patch(raw, docs)
+        if legacy_json and json_ops is None:
+            raise kust.error(f"{key}[{i}] is not a JSON 6902 patch", key, i)
+        if json_ops is not None:
+            if target is None:
+                raise kust.error(f"must specify a target for JSON patch in {key}[{i}]", key, i)
+            origin = Origin(display, "json6902", field=key, line=line, patch=json_ops)
+            with self._blame(kust, key, i):
+                selected = select(ra, target)
+                for res in selected:
+                    apply_json6902(res, json_ops, display, store_previous=not legacy_json)
+            self._record(selected, origin, force=True)
+            return
+        patches = self._patch_docs(docs, display)
+        if not patches:
+            raise kust.error(f"{key}[{i}]: patch is empty", key, i)
+        with self._blame(kust, key, i):
+            if target is not None:
+                if len(patches) > 1:
+                    raise kust.error("multiple strategic-merge patches in one `patches` entry are not "
+                                     "allowed with `target`", key, i)
+                selected = select(ra, target)
+                apply_smp(ra, selected, patches[0], bool(options.get("allowNameChange")),
+                          bool(options.get("allowKindChange")), retarget=True)
+                self._record(selected, Origin(display, "smp", field=key, line=line, patch=patches[0]), True)
+            else:
+                for j, patch in enumerate(patches):
+                    found = get_by_id(ra, patch_id(patch), display)
+                    apply_smp(ra, [found], patch, bool(options.get("allowNameChange")),
+                              bool(options.get("allowKindChange")))
+                    self._record([found], Origin(display, "smp", field=key, line=line, doc=j, patch=patch), True)
+
+
+# ---------------------------------------------------------------------- resource helpers
+Lineage = tuple[tuple[str, str], ...]
+
+
+class Frozen(NamedTuple):
+    """A list of resources as one marshal blob plus what marshal cannot hold."""
+
+    blob: bytes
+    origins: list[Origin]
+    histories: list[list[Step] | None]
+
+
+def freeze(ra: list[Resource]) -> Frozen:
+    """Everything a later step can see or change; equal blobs mean equal build states."""
+    blob = marshal.dumps([
+        (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
+         r.origin.path, r.origin.doc)
+        for r in ra
+    ])
+    return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
+
+
+def thaw(frozen: Frozen) -> list[Resource]:
+    out = []
+    items = marshal.loads(frozen.blob)
+    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _), origin, history in zip(
+            items, frozen.origins, frozen.histories, strict=True):
+        out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
+                            None if history is None else list(history), prefixes, suffixes))
+    return out
+
+
+def _strings(mapping: dict[str, Any]) -> dict[str, str]:
+    """Label and annotation values as kustomize's map[string]string decoding produces them."""
+    out = {}
+    for k, v in mapping.items():
+        if isinstance(v, bool):
+            out[str(k)] = "true" if v else "false"
+        elif v is None:
+            out[str(k)] = ""
+        else:
+            out[str(k)] = str(v)
+    return out
+
+
+# Annotations kustomize uses internally and removes from every object it prints.
+BUILD_ANNOTATIONS = frozenset(
+    {
+        "config.kubernetes.io/origin",
+        "alpha.config.kubernetes.io/transformations",
+        "config.kubernetes.io/index",
+        "config.kubernetes.io/path",
+        "config.k8s.io/id",
+        *(
+            "internal.config.kubernetes.io/" + name
+            for name in (
+                "previousKinds", "previousNames", "previousNamespaces", "prefixes", "suffixes", "refBy",
+                "generatorBehavior", "needsHashSuffix", "allowNameChange", "allowKindChange", "index", "path",
+                "id", "seqindent", "annotations-migration-resource-id",
+            )
+        ),
+    }
+)
+
+
+def strip_build_annotations(obj: dict[str, Any]) -> None:
+    """What kustomize removes at output; an annotations map left empty goes too."""
+    md = obj.get("metadata")
+    if not isinstance(md, dict) or "annotations" not in md:
+        return
+    ann = md["annotations"]
+    if isinstance(ann, dict):
+        for key in BUILD_ANNOTATIONS.intersection(ann):
+            del ann[key]
+        if not ann:
+            del md["annotations"]
+
+
+def _is_local(res: Resource) -> bool:
+    value = res.annotations().get("config.kubernetes.io/local-config")
+    return value is not None and value != "false"
+
+
+def _drop_empties(ra: list[Resource]) -> None:
+    ra[:] = [r for r in ra if r.obj]
+
+
+def expand_lists(doc: Any, display: str) -> list[dict[str, Any]]:
+    """Documents of a resource file with `kind: *List` items inlined, as kustomize does."""
+    if doc is None:
+        return []
+    if not isinstance(doc, dict):
+        raise GitopsGenError(f"expected a mapping (a Kubernetes object), got {type(doc).__name__}", display)
+    if not doc:
+        return []
+    kind = doc.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and "items" in doc:
+        items = doc["items"]
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise GitopsGenError(f"expected array in {kind}/items", display)
+        out: list[dict[str, Any]] = []
+        for item in items:
+            out.extend(expand_lists(item, display))
+        return out
+    return [doc]
+
+
+def check_resource(obj: dict[str, Any], display: str) -> None:
+    kind = obj.get("kind")
+    if not kind or not isinstance(kind, str):
+        raise GitopsGenError("missing kind in object", display)
+    md = obj.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    if not kind.endswith("List") and (not name or not isinstance(name, str)):
+        raise GitopsGenError(f"missing metadata.name in {kind} object", display)
+    _check_no_null_items(obj, display, kind)
+
+
+def _check_no_null_items(node: Any, display: str, kind: str, path: str = "") -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, dict | list):
+                _check_no_null_items(v, display, kind, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if v is None:
+                raise GitopsGenError(f"empty item at {path}[{i}] in {kind} object", display)
+            if isinstance(v, dict | list):
+                _check_no_null_items(v, display, kind, f"{path}[{i}]")
+
+
+def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
+    cur = res.cur_id()
+    return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
+
+
+def append_all(ra: list[Resource], new: list[Resource], seen: set[tuple[str, str, str, str, str]],
+               err: Callable[[str], GitopsGenError]) -> None:
+    """kustomize's AppendAll: an id already registered (same GVK, name, effective namespace) is an error.
+
+    SEEN holds the keys of RA; the caller keeps it across calls so the check stays linear.
+    """
+    for res in new:
+        key = _id_key(res)
+        if key in seen:
+            raise err(f"may not add resource with an already registered id: {res.cur_id()}")
+        seen.add(key)
+        ra.append(res)
+
+
+def patch_id(patch: dict[str, Any]) -> ResId:
+    group, version = split_api_version(str(patch.get("apiVersion") or ""))
+    md = patch.get("metadata") or {}
+    return ResId(group, version, str(patch.get("kind") or ""), str(md.get("name") or ""),
+                 str(md.get("namespace") or ""))
+
+
+def get_by_id(ra: list[Resource], rid: ResId, display: str) -> Resource:
+    """kustomize's GetById: exactly one resource whose current or previous id equals RID."""
+    found = [r for r in ra if any(i.equals(rid) for i in r.all_ids())]
+    if len(found) == 1:
+        return found[0]
+    what = "multiple matches" if found else "no matches"
+    raise GitopsGenError(f"{what} for patch target {rid} (the patch's apiVersion, kind, name and namespace "
+                         "must identify one resource)", display)
+
+
+_SELECTOR_KEYS = {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
+
+
+def select(ra: list[Resource], target: dict[str, Any]) -> list[Resource]:
+    """kustomize's ResMap.Select for a patch target (anchored regexes, label/annotation selectors)."""
+    unknown = set(target) - _SELECTOR_KEYS
+    if unknown:
+        raise GitopsGenError(f"unknown field {sorted(unknown)[0]!r} in patch target")
+
+    def rx(key: str) -> re.Pattern[str] | None:
+        value = target.get(key)
+        if value in (None, ""):
+            return None
+        try:
+            return re.compile(f"(?:{value})")
+        except re.error as e:
+            raise GitopsGenError(f"bad regular expression in target.{key}: {e}") from None
+
+    group, version, kind, name, ns = rx("group"), rx("version"), rx("kind"), rx("name"), rx("namespace")
+    labels = parse_selector(target.get("labelSelector"))
+    annotations = parse_selector(target.get("annotationSelector"))
+    out = []
+    for res in ra:
+        cur, org = res.cur_id(), res.org_id()
+        if ns is not None and not (ns.fullmatch(org.effective_namespace())
+                                   or ns.fullmatch(cur.effective_namespace())):
+            continue
+        if name is not None and not (name.fullmatch(org.name) or name.fullmatch(cur.name)):
+            continue
+        g, v, k = res.gvk()
+        if (group is not None and not group.fullmatch(g)) or (version is not None and not version.fullmatch(v)) \
+                or (kind is not None and not kind.fullmatch(k)):
+            continue
+        if labels is not None and not labels(_strings(res.labels())):
+            continue
+        if annotations is not None and not annotations(_strings(res.annotations())):
+            continue
+        out.append(res)
+    return out
+
+
+_REQ = re.compile(
+    r"\s*(?:(?P<not>!)\s*(?P<nkey>[^\s,=!()]+)"
+    r"|(?P<key>[^\s,=!()]+)\s*(?:(?P<op>==|=|!=)\s*(?P<val>[^\s,()]*)"
+    r"|\s+(?P<setop>in|notin)\s*\((?P<set>[^)]*)\))?)\s*(?:,|$)"
+)
+
+
+Requirement = Callable[[dict[str, str]], bool]
+
+
+def _requirement(key: str, op: str, values: frozenset[str]) -> Requirement:
+    def check(labels: dict[str, str]) -> bool:
+        if op == "exists":
+            return key in labels
+        if op == "!exists":
+            return key not in labels
+        if op in ("=", "in"):
+            return labels.get(key) in values
+        return labels.get(key) not in values  # != and notin
+
+    return check
+
+
+def parse_selector(text: Any) -> Requirement | None:
+    """A Kubernetes label selector string ("a=b,c!=d,e in (x,y),!f,g") as a predicate."""
+    if text in (None, ""):
+        return None
+    if not isinstance(text, str):
+        raise GitopsGenError("label/annotation selector must be a string")
+    reqs: list[Requirement] = []
+    pos = 0
+    while pos < len(text):
+        m = _REQ.match(text, pos)
+        if not m or m.end() == pos:
+            raise GitopsGenError(f"unable to parse selector {text!r}")
+        pos = m.end()
+        if m.group("nkey"):
+            reqs.append(_requirement(m.group("nkey"), "!exists", frozenset()))
+        elif m.group("op"):
+            op = "!=" if m.group("op") == "!=" else "="
+            reqs.append(_requirement(m.group("key"), op, frozenset({m.group("val")})))
+        elif m.group("setop"):
+            values = frozenset(v.strip() for v in m.group("set").split(",") if v.strip())
+            reqs.append(_requirement(m.group("key"), m.group("setop"), values))
+        else:
+            reqs.append(_requirement(m.group("key"), "exists", frozenset()))
+    return lambda labels: all(r(labels) for r in reqs)
+
+
+def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any], allow_name: bool,
+              allow_kind: bool, retarget: bool = False) -> None:
+    from gitops_gen.kustomize import smp
+    from gitops_gen.kustomize.openapi import patch_meta
+
+    for res in targets:
+        # smp.merge never changes the patch nor puts its nodes in the result: no copy needed.
+        p = patch
+        if retarget:
+            # kustomize gives a targeted patch the target's group/version but keeps the patch's kind.
+            p = {**patch, "apiVersion": res.api_version}
+        name, ns, kind = res.name, res.namespace, res.kind
+        if allow_name or allow_kind:
+            res.store_previous_id()
+        # The resource owns its object and drops it for the result, so the merge may share
+        # (and skip copying) every subtree the patch does not touch.
+        merged = smp.merge(res.obj, p, patch_meta(res.api_version, res.kind), consume_base=True)
+        if not merged:
+            res.obj = {}
+            continue
+        res.obj = merged
+        if not allow_kind:
+            res.obj["kind"] = kind
+        md = res.meta
+        if not allow_name:
+            md["name"] = name
+        if ns:
+            md["namespace"] = ns
+        else:
+            md.pop("namespace", None)
+
+
+def _as_json_patch(raw: bytes, docs: list[Any]) -> list[Any] | None:
+    """A JSON 6902 patch is a JSON array, or YAML whose single document is a list of operations."""
+    if raw.lstrip().startswith(b"["):
+        import json
+
+        try:
+            ops = json.loads(raw)
+        except ValueError:
+            ops = docs[0] if len(docs) == 1 else None
+        return ops if isinstance(ops, list) else None
+    if len(docs) == 1 and isinstance(docs[0], list):
+        return docs[0]
+    return None
+
+
+def apply_json6902(res: Resource, ops: list[Any], display: str, store_previous: bool) -> None:
+    """Apply RFC 6902 operations the way kustomize's patch filter behaves.
+
+    Two kustomize behaviours differ from a plain RFC 6902 library: every resource
+    carries kustomize's internal annotations while patches run, so ``add
+    /metadata/annotations/x`` works on an object without annotations; and ``replace``
+    of a missing map key adds it.
+    """
+    import jsonpatch
+    import jsonpointer
+
+    if store_previous:
+        res.store_previous_id()
+    obj = clone(res.obj)
+    md = obj.get("metadata")
+    injected = isinstance(md, dict) and "annotations" not in md
+    if injected:
+        md["annotations"] = {}
+    for op in ops:
+        if not isinstance(op, dict):
+            raise GitopsGenError(f"JSON 6902 operation must be a mapping, got {op!r}", display)
+        if op.get("op") == "replace" and isinstance(op.get("path"), str):
+            parent_ptr, _, last = op["path"].rpartition("/")
+            try:
+                parent = jsonpointer.resolve_pointer(obj, parent_ptr) if parent_ptr else obj
+            except jsonpointer.JsonPointerException:
+                parent = None
+            key = last.replace("~1", "/").replace("~0", "~")
+            if isinstance(parent, dict) and key not in parent:
+                op = {**op, "op": "add"}
+        try:
+            obj = jsonpatch.JsonPatch([op]).apply(obj, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, IndexError,
+                TypeError, ValueError) as err:
+            raise GitopsGenError(f"JSON 6902 patch failed on {res.kind}/{res.name}: {err}", display) from None
+    md = obj.get("metadata") if isinstance(obj, dict) else None
+    if injected and isinstance(md, dict) and md.get("annotations") == {}:
+        del md["annotations"]
+    res.obj = obj
+
+
+# ---------------------------------------------------------------------- output order
+ORDER_FIRST = (
+    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
+    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "Secret",
+    "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume", "PersistentVolumeClaim",
+    "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
+)
+ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+
+
+def legacy_sort_key(options: dict[str, Any] | None = None) -> Callable[[Resource], tuple[Any, ...]]:
+    first = list((options or {}).get("orderFirst") or ORDER_FIRST)
+    last = list((options or {}).get("orderLast") or ORDER_LAST)
+    rank = {k: -len(first) + i for i, k in enumerate(first)}
+    rank.update({k: 1 + i for i, k in enumerate(last)})
+
+    def key(res: Resource) -> tuple[Any, ...]:
+        group, version, kind = res.gvk()
+        gvk = "_".join((group or "~G", version or "~V", kind or "~K"))
+        # Not matched: kustomize orders two Namespace kinds of different groups in reverse.
+        return (rank.get(kind, 0), gvk, res.namespace or "~X", res.name or "~N")
+
+    return key

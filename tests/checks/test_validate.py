@@ -1,0 +1,241 @@
+"""`gitops-gen validate` on broken variants of a fixture fleet.
+
+Each ``tests/data/validate/<case>/`` holds only the files that differ from
+``tests/data/validate/base-fleet/`` plus ``expected.txt``: one ``path:line rule`` per
+expected problem (and ``exit: N`` when the exit code is not 1). The output must hold
+exactly those problems (as path:line and rule), with no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from gitops_gen.checks.validate import DemandCache, exit_code, gpu_projection, merge_clusters, validate
+from gitops_gen.cli import main
+from gitops_gen.errors import Problem
+from gitops_gen.repo.tree import DiskTree
+
+DATA = Path(__file__).parents[1] / "data" / "validate"
+BASE = DATA / "base-fleet"
+REPO = Path(__file__).resolve().parents[1].parent
+CASES = sorted(p.name for p in DATA.iterdir() if p.is_dir() and p.name != "base-fleet")
+LINE = re.compile(r"^(?P<path>\S+?):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): \[(?P<rule>[^\]]+)\] .+$")
+
+
+def make_fleet(tmp: Path, *cases: str) -> Path:
+    repo = tmp / "fleet"
+    shutil.copytree(BASE, repo)
+    for case in cases:
+        shutil.copytree(DATA / case, repo, dirs_exist_ok=True)
+        (repo / "expected.txt").unlink(missing_ok=True)
+    return repo
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["validate", *args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, result.output
+
+
+def parse_expected(case: str) -> tuple[int, list[str]]:
+    code, wanted = 1, []
+    for line in (DATA / case / "expected.txt").read_text().splitlines():
+        if line.startswith("exit:"):
+            code = int(line.split(":", 1)[1])
+        elif line.strip():
+            wanted.append(line.strip())
+    return code, sorted(wanted)
+
+
+def summarize(output: str) -> list[str]:
+    found = []
+    for line in output.splitlines():
+        m = LINE.match(line)
+        assert m, f"not a problem line: {line!r}"
+        found.append(f"{m['path']}:{m['line']} {m['rule']}")
+    return sorted(found)
+
+
+def test_cases_cover_the_required_breakages() -> None:
+    assert len(CASES) >= 15
+
+
+def test_base_fleet_is_clean(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path)
+    assert run_cli("--repo", str(repo)) == (0, "")
+
+
+def test_example_fleet_is_clean() -> None:
+    assert run_cli("--repo", str(REPO)) == (0, "")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_fleet(case: str, tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, case)
+    code, output = run_cli("--repo", str(repo))
+    want_code, wanted = parse_expected(case)
+    assert summarize(output) == wanted, output
+    assert code == want_code, output
+
+
+def test_output_is_sorted_and_unique(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "mig-resource-under-single", "k8s-field-type-in-base", "image-latest")
+    _, output = run_cli("--repo", str(repo))
+    lines = output.splitlines()
+    keys = [(m["path"], int(m["line"]), int(m["col"])) for m in map(LINE.match, lines) if m]
+    assert len(keys) == len(lines) >= 4
+    assert keys == sorted(keys) and len(set(lines)) == len(lines)
+
+
+def test_json_format_lists_the_same_problems(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "mig-profile-wrong-model", "image-latest")
+    code, text = run_cli("--repo", str(repo))
+    jcode, raw = run_cli("--repo", str(repo), "--format", "json")
+    items = json.loads(raw)
+    assert code == jcode == 1
+    assert [Problem(**item).format() for item in items] == text.splitlines()
+    assert {item["severity"] for item in items} == {"error", "warning"}
+
+
+def test_a_cluster_that_fails_to_render_does_not_stop_the_others(tmp_path: Path) -> None:
+    # zone-2-prod's patch is broken YAML; zone-1-dev still gets its MIG check.
+    repo = make_fleet(tmp_path, "patch-yaml-syntax", "mig-profile-wrong-model")
+    code, output = run_cli("--repo", str(repo))
+    assert code == 1
+    assert summarize(output) == [
+        "apps/private-detector/env/dev/mig-slice.yaml:13 mig-profile-not-on-gpu",
+        "apps/toxicity-detector/zone/zone-2/h100.yaml:9 render",
+    ]
+
+
+def test_a_broken_cluster_yaml_does_not_stop_the_others(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "cluster-wrong-type", "mig-profile-wrong-model")
+    _, output = run_cli("--repo", str(repo))
+    assert summarize(output) == [
+        "apps/private-detector/env/dev/mig-slice.yaml:13 mig-profile-not-on-gpu",
+        "clusters/zone-1-prod/cluster.yaml:12 schema",
+    ]
+
+
+def test_problem_names_every_cluster_it_occurs_in(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "k8s-field-type-in-base")
+    _, output = run_cli("--repo", str(repo))
+    assert output.rstrip().endswith("[3 clusters: zone-1-dev, zone-1-prod, zone-2-prod]")
+
+
+def test_files_check_only_the_clusters_they_affect(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "mig-profile-wrong-model", "cluster-wrong-type")
+    patch = repo / "apps/private-detector/env/dev/mig-slice.yaml"
+    code, output = run_cli("--repo", str(repo), str(patch))
+    # Only zone-1-dev reaches the patch: zone-1-prod's broken cluster.yaml is not looked at.
+    assert (code, summarize(output)) == (1, ["apps/private-detector/env/dev/mig-slice.yaml:13 mig-profile-not-on-gpu"])
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/toxicity-detector/base/deployment.yaml"))
+    assert (code, summarize(output)) == (1, ["clusters/zone-1-prod/cluster.yaml:12 schema"])
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/spam-detector/zone-1-dev/kustomization.yaml"))
+    assert (code, output) == (1, output) and "mig-profile-not-on-gpu" in output and "schema" not in output
+
+
+def test_files_relative_to_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_fleet(tmp_path, "nodeselector-no-pool")
+    monkeypatch.chdir(repo / "apps/private-detector")
+    problems = validate(DiskTree(repo), [], [Path("zone/zone-1/gpu-node.yaml")])
+    assert {(p.path, p.line, p.rule) for p in problems} == {
+        ("apps/private-detector/zone/zone-1/gpu-node.yaml", 9, "gpu-selector-no-pool")}
+    assert exit_code(problems) == 1
+    # A file nothing reaches affects no cluster.
+    (repo / "apps/private-detector/NOTES.yaml").write_text("a: 1\n")
+    assert validate(DiskTree(repo), [], [Path("NOTES.yaml")]) == []
+
+
+def test_files_mode_reports_hand_edited_generated_files(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "generated-mapping-edited")
+    code, output = run_cli("--repo", str(repo), str(repo / "mapping/zone-2-prod/kustomization.yaml"))
+    assert code == 1 and "mapping/zone-2-prod/kustomization.yaml:1" in output
+
+
+def test_files_mode_warns_about_an_unused_layer(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "layer-unused")
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/zone/zone-9/kustomization.yaml"))
+    assert code == 0 and summarize(output) == ["apps/private-detector/zone/zone-9/kustomization.yaml:1 layer-unused"]
+
+
+def test_cluster_option_restricts_and_rejects_unknown(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "mig-profile-wrong-model")
+    assert run_cli("--repo", str(repo), "--cluster", "zone-1-prod") == (0, "")
+    code, output = run_cli("--repo", str(repo), "--cluster", "nope")
+    assert code == 1 and "unknown-cluster" in output
+
+
+def test_broken_config_is_reported_without_a_crash(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path)
+    (repo / "gitops-gen.yaml").write_text("apiVersion: gitops-gen/v1alpha1\nkind: Config\nlayers: [company, zone\n")
+    code, output = run_cli("--repo", str(repo))
+    assert code == 1 and output.startswith("gitops-gen.yaml:")
+
+
+def test_merge_clusters_groups_identical_problems() -> None:
+    p = Problem("apps/a/base/d.yaml", 3, 1, "error", "k8s-schema", "bad")
+    q = Problem("clusters/c/cluster.yaml", 3, 1, "error", "gpu-pool-config-invalid", "pool")
+    merged = merge_clusters([(p, "b"), (p, "a"), (p, "a"), (q, "c")])
+    assert [m.message for m in merged] == ["bad [2 clusters: a, b]", "pool"]
+    many = merge_clusters([(p, n) for n in "edcba"])
+    assert many[0].message == "bad [5 clusters: a, b, c, ...]"
+
+
+def test_demand_cache_gives_the_same_answer_as_a_full_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_fleet(tmp_path)
+    (repo / ".git").mkdir()  # the cache lives in .git/gitops-gen/
+    assert run_cli("--repo", str(repo)) == (0, "")
+    assert (repo / ".git/gitops-gen/validate-demand.marshal").is_file()
+    partial_results: list[bool] = []
+    original = DemandCache.partial
+
+    def spy(self: DemandCache, *args: Any) -> Any:
+        result = original(self, *args)
+        partial_results.append(result is not None)
+        return result
+
+    monkeypatch.setattr(DemandCache, "partial", spy)
+    shutil.copytree(DATA / "capacity-exceeded", repo, dirs_exist_ok=True)
+    changed = str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    cached = run_cli("--repo", str(repo), changed)
+    assert partial_results == [True]  # toxicity-detector's demand came from the cache
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert run_cli("--repo", str(repo), changed) == cached
+    assert summarize(cached[1]) == [
+        "apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded",
+        "apps/toxicity-detector/base/deployment.yaml:8 gpu-capacity-exceeded",
+    ]
+
+
+def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path)
+    (repo / ".git").mkdir()
+    assert run_cli("--repo", str(repo)) == (0, "")
+    base = repo / "apps/toxicity-detector/base/deployment.yaml"
+    base.write_text(base.read_text().replace("replicas: 2", "replicas: 7", 1))  # not passed as a FILE
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
+    assert code == 1 and "apps/toxicity-detector/base/deployment.yaml:8 gpu-capacity-exceeded" in summarize(output)
+
+
+def test_gpu_projection_keeps_what_feasibility_reads() -> None:
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "d", "namespace": "n", "labels": {"a": "b"}},
+           "spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
+               "nodeSelector": {"pool": "gpu"}, "volumes": [{"name": "v"}],
+               "containers": [{"name": "c", "image": "i:1", "env": [{"name": "X", "value": "1"}],
+                               "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+    assert gpu_projection(obj) == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
+        "spec": {"replicas": 3, "template": {"spec": {
+            "nodeSelector": {"pool": "gpu"},
+            "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+    assert gpu_projection({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}) is None

@@ -1,0 +1,100 @@
+"""Which clusters a changed file affects, from kustomization references only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.fleet import deps
+from gitops_gen.kustomize.build import Engine
+from gitops_gen.repo.tree import DiskTree
+from tests.fleetrepo import validate_base_fleet
+
+ALL = ["zone-1-dev", "zone-1-prod", "zone-2-prod"]
+
+
+@pytest.fixture()
+def fleet(tmp_path: Path) -> Path:
+    return validate_base_fleet(tmp_path / "fleet")
+
+
+@pytest.mark.parametrize(
+    ("changed", "clusters"),
+    [
+        ("gitops-gen.yaml", ALL),
+        ("clusters/zone-1-prod/cluster.yaml", ["zone-1-prod"]),
+        ("clusters/zone-2-prod/sync.yaml", ["zone-2-prod"]),
+        ("mapping/zone-1-dev/kustomization.yaml", ["zone-1-dev"]),
+        ("apps/private-detector/env/dev/mig-slice.yaml", ["zone-1-dev"]),
+        ("apps/private-detector/env/dev/kustomization.yaml", ["zone-1-dev"]),
+        ("apps/private-detector/zone/zone-1/gpu-node.yaml", ["zone-1-dev", "zone-1-prod"]),
+        ("apps/private-detector/base/service.yaml", ["zone-1-dev", "zone-1-prod"]),  # disabled on zone-2-prod
+        ("apps/toxicity-detector/base/deployment.yaml", ["zone-1-prod", "zone-2-prod"]),
+        ("apps/toxicity-detector/cluster/zone-2-prod/kustomization.yaml", ["zone-2-prod"]),
+        ("apps/toxicity-detector/zone/zone-2/h100.yaml", ["zone-2-prod"]),
+        ("apps/spam-detector/base/deployment.yaml", ALL),  # through the hand-written chains
+        ("apps/spam-detector/zone-1-dev/kustomization.yaml", ["zone-1-dev"]),
+        ("apps/private-detector/overlays/zone-1-prod/kustomization.yaml", ["zone-1-prod"]),
+        ("apps/private-detector/README.yaml", []),  # referenced by nothing
+        ("apps/private-detector/env/staging/kustomization.yaml", []),  # a layer no cluster has
+    ],
+)
+def test_affected(fleet: Path, changed: str, clusters: list[str]) -> None:
+    assert deps.affected(fleet, [changed]).names(ALL) == clusters
+
+
+def test_affected_matches_what_the_engine_reads(fleet: Path) -> None:
+    """Oracle: a file affects a cluster exactly when building the cluster's mapping reads it."""
+    tree = DiskTree(fleet)
+    read_by: dict[str, set[str]] = {}
+    for cluster in ALL:
+        engine = Engine(tree, warnings=False)
+        engine.build(f"mapping/{cluster}")
+        for path in engine.files_read:
+            read_by.setdefault(path, set()).add(cluster)
+    assert len(read_by) > 15
+    for path, clusters in sorted(read_by.items()):
+        if path.startswith(("apps/", "mapping/")):
+            assert deps.affected(fleet, [path]).names(ALL) == sorted(clusters), path
+
+
+def test_generator_files_and_cross_app_references(fleet: Path) -> None:
+    comp = fleet / "apps/private-detector/env/prod"
+    (comp / "extra.env").write_text("A=1\n")
+    text = (comp / "kustomization.yaml").read_text()
+    (comp / "kustomization.yaml").write_text(text.replace("  - LOG_LEVEL=warning\n",
+                                                          "  - LOG_LEVEL=warning\n  envs:\n  - extra.env\n"))
+    assert deps.affected(fleet, ["apps/private-detector/env/prod/extra.env"]).names(ALL) == ["zone-1-prod"]
+    # A hand-written overlay of one app that reuses another app's directory.
+    chain = fleet / "apps/spam-detector/bumble/kustomization.yaml"
+    chain.write_text(chain.read_text().replace("- ../base\n", "- ../base\n- ../../toxicity-detector/base\n"))
+    assert deps.affected(fleet, ["apps/toxicity-detector/base/service.yaml"]).names(ALL) == ALL
+
+
+def test_several_files_union(fleet: Path) -> None:
+    got = deps.affected(fleet, ["apps/private-detector/env/dev/mig-slice.yaml",
+                                "apps/toxicity-detector/cluster/zone-2-prod/kustomization.yaml"])
+    assert got.names(ALL) == ["zone-1-dev", "zone-2-prod"]
+    assert "apps/private-detector/env/dev" in got.reaching
+
+
+def test_relative_paths(fleet: Path, tmp_path: Path) -> None:
+    assert deps.relative(fleet, Path("env/dev/x.yaml"), fleet / "apps/app") == "apps/app/env/dev/x.yaml"
+    assert deps.relative(fleet, fleet / "gitops-gen.yaml") == "gitops-gen.yaml"
+    assert deps.relative(fleet, tmp_path / "elsewhere.yaml") is None
+
+
+def test_closure_follows_components_and_chains(fleet: Path) -> None:
+    index = deps.Index(fleet)
+    index.hand_written([])
+    closure = index.closure("mapping/zone-1-dev")
+    assert {"apps/private-detector/env/dev", "apps/private-detector/base", "apps/spam-detector/bumble",
+            "apps/spam-detector/base"} <= closure
+    assert "apps/private-detector/env/prod" not in closure
+
+
+def test_bad_yaml_in_a_kustomization_does_not_crash(fleet: Path) -> None:
+    (fleet / "apps/private-detector/env/dev/kustomization.yaml").write_text("patches: [\n")
+    assert deps.affected(fleet, ["apps/private-detector/env/dev/mig-slice.yaml"]).names(ALL) == []
+    assert deps.affected(fleet, ["apps/private-detector/env/dev/kustomization.yaml"]).names(ALL) == ["zone-1-dev"]
