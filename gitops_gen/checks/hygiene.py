@@ -24,9 +24,9 @@ from gitops_gen.checks.gpu.feasibility import Finding
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.generate import check_app_sources
 from gitops_gen.fleet.inventory import Fleet
-from gitops_gen.kustomize.build import select
 from gitops_gen.kustomize.kustfile import FILE_NAMES
 from gitops_gen.kustomize.resource import Resource
+from gitops_gen.kustomize.selector import select
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from typing import Any
 from gitops_gen import __version__
 from gitops_gen.checks import hygiene, k8sschema
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
-from gitops_gen.errors import GitopsGenError, Problem, problems_as_json, problems_as_text
+from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, Cluster, Fleet, check_fleet, locate
@@ -517,13 +516,3 @@ def finish(problems: Iterable[Problem]) -> list[Problem]:
 
 def exit_code(problems: Iterable[Problem]) -> int:
     return 1 if any(p.severity == "error" for p in problems) else 0
-
-
-def cmd_validate(repo: Path, clusters: list[str], files: list[Path], fmt: str) -> int:
-    tree = DiskTree(repo)
-    problems = validate(tree, clusters, files)
-    if fmt == "json":
-        sys.stdout.write(problems_as_json(problems))
-    else:
-        sys.stdout.write(problems_as_text(problems))
-    return exit_code(problems)

@@ -1,7 +1,10 @@
-"""The thin click shell. Each command delegates to one typed function returning an exit code.
+"""The thin click shell: options are parsed here; each command is a typed function in
+``gitops_gen.cli.commands.<name>`` that calls the library and returns an exit code.
 
-Exit codes: 0 ok, 1 problems in the input (GitopsGenError or findings), 2 usage, 3 a bug in gitops-gen.
-Command modules are imported lazily so `gitops-gen build` does not pay for git or jsonschema.
+Exit codes, decided only in ``run``: 0 ok, 1 problems in the input (GitopsGenError, or
+findings a command reports), 2 usage (click), 3 a bug in gitops-gen, 130 Ctrl-C.
+Command modules are imported inside the callbacks, so `gitops-gen build` does not pay
+for git or jsonschema, and an import that fails is reported as the bug it is.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from gitops_gen.errors import GitopsGenError
 
 FORMATS = click.Choice(["text", "json"])
+ENGINES = click.Choice(["flux", "argocd"])
 
 
 def find_repo(repo: str | None) -> Path:
@@ -35,19 +39,10 @@ def find_repo(repo: str | None) -> Path:
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
-def run(fn: Callable[..., int] | str, **kwargs: Any) -> None:
-    """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3.
-
-    FN may be "module:function", imported here so that a broken module is reported as a bug too.
-    """
+def run(command: Callable[[], Any]) -> NoReturn:
+    """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3."""
     try:
-        if isinstance(fn, str):
-            import importlib
-
-            module, _, name = fn.partition(":")
-            fn = getattr(importlib.import_module(module), name)
-        assert callable(fn)
-        code = fn(**kwargs)
+        code = command()
     except GitopsGenError as err:
         click.echo(f"gitops-gen: error: {err}", err=True)
         sys.exit(1)
@@ -63,13 +58,20 @@ def run(fn: Callable[..., int] | str, **kwargs: Any) -> None:
         traceback.print_exc()
         click.echo(f"gitops-gen: internal error (a bug, please report it): {type(err).__name__}: {err}", err=True)
         sys.exit(3)
-    sys.exit(code)
+    sys.exit(code or 0)
+
+
+class Shell(click.Group):
+    """The top-level group: every command, nested ones included, runs inside ``run``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        run(lambda: super(Shell, self).invoke(ctx))
 
 
 repo_option = click.option("--repo", "repo", default=None, help="Fleet repository (default: git top-level of cwd).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Shell, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitops-gen")
 def main() -> None:
     """Compose, validate, render and diff the Kustomize tree of a GPU Kubernetes fleet."""
@@ -78,17 +80,21 @@ def main() -> None:
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
-def build(directory: Path, engine: str) -> None:
+def build(directory: Path, engine: str) -> int:
     """Print what `kustomize build DIRECTORY` prints."""
-    run("gitops_gen.fleet.render:cmd_build", directory=directory, engine=engine)
+    from gitops_gen.cli.commands.build import build
+
+    return build(directory, engine)
 
 
 @main.command()
 @repo_option
 @click.option("--check", is_flag=True, help="Write nothing; list stale, missing and extra generated files.")
-def generate(repo: str | None, check: bool) -> None:
+def generate(repo: str | None, check: bool) -> int:
     """Write every generated file (variants, mappings, sync objects)."""
-    run("gitops_gen.fleet.generate:cmd_generate", repo=find_repo(repo), check=check)
+    from gitops_gen.cli.commands.generate import generate
+
+    return generate(find_repo(repo), check)
 
 
 @main.command()
@@ -98,10 +104,11 @@ def generate(repo: str | None, check: bool) -> None:
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the CPUs available).")
-def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None) -> None:
+def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None) -> int:
     """Render each cluster's mapping; one file per cluster."""
-    run("gitops_gen.fleet.render:cmd_render", repo=find_repo(repo), clusters=list(clusters), out=out, engine=engine,
-        jobs=jobs)
+    from gitops_gen.cli.commands.render import render
+
+    return render(find_repo(repo), list(clusters), out, engine, jobs)
 
 
 @main.command()
@@ -109,9 +116,11 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @click.option("--cluster", "clusters", multiple=True, help="Validate only this cluster (repeatable).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple[Path, ...]) -> None:
+def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple[Path, ...]) -> int:
     """Run every check; with FILEs only the clusters those files affect."""
-    run("gitops_gen.checks.validate:cmd_validate", repo=find_repo(repo), clusters=list(clusters), files=list(files), fmt=fmt)
+    from gitops_gen.cli.commands.validate import validate
+
+    return validate(find_repo(repo), list(clusters), list(files), fmt)
 
 
 @main.command()
@@ -121,9 +130,11 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option("--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap.")
-def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> None:
+def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
     """Per-cluster rendered diff between two git revisions."""
-    run("gitops_gen.gitflow.diff:cmd_diff", repo=find_repo(repo), base=base, head=head, fmt=fmt, exit_code=exit_code, max_chars=max_chars)
+    from gitops_gen.cli.commands.diff import diff
+
+    return diff(find_repo(repo), base, head, fmt, exit_code, max_chars)
 
 
 @main.command()
@@ -132,9 +143,11 @@ def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: boo
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 @click.argument("obj")
 @click.argument("field")
-def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> None:
+def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> int:
     """The chain of files and lines that set FIELD of KIND/NAME."""
-    run("gitops_gen.provenance.explain:cmd_explain", repo=find_repo(repo), cluster=cluster, obj=obj, field=field, fmt=fmt)
+    from gitops_gen.cli.commands.explain import explain
+
+    return explain(find_repo(repo), cluster, obj, field, fmt)
 
 
 @main.command()
@@ -143,14 +156,95 @@ def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> N
 @click.option("--push", is_flag=True)
 @click.option("--rendered-to", "rendered_to", type=click.Path(path_type=Path), default=None)
 @click.option("--branch", "branch", default="rendered", show_default=True)
-def commit(repo: str | None, message: str, push: bool, rendered_to: Path | None, branch: str) -> None:
+def commit(repo: str | None, message: str, push: bool, rendered_to: Path | None, branch: str) -> int:
     """Generate, validate, then commit the generated files."""
-    run("gitops_gen.gitflow.commit:cmd_commit", repo=find_repo(repo), message=message, push=push, rendered_to=rendered_to, branch=branch)
+    from gitops_gen.cli.commands.commit import commit
+
+    return commit(find_repo(repo), message, push, rendered_to, branch)
 
 
-from gitops_gen.cli.authoring import register  # noqa: E402
+# ---------------------------------------------------------------- authoring: plan the whole change, then write
 
-register(main)
+
+@main.group("new")
+def new() -> None:
+    """Scaffold a cluster, an app or a layer component."""
+
+
+@new.command("cluster")
+@repo_option
+@click.argument("name")
+@click.option("--layer", "layers", multiple=True, metavar="KEY=VALUE", help="One per layer of gitops-gen.yaml.")
+@click.option("--engine", type=ENGINES, default=None, help="GitOps engine (default: gitops-gen.yaml's).")
+@click.option("--from", "from_cluster", default=None, metavar="CLUSTER",
+              help="Copy node pools, Kubernetes version and apps from this cluster.")
+@click.option("--kubernetes-version", "kubernetes_version", default=None, metavar="V")
+def new_cluster(repo: str | None, name: str, layers: tuple[str, ...], engine: str | None, from_cluster: str | None,
+                kubernetes_version: str | None) -> int:
+    """Write clusters/NAME/cluster.yaml, then regenerate."""
+    from gitops_gen.cli.commands.new import new_cluster
+
+    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version)
+
+
+@new.command("app")
+@repo_option
+@click.argument("name")
+@click.option("--image", default=None, help="Container image, pinned to a tag or digest.")
+def new_app(repo: str | None, name: str, image: str | None) -> int:
+    """Scaffold apps/NAME/base/ (a GPU Deployment and its Service); adds it to no cluster."""
+    from gitops_gen.cli.commands.new import new_app
+
+    return new_app(find_repo(repo), name, image)
+
+
+@new.command("layer")
+@repo_option
+@click.argument("app")
+@click.argument("assignment", metavar="KEY=VALUE")
+def new_layer(repo: str | None, app: str, assignment: str) -> int:
+    """Scaffold the component apps/APP/KEY/VALUE/ with an empty patch of the app's Deployment."""
+    from gitops_gen.cli.commands.new import new_layer
+
+    return new_layer(find_repo(repo), app, assignment)
+
+
+def _toggle(enabled: bool) -> Callable[..., int]:
+    @repo_option
+    @click.argument("app")
+    @click.option("--cluster", "clusters", multiple=True, metavar="C", help="This cluster (repeatable).")
+    @click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
+                  help="Every cluster whose layer KEY is VALUE (repeatable, ANDed).")
+    def command(repo: str | None, app: str, clusters: tuple[str, ...], where: tuple[str, ...]) -> int:
+        from gitops_gen.cli.commands.enable import enable
+
+        return enable(find_repo(repo), app, enabled, list(clusters), list(where))
+
+    verb = "Enable" if enabled else "Disable"
+    command.__doc__ = f"{verb} APP in spec.apps of the chosen clusters, then regenerate."
+    return command
+
+
+main.add_command(click.command("enable")(_toggle(True)))
+main.add_command(click.command("disable")(_toggle(False)))
+
+
+@main.group("set")
+def set_group() -> None:
+    """Change a setting of an app."""
+
+
+@set_group.command("image")
+@repo_option
+@click.argument("app")
+@click.argument("image", metavar="IMAGE[:TAG|@DIGEST]")
+@click.option("--layer", "layer", default=None, metavar="KEY=VALUE",
+              help="Set it in that layer component (default: the app's base).")
+def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
+    """Set the kustomize images: entry for IMAGE, then regenerate."""
+    from gitops_gen.cli.commands.set import set_image
+
+    return set_image(find_repo(repo), app, image, layer)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""`gitops-gen build` and `gitops-gen render`: the engine applied to a directory or a fleet."""
+"""The engine applied to a directory (`gitops-gen build`) or to every cluster of a fleet (`render`).
+
+Nothing here prints: engine warnings go to the caller's ``on_warning`` callback.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,15 @@ import marshal
 import os
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-
-import click
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.build import Engine, ParseCache
 from gitops_gen.repo.tree import DiskTree, Tree
+
+Warn = Callable[[str], None]
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 PARALLEL_MIN_CLUSTERS = 8
@@ -73,21 +75,18 @@ def run_kustomize(directory: Path) -> str:
     return proc.stdout
 
 
-def cmd_build(directory: Path, engine: str = "python") -> int:
-    """Print what `kustomize build DIRECTORY` prints."""
+def build_directory(directory: Path, engine: str = "python", on_warning: Warn | None = None) -> str:
+    """What `kustomize build DIRECTORY` prints, by our engine or by kustomize itself."""
     if not directory.is_dir():
         raise GitopsGenError("no such directory", str(directory))
     if engine == "kustomize":
-        sys.stdout.write(run_kustomize(directory))
-        return 0
+        return run_kustomize(directory)
     full = directory.resolve()
     # Kustomize may read `../base` anywhere above DIR; the git top-level (or /) bounds what we read.
     root = git_toplevel(full) or Path(full.anchor)
     tree = DiskTree(root, display_from=Path.cwd())
     rel = full.relative_to(root).as_posix()
-    text = Engine(tree).render("" if rel == "." else rel)
-    sys.stdout.write(text)
-    return 0
+    return Engine(tree, on_warning=on_warning).render("" if rel == "." else rel)
 
 
 def fleet_clusters(tree: Tree) -> list[str]:
@@ -96,9 +95,9 @@ def fleet_clusters(tree: Tree) -> list[str]:
 
 
 def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = None,
-                    cache: DocumentCache | None = None) -> Iterable[tuple[str, str]]:
+                    cache: DocumentCache | None = None, on_warning: Warn | None = None) -> Iterable[tuple[str, str]]:
     """(cluster, rendered text) for each cluster, sharing one engine and one document cache."""
-    engine = engine or Engine(tree, parse_cache=ParseCache(), warnings="once")
+    engine = engine or Engine(tree, parse_cache=ParseCache(), warnings="once", on_warning=on_warning)
     cache = cache or DocumentCache()
     for name in clusters:
         resources = engine.build(f"mapping/{name}")
@@ -130,7 +129,8 @@ def _render_chunk(root: str, names: list[str]) -> tuple[list[tuple[str, str]] | 
     return result, engine.collected[seen:]
 
 
-def render_parallel(root: Path, names: list[str], jobs: int) -> Iterator[tuple[str, str]]:
+def render_parallel(root: Path, names: list[str], jobs: int, on_warning: Warn | None = None) -> Iterator[
+        tuple[str, str]]:
     """Render clusters in JOBS processes; results come back in NAMES order.
 
     Clusters are handed out in contiguous runs (sorted names share company/zone/env, so a
@@ -149,7 +149,8 @@ def render_parallel(root: Path, names: list[str], jobs: int) -> Iterator[tuple[s
             for message in warnings:
                 if message not in warned:
                     warned.add(message)
-                    sys.stderr.write(message + "\n")
+                    if on_warning is not None:
+                        on_warning(message)
             if isinstance(value, GitopsGenError):
                 raise value
             yield from value
@@ -165,36 +166,12 @@ def select_clusters(tree: Tree, wanted: list[str]) -> list[str]:
     return list(dict.fromkeys(wanted)) if wanted else known
 
 
-def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-def cmd_render(repo: Path, clusters: list[str], out: Path | None, engine: str = "python",
-               jobs: int | None = None) -> int:
-    """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
-    from gitops_gen.repo.files import write_atomic_many
-
-    tree = DiskTree(repo)
-    names = select_clusters(tree, clusters)
-    if out is None and len(names) != 1:
-        raise click.UsageError("several clusters need --out DIR (or name exactly one with --cluster)")
+def render_fleet(repo: Path, names: list[str], engine: str = "python", jobs: int | None = None,
+                 on_warning: Warn | None = None) -> Iterable[tuple[str, str]]:
+    """(cluster, rendered text) for NAMES, in order: by kustomize, or our engine in up to JOBS processes."""
     if engine == "kustomize":
-        results: Iterable[tuple[str, str]] = ((n, run_kustomize(repo / "mapping" / n)) for n in names)
-    else:
-        jobs = min(jobs or default_jobs(), max(1, len(names) // PARALLEL_MIN_CLUSTERS))
-        results = render_parallel(repo, names, jobs) if jobs > 1 else render_clusters(tree, names)
-    if out is None:
-        for _, text in results:
-            sys.stdout.write(text)
-        return 0
-    rendered: dict[str, str] = {}
-    if _progress_wanted():
-        with click.progressbar(results, length=len(names), label="rendering", file=sys.stderr) as bar:
-            for name, text in bar:
-                rendered[name] = text
-    else:
-        rendered = dict(results)
-    # Everything is rendered before anything is written: an error leaves --out untouched.
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic_many((out / f"{name}.yaml", text.encode()) for name, text in rendered.items())
-    return 0
+        return ((n, run_kustomize(repo / "mapping" / n)) for n in names)
+    jobs = min(jobs or default_jobs(), max(1, len(names) // PARALLEL_MIN_CLUSTERS))
+    if jobs > 1:
+        return render_parallel(repo, names, jobs, on_warning)
+    return render_clusters(DiskTree(repo), names, on_warning=on_warning)

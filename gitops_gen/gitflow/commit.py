@@ -10,14 +10,29 @@ what the user staged, and nothing is committed when nothing changed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import click
 
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.gitflow.git import git_error, open_repo
 from gitops_gen.gitflow.rendered import commit_rendered
+
+Say = Callable[[str], None]
+
+
+class ValidationFailed(GitopsGenError):
+    """Validate found errors after generate: nothing is committed; PROBLEMS are the errors."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"validation failed with {len(problems)} error(s); nothing committed "
+                         "(generated files were updated in the working tree)")
+        self.problems = problems
+
+
+def _quiet(_: str) -> None:
+    pass
+
 
 INPUT = re.compile(r"^(gitops-gen\.yaml|clusters/[^/]+/cluster\.yaml|apps/.+)$")
 
@@ -71,8 +86,12 @@ def _staged_anything(grepo: Any) -> bool:
     return bool(grepo.index.diff("HEAD"))
 
 
-def cmd_commit(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
-               branch: str = "rendered") -> int:
+def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
+                     branch: str = "rendered", say: Say = _quiet) -> None:
+    """Generate, validate, stage the generated files and commit (then push, then --rendered-to).
+
+    Progress lines (what was written, the commit made) go to SAY.
+    """
     from gitops_gen.fleet.generate import apply_plan, plan
     from gitops_gen.fleet.inventory import load_fleet
     from gitops_gen.repo.tree import DiskTree
@@ -89,19 +108,16 @@ def cmd_commit(repo: Path, message: str, push: bool = False, rendered_to: Path |
     removed = [p for p, what in done if what == "removed"]
     errors = [p for p in validation_problems(repo) if p.severity == "error"]
     if errors:
-        for p in errors:
-            click.echo(p.format(), err=True)
-        raise GitopsGenError(f"validation failed with {len(errors)} error(s); nothing committed "
-                             "(generated files were updated in the working tree)")
+        raise ValidationFailed(errors)
     # Stage every generated file: also the ones already current but never committed.
     if result.files:
         grepo.index.add(sorted(result.files))
     if removed:
         grepo.index.remove(removed, working_tree=False, ignore_unmatch=True)
     for path, what in done:
-        click.echo(f"{path}: {what}")
+        say(f"{path}: {what}")
     if not _staged_anything(grepo):
-        click.echo("nothing to commit: generated files are current and nothing is staged")
+        say("nothing to commit: generated files are current and nothing is staged")
         source = grepo.head.commit.hexsha if grepo.head.is_valid() else None
     else:
         clusters = changed_clusters(repo, grepo)
@@ -113,16 +129,15 @@ def cmd_commit(repo: Path, message: str, push: bool = False, rendered_to: Path |
         except Exception as err:
             raise GitopsGenError(f"git commit failed: {git_error(err)}") from None
         source = grepo.head.commit.hexsha
-        click.echo(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
+        say(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
                                                    if clusters else ""))
     if push and source:
         try:
             grepo.git.push()
         except Exception as err:
             raise GitopsGenError(f"git push failed (the local commit stays): {git_error(err)}") from None
-        click.echo("pushed")
+        say("pushed")
     if rendered_to is not None:
         if source is None:
             raise GitopsGenError("--rendered-to needs a commit to name as the source")
-        commit_rendered(repo, rendered_to, branch, source, push)
-    return 0
+        commit_rendered(repo, rendered_to, branch, source, push, say)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,8 +358,11 @@ def as_json(fd: FleetDiff) -> str:
     }, indent=2) + "\n"
 
 
-def cmd_diff(repo: Path, base: str, head: str | None, fmt: str = "text", exit_code: bool = False,
-             max_chars: int = 60000) -> int:
+def diff_revisions(repo: Path, base: str, head: str | None, sources: bool = False) -> FleetDiff:
+    """The fleet diff between git revision BASE and HEAD (default: the working tree).
+
+    With SOURCES each change is annotated with the files and lines that made it (markdown output).
+    """
     import git
 
     try:
@@ -370,15 +372,10 @@ def cmd_diff(repo: Path, base: str, head: str | None, fmt: str = "text", exit_co
     base_tree = GitTree(grepo, base)
     head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
     fd = diff_trees(base_tree, head_tree, base, head or "worktree")
-    if fmt == "json":
-        sys.stdout.write(as_json(fd))
-    elif fmt == "markdown":
+    if sources:
         seen: set[str] = set()
         for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
             if cd.signature() not in seen:
                 seen.add(cd.signature())
                 annotate_sources(head_tree, cd)
-        sys.stdout.write(format_markdown(fd, max_chars))
-    else:
-        sys.stdout.write(format_text(fd))
-    return 1 if exit_code and fd.clusters else 0
+    return fd

@@ -7,10 +7,9 @@ on a dedicated branch, so Flux or Argo CD can apply them without running kustomi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import click
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.gitflow.git import git_error, open_repo
@@ -41,8 +40,10 @@ def render_files(repo: Path) -> dict[str, bytes]:
     return files
 
 
-def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bool) -> None:
-    """Write every cluster's objects into TARGET's BRANCH and commit when anything changed."""
+def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bool,
+                    say: Callable[[str], None] | None = None) -> None:
+    """Write every cluster's objects into TARGET's BRANCH and commit when anything changed; SAY hears what."""
+    say = say or (lambda _: None)
     from gitops_gen.repo.files import write_atomic
 
     files = render_files(repo)
@@ -77,7 +78,7 @@ def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bo
         trepo.index.remove(stale, working_tree=False, ignore_unmatch=True)
     if trepo.head.is_valid() and not trepo.index.diff("HEAD") and branch == trepo.active_branch.name \
             and trepo.head.commit.tree.hexsha == trepo.index.write_tree().hexsha:
-        click.echo(f"rendered manifests in {target} ({branch}) already current")
+        say(f"rendered manifests in {target} ({branch}) already current")
         return
     clusters = sorted({p.split("/", 1)[0] for p in files})
     msg = f"Render {source[:12]}: {len(clusters)} cluster(s)\n\nSource-Commit: {source}\n"
@@ -85,7 +86,7 @@ def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bo
         trepo.git.commit("-m", msg)
     except Exception as err:
         raise GitopsGenError(f"git commit in {target} failed: {git_error(err)}") from None
-    click.echo(f"rendered manifests committed in {target} ({branch}) {trepo.head.commit.hexsha[:12]}")
+    say(f"rendered manifests committed in {target} ({branch}) {trepo.head.commit.hexsha[:12]}")
     if push:
         try:
             trepo.git.push("-u", "origin", branch)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import marshal
 import posixpath
 import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -24,6 +23,7 @@ from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import kustfile
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
+from gitops_gen.kustomize.selector import select
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
@@ -53,10 +53,12 @@ class Engine:
     """Builds kustomization directories of one Tree. Not thread-safe; one per run."""
 
     def __init__(self, tree: Tree, *, trace: bool = False, parse_cache: ParseCache | None = None,
-                 warnings: bool | str = True):
+                 warnings: bool | str = True, on_warning: Callable[[str], None] | None = None):
         self.tree = tree
         self.trace = trace
         self.warnings = warnings
+        # The engine never prints: the caller decides where warnings go (the CLI: stderr).
+        self.on_warning = on_warning
         self.parse_cache = parse_cache or ParseCache()
         self._kusts: dict[str, Kustomization] = {}
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
@@ -125,8 +127,8 @@ class Engine:
                 if token not in self._warned:
                     self._warned.add(token)
                     self.collected.append(message)
-                    if self.warnings != "collect":
-                        sys.stderr.write(message + "\n")
+                    if self.warnings != "collect" and self.on_warning is not None:
+                        self.on_warning(message)
         self._kusts[directory] = kust
         return kust
 
@@ -518,19 +520,6 @@ def thaw(frozen: Frozen) -> list[Resource]:
     return out
 
 
-def _strings(mapping: dict[str, Any]) -> dict[str, str]:
-    """Label and annotation values as kustomize's map[string]string decoding produces them."""
-    out = {}
-    for k, v in mapping.items():
-        if isinstance(v, bool):
-            out[str(k)] = "true" if v else "false"
-        elif v is None:
-            out[str(k)] = ""
-        else:
-            out[str(k)] = str(v)
-    return out
-
-
 # Annotations kustomize uses internally and removes from every object it prints.
 BUILD_ANNOTATIONS = frozenset(
     {
@@ -653,96 +642,6 @@ def get_by_id(ra: list[Resource], rid: ResId, display: str) -> Resource:
     what = "multiple matches" if found else "no matches"
     raise GitopsGenError(f"{what} for patch target {rid} (the patch's apiVersion, kind, name and namespace "
                          "must identify one resource)", display)
-
-
-_SELECTOR_KEYS = {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
-
-
-def select(ra: list[Resource], target: dict[str, Any]) -> list[Resource]:
-    """kustomize's ResMap.Select for a patch target (anchored regexes, label/annotation selectors)."""
-    unknown = set(target) - _SELECTOR_KEYS
-    if unknown:
-        raise GitopsGenError(f"unknown field {sorted(unknown)[0]!r} in patch target")
-
-    def rx(key: str) -> re.Pattern[str] | None:
-        value = target.get(key)
-        if value in (None, ""):
-            return None
-        try:
-            return re.compile(f"(?:{value})")
-        except re.error as e:
-            raise GitopsGenError(f"bad regular expression in target.{key}: {e}") from None
-
-    group, version, kind, name, ns = rx("group"), rx("version"), rx("kind"), rx("name"), rx("namespace")
-    labels = parse_selector(target.get("labelSelector"))
-    annotations = parse_selector(target.get("annotationSelector"))
-    out = []
-    for res in ra:
-        cur, org = res.cur_id(), res.org_id()
-        if ns is not None and not (ns.fullmatch(org.effective_namespace())
-                                   or ns.fullmatch(cur.effective_namespace())):
-            continue
-        if name is not None and not (name.fullmatch(org.name) or name.fullmatch(cur.name)):
-            continue
-        g, v, k = res.gvk()
-        if (group is not None and not group.fullmatch(g)) or (version is not None and not version.fullmatch(v)) \
-                or (kind is not None and not kind.fullmatch(k)):
-            continue
-        if labels is not None and not labels(_strings(res.labels())):
-            continue
-        if annotations is not None and not annotations(_strings(res.annotations())):
-            continue
-        out.append(res)
-    return out
-
-
-_REQ = re.compile(
-    r"\s*(?:(?P<not>!)\s*(?P<nkey>[^\s,=!()]+)"
-    r"|(?P<key>[^\s,=!()]+)\s*(?:(?P<op>==|=|!=)\s*(?P<val>[^\s,()]*)"
-    r"|\s+(?P<setop>in|notin)\s*\((?P<set>[^)]*)\))?)\s*(?:,|$)"
-)
-
-
-Requirement = Callable[[dict[str, str]], bool]
-
-
-def _requirement(key: str, op: str, values: frozenset[str]) -> Requirement:
-    def check(labels: dict[str, str]) -> bool:
-        if op == "exists":
-            return key in labels
-        if op == "!exists":
-            return key not in labels
-        if op in ("=", "in"):
-            return labels.get(key) in values
-        return labels.get(key) not in values  # != and notin
-
-    return check
-
-
-def parse_selector(text: Any) -> Requirement | None:
-    """A Kubernetes label selector string ("a=b,c!=d,e in (x,y),!f,g") as a predicate."""
-    if text in (None, ""):
-        return None
-    if not isinstance(text, str):
-        raise GitopsGenError("label/annotation selector must be a string")
-    reqs: list[Requirement] = []
-    pos = 0
-    while pos < len(text):
-        m = _REQ.match(text, pos)
-        if not m or m.end() == pos:
-            raise GitopsGenError(f"unable to parse selector {text!r}")
-        pos = m.end()
-        if m.group("nkey"):
-            reqs.append(_requirement(m.group("nkey"), "!exists", frozenset()))
-        elif m.group("op"):
-            op = "!=" if m.group("op") == "!=" else "="
-            reqs.append(_requirement(m.group("key"), op, frozenset({m.group("val")})))
-        elif m.group("setop"):
-            values = frozenset(v.strip() for v in m.group("set").split(",") if v.strip())
-            reqs.append(_requirement(m.group("key"), m.group("setop"), values))
-        else:
-            reqs.append(_requirement(m.group("key"), "exists", frozenset()))
-    return lambda labels: all(r(labels) for r in reqs)
 
 
 def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any], allow_name: bool,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
@@ -26,7 +24,7 @@ from gitops_gen.provenance.provenance import (
     parse_field,
     rejoin_keys,
 )
-from gitops_gen.repo.tree import DiskTree, Tree
+from gitops_gen.repo.tree import Tree
 
 _LAYER = re.compile(r"^apps/[^/]+/([^/]+)/([^/]+)/")
 
@@ -162,12 +160,3 @@ def format_text(report: dict[str, Any]) -> str:
     if not rows:
         lines.append("  (no source recorded)")
     return "\n".join(lines) + "\n"
-
-
-def cmd_explain(repo: Path, cluster: str, obj: str, field: str, fmt: str = "text") -> int:
-    report = explain(DiskTree(repo), cluster, obj, field)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
-    else:
-        sys.stdout.write(format_text(report))
-    return 0

@@ -14,8 +14,8 @@ from typing import Any
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.resource import ResId, Resource
+from gitops_gen.kustomize.selector import SELECTOR_KEYS, parse_selector, string_map
 
-SELECTOR_KEYS = {"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"}
 SOURCE_KEYS = {"group", "version", "kind", "name", "namespace", "fieldPath", "options"}
 OPTION_KEYS = {"delimiter", "index", "create"}
 
@@ -74,12 +74,10 @@ def _check(entry: Any, allowed: set[str], where: str) -> dict[str, Any]:
 
 
 def _label_match(res: Resource, sel: dict[str, Any]) -> bool:
-    from gitops_gen.kustomize.build import _strings, parse_selector
-
     labels = parse_selector(sel.get("labelSelector"))
     annotations = parse_selector(sel.get("annotationSelector"))
-    return (labels is None or labels(_strings(res.labels()))) and \
-        (annotations is None or annotations(_strings(res.annotations())))
+    return (labels is None or labels(string_map(res.labels()))) and \
+        (annotations is None or annotations(string_map(res.annotations())))
 
 
 def _source_value(resources: list[Resource], source: dict[str, Any]) -> Any:
@@ -274,7 +272,7 @@ def apply_replacements(resources: list[Resource], replacements: list[dict[str, A
             select = target.get("select")
             if not select:
                 raise GitopsGenError("target must specify resources to select")
-            _check(select, SELECTOR_KEYS, "replacement target select")
+            _check(select, set(SELECTOR_KEYS), "replacement target select")
             rejects = target.get("reject") or []
             options = _check(target.get("options") or {}, OPTION_KEYS, "replacement target options")
             paths = target.get("fieldPaths") or ["metadata.name"]

@@ -1,0 +1,20 @@
+"""`gitops-gen commit -m MESSAGE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitops_gen.gitflow.commit import ValidationFailed, commit_generated
+
+
+def commit(repo: Path, message: str, push: bool, rendered_to: Path | None, branch: str) -> int:
+    """Generate, validate, then commit the generated files; the errors that stop it go to stderr first."""
+    try:
+        commit_generated(repo, message, push, rendered_to, branch, say=click.echo)
+    except ValidationFailed as err:
+        for problem in err.problems:
+            click.echo(problem.format(), err=True)
+        raise
+    return 0

@@ -1,0 +1,18 @@
+"""`gitops-gen enable|disable APP`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitops_gen.authoring.edits import parse_assignments, plan_enable
+from gitops_gen.cli.commands._change import apply, load
+
+
+def enable(repo: Path, app: str, enabled: bool, clusters: list[str], where: list[str]) -> int:
+    """Enable (or disable) APP on the named clusters or on those matching every KEY=VALUE of WHERE."""
+    if bool(clusters) == bool(where):
+        raise click.UsageError("give either --cluster or --where (not both)")
+    tree, fleet = load(repo)
+    return apply(repo, plan_enable(tree, fleet, app, enabled, clusters, parse_assignments(where, "--where")))

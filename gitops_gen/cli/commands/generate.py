@@ -1,0 +1,28 @@
+"""`gitops-gen generate [--check]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitops_gen.fleet.generate import apply_plan, plan
+from gitops_gen.fleet.inventory import load_fleet
+from gitops_gen.repo.tree import DiskTree
+
+
+def generate(repo: Path, check: bool) -> int:
+    """Write every generated file; with CHECK only list what is stale (exit 1 when anything is)."""
+    tree = DiskTree(repo)
+    result = plan(tree, load_fleet(tree))
+    if check:
+        for path, status in result.changes:
+            click.echo(f"{path}: {status}")
+        if result.changes:
+            click.echo(f"gitops-gen: {len(result.changes)} generated file(s) out of date: run `gitops-gen generate`",
+                       err=True)
+            return 1
+        return 0
+    for path, what in apply_plan(repo, result):
+        click.echo(f"{path}: {what}")
+    return 0

@@ -1,0 +1,14 @@
+"""`gitops-gen set image APP IMAGE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitops_gen.authoring.edits import parse_assignments, plan_set_image
+from gitops_gen.cli.commands._change import apply, load
+
+
+def set_image(repo: Path, app: str, image: str, layer: str | None) -> int:
+    tree, fleet = load(repo)
+    target = next(iter(parse_assignments([layer], "--layer").items())) if layer else None
+    return apply(repo, plan_set_image(tree, fleet, app, image, target))
