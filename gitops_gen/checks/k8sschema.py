@@ -32,6 +32,19 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
+from gitops_gen.checks.model import Rule
+
+K8S_SCHEMA = Rule("k8s-schema", "error", "rendered object",
+                  "a rendered object invalid for the cluster's Kubernetes version (unknown fields are errors)",
+                  "checks.k8sschema.ObjectValidator")
+K8S_VERSION = Rule("k8s-version", "warning", "inventory",
+                   "the cluster's Kubernetes version is outside the shipped schemas: the nearest is used",
+                   "checks.k8sschema.resolve_version")
+SYNC_SCHEMA = Rule("sync-schema", "error", "rendered object",
+                   "clusters/<c>/sync.yaml against the Flux Kustomization / Argo CD Application schemas",
+                   "checks.validate.sync_problems")
+RULES = (K8S_SCHEMA, K8S_VERSION, SYNC_SCHEMA)
+
 ObjPath = tuple[str | int, ...]
 
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")

@@ -1,16 +1,13 @@
 """`gitops-gen validate`: every offline check of a fleet, as problems at source lines.
 
-Checks, in order (rule ids in brackets):
-1. inventory: gitops-gen.yaml and cluster.yaml against their schemas (inventory's ids:
-   ``schema``, ``yaml``);
-2. generated files current (generate's ids: ``generated-stale``, ``generated-conflict``,
-   ``app-missing``, ``overlay-missing``);
-3. every cluster renders (``render``, at the file:line the engine names); every rendered
-   object valid for the cluster's Kubernetes version (``k8s-schema``, with ``k8s-version``
-   warning when the version is outside what kubernetes-validate ships); sync.yaml against
-   our Flux / Argo CD schemas (``sync-schema``);
-4. GPU feasibility (feasibility's ids, see that module);
-5. hygiene (hygiene's ids).
+Checks, in order (every rule id, its severity and scope: ``checks.registry``):
+1. inventory: gitops-gen.yaml and cluster.yaml against their schemas;
+2. generated files current;
+3. every cluster renders (at the file:line the engine names); every rendered object valid
+   for the cluster's Kubernetes version; sync.yaml against our Flux / Argo CD schemas;
+4. GPU feasibility (``checks.gpu``);
+5. hygiene.
+Last, gitops-gen.yaml's ``rules:`` levels are applied (``registry.configure``).
 
 Problems about a rendered value point at the line that set it (provenance): everything
 renders fast without tracing first, then only clusters with findings are rebuilt traced.
@@ -36,12 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen import __version__
-from gitops_gen.checks import hygiene, k8sschema
+from gitops_gen.checks import hygiene, k8sschema, registry
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
+from gitops_gen.checks.registry import RENDER, UNKNOWN_CLUSTER
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
-from gitops_gen.fleet.inventory import CONFIG_PATH, Cluster, Fleet, check_fleet, locate
+from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
 from gitops_gen.kustomize.resource import Origin, Resource
 from gitops_gen.provenance import provenance
@@ -293,17 +291,17 @@ def generated_problems(tree: Tree, fleet: Fleet, keep: set[str] | None, broken: 
 
 
 def render_problem(err: GitopsGenError, cluster: str) -> Problem:
-    return Problem(err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", "render", err.message)
+    return Problem(err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", RENDER.id, err.message)
 
 
 def _version_problem(cluster: Cluster, note: str) -> Problem:
     if "kubernetesVersion" in (cluster.raw.get("spec") or {}):
         line, col = cluster.position("spec", "kubernetesVersion")
-        return Problem(cluster.path, line, col, "warning", "k8s-version", note)
-    return Problem(CONFIG_PATH, 1, 1, "warning", "k8s-version", f"{note} (cluster {cluster.name})")
+        return Problem(cluster.path, line, col, "warning", k8sschema.K8S_VERSION.id, note)
+    return Problem(CONFIG_PATH, 1, 1, "warning", k8sschema.K8S_VERSION.id, f"{note} (cluster {cluster.name})")
 
 
-def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.ObjectValidator,
+def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.ObjectValidator | None,
                     focus: tuple[str, ...] | None = None) -> list[Finding]:
     """Schema, image and GPU findings on one cluster's rendered objects (located later).
 
@@ -315,8 +313,8 @@ def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.
         if focus is not None and not res.origin.path.startswith(focus):
             continue
         ref = (res.kind, res.namespace, res.name)
-        for err in schemas.errors(version, res.obj):
-            out.append(Finding("k8s-schema", "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
+        for err in schemas.errors(version, res.obj) if schemas is not None else ():
+            out.append(Finding(k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
         out.extend(hygiene.image_findings(res.obj))
     everything = list(rendered.resources)
     if rendered.cached:
@@ -334,14 +332,14 @@ def sync_problems(tree: Tree, cluster: Cluster, schemas: k8sschema.ObjectValidat
     try:
         docs, maps = yamlio.load_with_lines(tree.read(path), tree.display(path))
     except GitopsGenError as err:
-        return [Problem(err.path or path, err.line or 1, err.col or 1, "error", "yaml", err.message)]
+        return [Problem(err.path or path, err.line or 1, err.col or 1, "error", YAML.id, err.message)]
     out = []
     for doc, lines in zip(docs, maps, strict=True):
         if not isinstance(doc, dict):
             continue
         for bad in schemas.errors(None, doc):
             line, col = locate(lines, bad.path)
-            out.append(Problem(tree.display(path), line, col, "error", "sync-schema", bad.message))
+            out.append(Problem(tree.display(path), line, col, "error", k8sschema.SYNC_SCHEMA.id, bad.message))
     return out
 
 
@@ -422,10 +420,12 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
     fleet, inventory, broken = load_inventory(tree, keep)
     problems.extend(inventory)
     if fleet is None:
-        return finish(problems)
+        return finish(registry.configure(problems, {}))
+    levels = fleet.config.rules
+    problems.extend(level_problems(fleet))
     unknown = sorted(set(clusters or []) - set(fleet.clusters) - {_cluster_of_problem(p.path) for p in problems})
     for name in unknown:
-        problems.append(Problem("clusters", 1, 1, "error", "unknown-cluster",
+        problems.append(Problem("clusters", 1, 1, "error", UNKNOWN_CLUSTER.id,
                                 f"no cluster {name!r} (no clusters/{name}/cluster.yaml)"))
     problems.extend(generated_problems(tree, fleet, keep, broken))
     problems.extend(hygiene.missing_bases(tree, fleet))
@@ -457,19 +457,28 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         if note:
             found.append((_version_problem(cluster, note), name))
         item = Rendered(cluster, resources, cached=cached)
-        item.findings = object_findings(item, version, schemas, focus)
+        item.findings = object_findings(item, version, schemas if registry.enabled(k8sschema.K8S_SCHEMA, levels)
+                                        else None, focus)
         rendered[name] = item
     if cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters)
     try:
         found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
-        found.append((Problem(err.path or ".", err.line or 1, err.col or 1, "error", "render", err.message), ""))
+        found.append((Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), ""))
     problems.extend(merge_clusters(found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     problems.extend(hygiene_problems(tree, fleet, rendered, index, affected, changed,
                                       layers=not broken and not clusters))
-    return finish(problems)
+    return finish(registry.configure(problems, levels))
+
+
+def level_problems(fleet: Fleet) -> list[Problem]:
+    """gitops-gen.yaml's `rules:` naming a rule that does not exist (a typo would silently do nothing)."""
+    config = fleet.config
+    return [Problem(config.path, *config.position("rules", rule_id), "error", SCHEMA.id,
+                    f"rules.{rule_id}: no such rule (see `gitops-gen validate --list-rules`)")
+            for rule_id in registry.unknown_levels(config.rules)]
 
 
 def focus_of(affected: deps.Affected | None, changed: list[str], cluster: str) -> tuple[str, ...] | None:

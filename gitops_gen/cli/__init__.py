@@ -115,12 +115,15 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @repo_option
 @click.option("--cluster", "clusters", multiple=True, help="Validate only this cluster (repeatable).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, files: tuple[Path, ...]) -> int:
+def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, files: tuple[Path, ...]) -> int:
     """Run every check; with FILEs only the clusters those files affect."""
-    from gitops_gen.cli.commands.validate import validate
+    from gitops_gen.cli.commands import validate as command
 
-    return validate(find_repo(repo), list(clusters), list(files), fmt)
+    if list_rules:
+        return command.list_rules(fmt)
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt)
 
 
 @main.command()

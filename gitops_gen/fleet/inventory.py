@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.repo.tree import Tree
 from gitops_gen.repo.yamlio import LineMap, load_with_lines
@@ -31,6 +32,12 @@ CLUSTER_LAYER = "cluster"  # the built-in last layer
 ENGINES = ("flux", "argocd")
 DEFAULT_ENGINE = "flux"
 DEFAULT_BRANCH = "main"
+
+YAML = Rule("yaml", "error", "inventory", "a file that does not parse as YAML", "fleet.inventory.check_fleet")
+SCHEMA = Rule("schema", "error", "inventory",
+              "gitops-gen.yaml or a cluster.yaml breaks its JSON Schema or a rule the schema cannot say",
+              "fleet.inventory.check_fleet")
+RULES = (YAML, SCHEMA)
 
 NodePath = tuple[str | int, ...]
 
@@ -46,6 +53,7 @@ class Config:
     repo_url: str | None
     branch: str
     lines: LineMap = field(default_factory=dict, compare=False, repr=False)
+    rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
 
     @property
     def all_layers(self) -> tuple[str, ...]:
@@ -280,9 +288,9 @@ class _Collector:
         self.lines = lines or {}
         self.problems: list[Problem] = []
 
-    def add(self, node: NodePath, message: str, rule: str = "schema") -> None:
+    def add(self, node: NodePath, message: str, rule: str = "") -> None:
         line, col = locate(self.lines, node)
-        self.problems.append(Problem(self.tree.display(self.path), line, col, "error", rule, message))
+        self.problems.append(Problem(self.tree.display(self.path), line, col, "error", rule or SCHEMA.id, message))
 
 
 def _load_one(tree: Tree, path: str, out: list[Problem]) -> tuple[Any, LineMap] | None:
@@ -290,14 +298,14 @@ def _load_one(tree: Tree, path: str, out: list[Problem]) -> tuple[Any, LineMap] 
     try:
         docs, maps = load_with_lines(tree.read(path), tree.display(path))
     except GitopsGenError as err:
-        out.append(Problem(err.path or tree.display(path), err.line or 1, err.col or 1, "error", "yaml", err.message))
+        out.append(Problem(err.path or tree.display(path), err.line or 1, err.col or 1, "error", YAML.id, err.message))
         return None
     if not docs:
-        out.append(Problem(tree.display(path), 1, 1, "error", "schema", "the file is empty"))
+        out.append(Problem(tree.display(path), 1, 1, "error", SCHEMA.id, "the file is empty"))
         return None
     if len(docs) > 1:
         line, col = maps[1].get((), (1, 1))
-        out.append(Problem(tree.display(path), line, col, "error", "schema", "expected one YAML document, found more"))
+        out.append(Problem(tree.display(path), line, col, "error", SCHEMA.id, "expected one YAML document, found more"))
         return None
     return docs[0], maps[0]
 
@@ -363,7 +371,7 @@ def _validate(validator: jsonschema.protocols.Validator, doc: Any, col: _Collect
 
 def _check_config(tree: Tree, out: list[Problem]) -> Config | None:
     if tree.kind(CONFIG_PATH) != "file":
-        out.append(Problem(tree.display(CONFIG_PATH), 1, 1, "error", "schema",
+        out.append(Problem(tree.display(CONFIG_PATH), 1, 1, "error", SCHEMA.id,
                            "no gitops-gen.yaml: is --repo the root of a fleet repository?"))
         return None
     loaded = _load_one(tree, CONFIG_PATH, out)
@@ -389,6 +397,7 @@ def _check_config(tree: Tree, out: list[Problem]) -> Config | None:
         repo_url=gitops.get("repoURL"),
         branch=gitops.get("branch", DEFAULT_BRANCH),
         lines=lines,
+        rules=dict(doc.get("rules") or {}),
     )
 
 

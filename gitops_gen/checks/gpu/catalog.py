@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitops_gen.checks.gpu import rules
 from gitops_gen.checks.gpu.nodeselect import label_value
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -394,7 +395,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     if nodes is None or nodes < 1:
         issues.append(
             PoolIssue(
-                "gpu-pool-config-invalid", "error", f"pool {name}: nodes must be an integer >= 1", ("nodes",)
+                rules.GPU_POOL_CONFIG_INVALID.id, "error", f"pool {name}: nodes must be an integer >= 1", ("nodes",)
             )
         )
         nodes = 0
@@ -412,7 +413,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
             if value:
                 issues.append(
                     PoolIssue(
-                        "gpu-pool-config-invalid",
+                        rules.GPU_POOL_CONFIG_INVALID.id,
                         "error",
                         f"pool {name}: {key} is set but the pool has no gpu",
                         (key,),
@@ -444,7 +445,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     if count is None or count < 1:
         issues.append(
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "error",
                 f"pool {name}: gpu.count must be an integer >= 1",
                 ("gpu", "count"),
@@ -454,7 +455,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     if strategy not in STRATEGIES:
         issues.append(
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "error",
                 f"pool {name}: mig.strategy must be none, single or mixed, not {strategy!r}",
                 ("mig", "strategy"),
@@ -465,7 +466,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
         # Section 1.2: the plugin rejects time-slicing configs with replicas < 2.
         issues.append(
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "error",
                 f"pool {name}: sharing.replicas must be an integer >= 2",
                 ("sharing", "replicas"),
@@ -476,7 +477,7 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     if product and ("-MIG-" in product or product.endswith("-SHARED")):
         issues.append(
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "error",
                 f"pool {name}: gpu.product must be the bare model name; GFD adds -MIG-<profile> / -SHARED itself ({product})",
                 ("gpu", "product"),
@@ -526,12 +527,12 @@ def _layout_issues(
 ) -> list[PoolIssue]:
     where: Path = ("mig", "config")
     if layout.status == "invalid":
-        return [PoolIssue("gpu-pool-config-invalid", "error", f"pool {name}: {layout.reason}", where)]
+        return [PoolIssue(rules.GPU_POOL_CONFIG_INVALID.id, "error", f"pool {name}: {layout.reason}", where)]
     if strategy == "none":
         if layout.status == "enabled" or (layout.status == "unknown" and config):
             return [
                 PoolIssue(
-                    "gpu-pool-config-invalid",
+                    rules.GPU_POOL_CONFIG_INVALID.id,
                     "warning",
                     f"pool {name}: mig.config {config} enables MIG but mig.strategy is none, so the device plugin "
                     "ignores MIG and advertises whole GPUs as nvidia.com/gpu; set mig.strategy single or mixed",
@@ -540,7 +541,7 @@ def _layout_issues(
             ]
         return []
     if layout.status == "unknown":
-        rule = "gpu-model-unknown" if model is None or model.mig == "unknown" else "mig-config-unknown"
+        rule = rules.GPU_MODEL_UNKNOWN.id if model is None or model.mig == "unknown" else rules.MIG_CONFIG_UNKNOWN.id
         where = ("gpu", "product") if model is None else where
         return [
             PoolIssue(
@@ -554,7 +555,7 @@ def _layout_issues(
         what = "creates no MIG devices" if not profiles else f"mixes MIG profiles ({', '.join(profiles)})"
         return [
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "error",
                 f"pool {name}: mig.config {config} {what}, which is invalid under mig.strategy single (all MIG devices "
                 f"on a node must be identical); the plugin advertises nothing and GFD labels the node "
@@ -565,7 +566,7 @@ def _layout_issues(
     if strategy == "mixed" and not profiles:
         return [
             PoolIssue(
-                "gpu-pool-config-invalid",
+                rules.GPU_POOL_CONFIG_INVALID.id,
                 "warning",
                 f"pool {name}: mig.config {config} enables MIG without MIG devices, so the GPUs advertise nothing",
                 where,

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from gitops_gen.checks.gpu import rules
 from gitops_gen.checks.gpu.catalog import (
     GPU_RESOURCE,
     MIG_PREFIX,
@@ -288,7 +289,7 @@ def _entries(
                 names = ", ".join(dict.fromkeys(r for r, _ in named))
                 findings.append(
                     Finding(
-                        "gpu-mixed-resources",
+                        rules.GPU_MIXED_RESOURCES.id,
                         "warning",
                         f"container {container.get('name', index)!s} asks for several NVIDIA resources ({names}): only "
                         "mixed-strategy nodes offer them together, and the container sees only one resource's devices",
@@ -318,12 +319,12 @@ def _container(
         where = "limits" if name in limits else "requests"
         path = (*base, where, name)
         if kind == "invalid":
-            findings.append(Finding("gpu-resource-unknown", "error", _invalid_name(name), ref, path))
+            findings.append(Finding(rules.GPU_RESOURCE_UNKNOWN.id, "error", _invalid_name(name), ref, path))
             continue
         if kind == "shared":
             findings.append(
                 Finding(
-                    "gpu-resource-shared",
+                    rules.GPU_RESOURCE_SHARED.id,
                     "warning",
                     f"{name} exists only with time-slicing renameByDefault: true, which cluster.yaml does not "
                     "declare; without it the plugin advertises the resource without .shared",
@@ -337,7 +338,7 @@ def _container(
         if name in requests and name not in limits:
             findings.append(
                 Finding(
-                    "gpu-request-not-limit",
+                    rules.GPU_REQUEST_NOT_LIMIT.id,
                     "error",
                     f"{name} is requested without a limit; extended resources cannot be overcommitted, set "
                     f"limits.{name} (the request then defaults to it)",
@@ -348,7 +349,7 @@ def _container(
         elif limit is not None and request is not None and limit != request:
             findings.append(
                 Finding(
-                    "gpu-request-not-limit",
+                    rules.GPU_REQUEST_NOT_LIMIT.id,
                     "error",
                     f"{name}: request {_show(request)} must equal the limit {_show(limit)} (no overcommit of "
                     "extended resources)",
@@ -374,7 +375,7 @@ def _quantity(
         what = "not a valid quantity" if value is None else "not a non-negative whole number"
         findings.append(
             Finding(
-                "gpu-quantity-not-integer",
+                rules.GPU_QUANTITY_NOT_INTEGER.id,
                 "error",
                 f"{name}: {raw!r} is {what}; GPU and MIG resources are counted in whole devices",
                 ref,
@@ -509,7 +510,7 @@ def _no_pool(workload: _Workload, pools: list[PoolSupply]) -> Finding:
     wanted = ", ".join(f"{r}: {q}" for r, (q, _) in demand.items())
     scope = "pools that supply it" if relevant and _supplies(relevant[0], demand) else "GPU pools"
     return Finding(
-        "gpu-selector-no-pool",
+        rules.GPU_SELECTOR_NO_POOL.id,
         "error",
         f"nodeSelector/affinity of a pod needing {wanted} matches no node pool; {scope}: "
         + "; ".join(reasons),
@@ -526,7 +527,7 @@ def _unverified(workload: _Workload, unknown: list[PoolSupply]) -> Finding:
     first = next(iter(workload.demand))
     names = "; ".join(f"{p.describe()}: {p.layout.reason or 'invalid pool declaration'}" for p in unknown)
     return Finding(
-        "gpu-supply-unknown",
+        rules.GPU_SUPPLY_UNKNOWN.id,
         "warning",
         f"cannot verify {first}: only pools whose GPU resources are unknown could run this pod ({names})",
         workload.obj,
@@ -540,7 +541,7 @@ def _maybe(workload: _Workload, supplying: list[PoolSupply]) -> Finding:
     mismatch = first_mismatch(workload.pod_spec, supply.labels, _kubelet_key)
     field = (*workload.pod_path, *mismatch.path) if mismatch else (*workload.pod_path, "nodeSelector")
     return Finding(
-        "gpu-selector-unverifiable",
+        rules.GPU_SELECTOR_UNVERIFIABLE.id,
         "warning",
         f"the selector depends on labels gitops-gen does not model ({', '.join(keys)}); cannot verify that it "
         f"matches pool {', '.join(p.name for p in supplying)}, the only pools supplying the pod's GPUs",
@@ -550,10 +551,10 @@ def _maybe(workload: _Workload, supplying: list[PoolSupply]) -> Finding:
 
 
 _RANK = {
-    "mig-profile-not-configured": 0,
-    "mig-strategy-not-mixed": 1,
-    "mig-profile-not-on-gpu": 2,
-    "gpu-resource-not-advertised": 3,
+    rules.MIG_PROFILE_NOT_CONFIGURED.id: 0,
+    rules.MIG_STRATEGY_NOT_MIXED.id: 1,
+    rules.MIG_PROFILE_NOT_ON_GPU.id: 2,
+    rules.GPU_RESOURCE_NOT_ADVERTISED.id: 3,
 }
 
 
@@ -565,7 +566,7 @@ def _diagnose(
     missing = [r for r in workload.demand if not any(p.known and p.resources.get(r, 0) > 0 for p in selected)]
     for resource in missing:
         reasons = [_why_not(resource, p) for p in selected]
-        rule = min((r for r, _ in reasons), key=_RANK.__getitem__, default="gpu-resource-not-advertised")
+        rule = min((r for r, _ in reasons), key=_RANK.__getitem__, default=rules.GPU_RESOURCE_NOT_ADVERTISED.id)
         detail = "; ".join(text for _, text in reasons) or "the cluster declares no node pools"
         elsewhere = [
             p.name for p in pools if p not in selected and p.known and p.resources.get(resource, 0) > 0
@@ -591,7 +592,7 @@ def _diagnose(
         first = next(iter(workload.demand))
         findings.append(
             Finding(
-                "gpu-resource-not-advertised",
+                rules.GPU_RESOURCE_NOT_ADVERTISED.id,
                 "error",
                 f"no node of one pool advertises all of {names} together: {detail}",
                 workload.obj,
@@ -609,39 +610,39 @@ def _why_not(resource: str, supply: PoolSupply) -> tuple[str, str]:
     """(rule, explanation) for why one pool does not advertise ``resource``."""
     name = supply.name
     if not supply.gpus:
-        return "gpu-resource-not-advertised", f"pool {name} has no GPUs"
+        return rules.GPU_RESOURCE_NOT_ADVERTISED.id, f"pool {name} has no GPUs"
     if resource == GPU_RESOURCE:
         return (
-            "gpu-resource-not-advertised",
+            rules.GPU_RESOURCE_NOT_ADVERTISED.id,
             f"pool {name} ({supply.strategy} {supply.config or 'all-disabled'}) advertises "
             + (f"only {_offer(supply)}" if supply.resources else "no GPU resources"),
         )
     model, product = supply.model, supply.product or "unknown GPU"
     suffix = resource[len(MIG_PREFIX) :]
     if model is None or model.mig == "unknown":
-        return "gpu-resource-not-advertised", f"pool {name}: MIG profiles of {product} are unknown"
+        return rules.GPU_RESOURCE_NOT_ADVERTISED.id, f"pool {name}: MIG profiles of {product} are unknown"
     if model.mig == "no":
-        return "mig-profile-not-on-gpu", f"pool {name}: {product} does not support MIG"
+        return rules.MIG_PROFILE_NOT_ON_GPU.id, f"pool {name}: {product} does not support MIG"
     profile = profile_for_resource(model, resource)
     if profile is None:
         profiles = ", ".join(resource_suffix(p) for p in model.profiles)
         return (
-            "mig-profile-not-on-gpu",
+            rules.MIG_PROFILE_NOT_ON_GPU.id,
             f"pool {name}: profile {suffix} does not exist on {product} (profiles: {profiles})",
         )
     if supply.strategy == "single":
         return (
-            "mig-strategy-not-mixed",
+            rules.MIG_STRATEGY_NOT_MIXED.id,
             f"pool {name} uses mig.strategy single, where MIG slices are advertised as nvidia.com/gpu "
             f"(select them with nvidia.com/gpu.product={product}-MIG-{suffix})",
         )
     if supply.strategy == "none":
         return (
-            "mig-strategy-not-mixed",
+            rules.MIG_STRATEGY_NOT_MIXED.id,
             f"pool {name} uses mig.strategy none, which advertises only whole GPUs as nvidia.com/gpu",
         )
     return (
-        "mig-profile-not-configured",
+        rules.MIG_PROFILE_NOT_CONFIGURED.id,
         f"pool {name}: {product} has {suffix} (up to {model.profiles[profile]} per GPU) but mig.config "
         f"{supply.config or 'all-disabled (default)'} provides {_offer(supply)}",
     )
@@ -658,7 +659,7 @@ def _too_large(workload: _Workload, supplying: list[PoolSupply]) -> Finding:
     )
     per_pool = "; ".join(f"{s.name}: {s.resources.get(resource, 0)} per node" for s in supplying)
     return Finding(
-        "gpu-pod-too-large",
+        rules.GPU_POD_TOO_LARGE.id,
         "error",
         f"one pod needs {resource}: {quantity} on a single node, but the most any node of the selected pools "
         f"offers is {max(s.resources.get(resource, 0) for s in supplying)} ({per_pool})",
@@ -671,7 +672,7 @@ def _daemonset_partial(workload: _Workload, stuck: list[PoolSupply]) -> Finding:
     first = next(iter(workload.demand))
     wanted = ", ".join(f"{r}: {q}" for r, (q, _) in workload.demand.items())
     return Finding(
-        "gpu-daemonset-partial",
+        rules.GPU_DAEMONSET_PARTIAL.id,
         "warning",
         f"DaemonSet pods needing {wanted} stay Pending on pool {', '.join(s.describe() for s in stuck)}, "
         "which its selector also matches",
@@ -687,7 +688,7 @@ def _shared_warning(workload: _Workload, fitting: list[PoolSupply], findings: li
         if entry.quantity > 1:
             findings.append(
                 Finding(
-                    "gpu-shared-request-gt-one",
+                    rules.GPU_SHARED_REQUEST_GT_ONE.id,
                     "warning",
                     f"{entry.resource}: {entry.quantity} on time-sliced pools ({', '.join(p.name for p in fitting)}) "
                     "gives no extra compute or isolation, and is rejected when failRequestsGreaterThanOne is set",
@@ -734,7 +735,7 @@ def _capacity(placed: list[tuple[_Workload, list[PoolSupply]]]) -> list[Finding]
                 reported.add((d.workload, resource))
                 workload = placed[d.workload][0]
                 field = workload.count_path or workload.demand[resource][1]
-                findings.append(Finding("gpu-capacity-exceeded", "error", message, workload.obj, field))
+                findings.append(Finding(rules.GPU_CAPACITY_EXCEEDED.id, "error", message, workload.obj, field))
     return findings
 
 
@@ -806,24 +807,4 @@ def _unions(sets: list[frozenset[str]]) -> set[frozenset[str]]:
 
 def iter_rules() -> Iterable[str]:
     """Every rule id this module can emit (for docs and tests)."""
-    return (
-        "gpu-pool-config-invalid",
-        "gpu-model-unknown",
-        "mig-config-unknown",
-        "gpu-resource-unknown",
-        "gpu-resource-shared",
-        "gpu-quantity-not-integer",
-        "gpu-request-not-limit",
-        "gpu-mixed-resources",
-        "gpu-resource-not-advertised",
-        "mig-profile-not-on-gpu",
-        "mig-strategy-not-mixed",
-        "mig-profile-not-configured",
-        "gpu-selector-no-pool",
-        "gpu-supply-unknown",
-        "gpu-selector-unverifiable",
-        "gpu-pod-too-large",
-        "gpu-daemonset-partial",
-        "gpu-shared-request-gt-one",
-        "gpu-capacity-exceeded",
-    )
+    return tuple(rule.id for rule in rules.RULES)
