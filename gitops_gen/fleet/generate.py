@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from gitops_gen.checks.model import Rule
+from gitops_gen.applied.variables import cluster_vars
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.inventory import CLUSTERS_DIR, AppRef, Cluster, Config, Fleet
 from gitops_gen.repo.files import inside, remove_file, write_atomic_many
@@ -175,6 +176,9 @@ def render_sync(config: Config, cluster: Cluster) -> bytes:
                 "sourceRef": dict(FLUX_SOURCE),
             },
         }
+        substitute = cluster_vars(config, cluster)
+        if substitute is not None:
+            body["spec"]["postBuild"] = {"substitute": substitute}
     return (header(cluster.path) + _dump(body)).encode()
 
 

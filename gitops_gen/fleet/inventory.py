@@ -54,6 +54,7 @@ class Config:
     branch: str
     lines: LineMap = field(default_factory=dict, compare=False, repr=False)
     rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
+    vars: dict[str, str] | None = None  # Flux post-build variable defaults; None: not set
 
     @property
     def all_layers(self) -> tuple[str, ...]:
@@ -88,6 +89,7 @@ class Cluster:
     apps: list[AppRef]
     raw: dict[str, Any] = field(compare=False, repr=False)
     lines: LineMap = field(default_factory=dict, compare=False, repr=False)
+    vars: dict[str, str] | None = None  # spec.vars as written; None: not set
 
     @property
     def layer_chain(self) -> tuple[tuple[str, str], ...]:
@@ -271,6 +273,8 @@ def _schema_problem(err: jsonschema.ValidationError, layers: tuple[str, ...] | N
 def _pattern_name(node: NodePath) -> str:
     if node == ("kubernetesVersion",) or node == ("spec", "kubernetesVersion"):
         return 'Kubernetes minor version like "1.30"'
+    if node[-1:] == ("vars",):
+        return "Flux variable name (letters, digits and '_', not starting with a digit)"
     if node[-1:] == ("overlay",) or node[:2] == ("spec", "layers"):
         return "directory name"
     return "name (lowercase letters, digits and '-')"
@@ -398,6 +402,7 @@ def _check_config(tree: Tree, out: list[Problem]) -> Config | None:
         branch=gitops.get("branch", DEFAULT_BRANCH),
         lines=lines,
         rules=dict(doc.get("rules") or {}),
+        vars=doc.get("vars"),
     )
 
 
@@ -454,6 +459,8 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
         col.add(("spec",), "spec.kubernetesVersion: required (gitops-gen.yaml sets no default kubernetesVersion)")
     if engine == "argocd" and not config.repo_url:
         col.add(("spec", "gitops", "engine"), "spec.gitops.engine: argocd needs gitops.repoURL in gitops-gen.yaml")
+    if engine == "argocd" and "vars" in spec:
+        col.add(("spec", "vars"), "spec.vars: only Flux substitutes post-build variables (this cluster uses argocd)")
     if col.problems:
         out.extend(col.problems)
         return None
@@ -468,6 +475,7 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
         apps=_app_refs(spec.get("apps") or [], lines),
         raw=doc,
         lines=lines,
+        vars=spec.get("vars"),
     )
 
 
