@@ -35,7 +35,13 @@ Finder = Callable[[str, str], "dict[str, Any] | None"]
 
 
 class PostBuildError(Exception):
-    """Flux would fail the Kustomization: the message says why, as Flux would."""
+    """Flux would fail the Kustomization: the message says why, as Flux would. INDEX is the
+    object that failed (None for the variables themselves), VARIABLE the unset one in strict mode."""
+
+    def __init__(self, message: str, index: int | None = None, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.variable = variable
 
 
 @dataclass
@@ -102,7 +108,8 @@ def substitute(objs: list[dict[str, Any]], values: Mapping[str, str], strict: bo
         try:
             out.objects.append(walk(obj, values, strict, unset))
         except (envsubst.EnvsubstError, yaml.YAMLError) as err:
-            raise PostBuildError(f"{describe(obj)}: envsubst error: {one_line(err)}") from err
+            variable = err.name if isinstance(err, envsubst.UnsetVariable) else None
+            raise PostBuildError(f"{describe(obj)}: envsubst error: {one_line(err)}", index, variable) from err
         if unset:
             out.unset[index] = unset
     return out

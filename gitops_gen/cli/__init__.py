@@ -104,11 +104,14 @@ def generate(repo: str | None, check: bool) -> int:
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the CPUs available).")
-def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None) -> int:
+@click.option("--applied", is_flag=True,
+              help="What the GitOps engine applies: sync-object transforms, post-build variables, Helm.")
+def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None,
+           applied: bool) -> int:
     """Render each cluster's mapping; one file per cluster."""
     from gitops_gen.cli.commands.render import render
 
-    return render(find_repo(repo), list(clusters), out, engine, jobs)
+    return render(find_repo(repo), list(clusters), out, engine, jobs, applied)
 
 
 @main.command()

@@ -95,13 +95,32 @@ def fleet_clusters(tree: Tree) -> list[str]:
 
 
 def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = None,
-                    cache: DocumentCache | None = None, on_warning: Warn | None = None) -> Iterable[tuple[str, str]]:
-    """(cluster, rendered text) for each cluster, sharing one engine and one document cache."""
+                    cache: DocumentCache | None = None, on_warning: Warn | None = None,
+                    applied: bool = False) -> Iterable[tuple[str, str]]:
+    """(cluster, rendered text) for each cluster, sharing one engine and one document cache.
+    APPLIED renders what the cluster's GitOps engine applies (gitops_gen.applied.view)."""
     engine = engine or Engine(tree, parse_cache=ParseCache(), warnings="once", on_warning=on_warning)
     cache = cache or DocumentCache()
     for name in clusters:
+        if applied:
+            from gitops_gen.applied.view import applied_view
+
+            result = applied_view(tree, engine, name)
+            for note in result.notes:
+                _warn(engine, note.format())
+            yield name, cache.dump_all(result.objects)
+            continue
         resources = engine.build(f"mapping/{name}")
         yield name, cache.dump_all(r.obj for r in resources)
+
+
+def _warn(engine: Engine, message: str) -> None:
+    """Say MESSAGE once per run the way the engine says its own warnings."""
+    if message in engine.collected:
+        return
+    engine.collected.append(message)
+    if engine.warnings != "collect" and engine.on_warning is not None:
+        engine.on_warning(message)
 
 
 def default_jobs() -> int:
@@ -114,7 +133,7 @@ def default_jobs() -> int:
 _WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
 
 
-def _render_chunk(root: str, names: list[str]) -> tuple[list[tuple[str, str]] | GitopsGenError, list[str]]:
+def _render_chunk(root: str, names: list[str], applied: bool = False) -> tuple[list[tuple[str, str]] | GitopsGenError, list[str]]:
     """One worker's share, and the warnings it met. Each worker process keeps one engine and
     document cache for all the chunks it is given, so shared layers are built once per worker."""
     if root not in _WORKER:
@@ -123,14 +142,15 @@ def _render_chunk(root: str, names: list[str]) -> tuple[list[tuple[str, str]] | 
     engine, cache = _WORKER[root]
     seen = len(engine.collected)
     try:
-        result: list[tuple[str, str]] | GitopsGenError = list(render_clusters(engine.tree, names, engine, cache))
+        result: list[tuple[str, str]] | GitopsGenError = list(render_clusters(engine.tree, names, engine, cache,
+                                                                              applied=applied))
     except GitopsGenError as err:
         result = GitopsGenError(err.message, err.path, err.line, err.col)
     return result, engine.collected[seen:]
 
 
-def render_parallel(root: Path, names: list[str], jobs: int, on_warning: Warn | None = None) -> Iterator[
-        tuple[str, str]]:
+def render_parallel(root: Path, names: list[str], jobs: int, on_warning: Warn | None = None,
+                    applied: bool = False) -> Iterator[tuple[str, str]]:
     """Render clusters in JOBS processes; results come back in NAMES order.
 
     Clusters are handed out in contiguous runs (sorted names share company/zone/env, so a
@@ -143,7 +163,7 @@ def render_parallel(root: Path, names: list[str], jobs: int, on_warning: Warn | 
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
     warned: set[str] = set()
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        pending = [pool.apply_async(_render_chunk, (str(root), chunk)) for chunk in chunks]
+        pending = [pool.apply_async(_render_chunk, (str(root), chunk, applied)) for chunk in chunks]
         for result in pending:
             value, warnings = result.get()
             for message in warnings:
@@ -167,11 +187,14 @@ def select_clusters(tree: Tree, wanted: list[str]) -> list[str]:
 
 
 def render_fleet(repo: Path, names: list[str], engine: str = "python", jobs: int | None = None,
-                 on_warning: Warn | None = None) -> Iterable[tuple[str, str]]:
-    """(cluster, rendered text) for NAMES, in order: by kustomize, or our engine in up to JOBS processes."""
+                 on_warning: Warn | None = None, applied: bool = False) -> Iterable[tuple[str, str]]:
+    """(cluster, rendered text) for NAMES, in order: by kustomize, or our engine in up to JOBS processes.
+    APPLIED: what each cluster's GitOps engine applies (our engine only)."""
+    if engine == "kustomize" and applied:
+        raise GitopsGenError("--applied needs --engine python (it edits the build as Flux does)")
     if engine == "kustomize":
         return ((n, run_kustomize(repo / "mapping" / n)) for n in names)
     jobs = min(jobs or default_jobs(), max(1, len(names) // PARALLEL_MIN_CLUSTERS))
     if jobs > 1:
-        return render_parallel(repo, names, jobs, on_warning)
-    return render_clusters(DiskTree(repo), names, on_warning=on_warning)
+        return render_parallel(repo, names, jobs, on_warning, applied)
+    return render_clusters(DiskTree(repo), names, on_warning=on_warning, applied=applied)

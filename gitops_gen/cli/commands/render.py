@@ -29,12 +29,13 @@ def _collect(results: Iterable[tuple[str, str]], count: int) -> dict[str, str]:
     return rendered
 
 
-def render(repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None) -> int:
+def render(repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None,
+           applied: bool = False) -> int:
     """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
     names = select_clusters(DiskTree(repo), clusters)
     if out is None and len(names) != 1:
         raise click.UsageError("several clusters need --out DIR (or name exactly one with --cluster)")
-    results = render_fleet(repo, names, engine, jobs, on_warning=warn)
+    results = render_fleet(repo, names, engine, jobs, on_warning=warn, applied=applied)
     if out is None:
         for _, text in results:
             sys.stdout.write(text)
