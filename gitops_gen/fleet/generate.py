@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from gitops_gen.checks.model import Rule
 from gitops_gen.applied.variables import cluster_vars
+from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.inventory import CLUSTERS_DIR, AppRef, Cluster, Config, Fleet
 from gitops_gen.repo.files import inside, remove_file, write_atomic_many
