@@ -7,9 +7,7 @@ line on stderr and exit 1; anything else escaping a command is a bug (exit 3).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 class GitopsGenError(Exception):
@@ -44,7 +42,11 @@ def format_location(path: str | None, line: int | None, col: int | None) -> str:
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One finding of ``validate``: ``path:line:col: severity: [rule] message``."""
+    """One finding of ``validate``: ``path:line:col: severity: [rule] message [clusters]``.
+
+    CLUSTERS are the clusters it was found on (validate prints a problem once for all of them);
+    the text names them unless the path is that one cluster's own file.
+    """
 
     path: str
     line: int
@@ -52,14 +54,25 @@ class Problem:
     severity: str  # "error" | "warning"
     rule: str
     message: str
+    clusters: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clusters", tuple(self.clusters))  # also when read back from JSON
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity}: [{self.rule}] {self.message}"
+        return f"{self.path}:{self.line}:{self.col}: {self.severity}: [{self.rule}] {self.text()}"
+
+    def text(self) -> str:
+        """The message with the clusters it was found on."""
+        return f"{self.message} [{self.cluster_label()}]" if self.cluster_label() else self.message
+
+    def cluster_label(self) -> str:
+        names = self.clusters
+        if not names or (len(names) == 1 and self.path.startswith(f"clusters/{names[0]}/")):
+            return ""
+        shown = names if len(names) <= MAX_NAMED_CLUSTERS + 1 else (*names[:MAX_NAMED_CLUSTERS], "...")
+        return f"cluster {names[0]}" if len(names) == 1 else f"{len(names)} clusters: {', '.join(shown)}"
 
 
-def problems_as_text(problems: Iterable[Problem]) -> str:
-    return "".join(p.format() + "\n" for p in problems)
-
-
-def problems_as_json(problems: Iterable[Problem]) -> str:
-    return json.dumps([asdict(p) for p in problems], indent=2) + "\n"
+# Beyond this many clusters a problem names the first ones only (one more is named rather than "...").
+MAX_NAMED_CLUSTERS = 3

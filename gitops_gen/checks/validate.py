@@ -28,13 +28,14 @@ import marshal
 import os
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from gitops_gen import __version__
 from gitops_gen.checks import hygiene, k8sschema, registry
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
+from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
 from gitops_gen.checks.registry import RENDER, UNKNOWN_CLUSTER
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet import deps
@@ -45,8 +46,6 @@ from gitops_gen.kustomize.resource import Origin, Resource
 from gitops_gen.provenance import provenance
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import DiskTree, Kind, Tree
-
-MAX_NAMED_CLUSTERS = 3
 
 
 class ScopedTree:
@@ -382,19 +381,31 @@ def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Pro
 
 
 def merge_clusters(found: Iterable[tuple[Problem, str]]) -> list[Problem]:
-    """One problem per source location and message, naming the clusters it occurs in."""
+    """One problem per source location and message, with the clusters it occurs in."""
     by_problem: dict[Problem, list[str]] = {}
+    for problem, cluster in merge_capacity(found):
+        names = by_problem.setdefault(problem, [])
+        if cluster and cluster not in names:
+            names.append(cluster)
+    return [replace(problem, clusters=tuple(sorted(names))) for problem, names in by_problem.items()]
+
+
+def merge_capacity(found: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
+    """One capacity problem per shortage of a cluster, not one per workload in it: located at the
+    first contributing line, the others named in the message."""
+    out: list[tuple[Problem, str]] = []
+    shortages: dict[tuple[str, str], list[Problem]] = {}
     for problem, cluster in found:
-        by_problem.setdefault(problem, [])
-        if cluster not in by_problem[problem]:
-            by_problem[problem].append(cluster)
-    out = []
-    for problem, clusters in by_problem.items():
-        names = sorted(clusters)
-        shown = ", ".join(names[:MAX_NAMED_CLUSTERS]) + (", ..." if len(names) > MAX_NAMED_CLUSTERS else "")
-        label = f"cluster {shown}" if len(names) == 1 else f"{len(names)} clusters: {shown}"
-        message = problem.message if problem.path.startswith("clusters/") else f"{problem.message} [{label}]"
-        out.append(Problem(problem.path, problem.line, problem.col, problem.severity, problem.rule, message))
+        if problem.rule == GPU_CAPACITY_EXCEEDED.id:
+            shortages.setdefault((cluster, problem.message), []).append(problem)
+        else:
+            out.append((problem, cluster))
+    for (cluster, _), problems in shortages.items():
+        first, *others = sorted(set(problems))
+        if others:
+            lines = ", ".join(f"{p.path}:{p.line}" for p in (first, *others))
+            first = replace(first, message=f"{first.message} (set at {lines})")
+        out.append((first, cluster))
     return out
 
 

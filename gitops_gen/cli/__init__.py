@@ -18,8 +18,10 @@ from typing import Any, NoReturn
 import click
 
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.report import diff as diff_reports
+from gitops_gen.report import explain as explain_reports
+from gitops_gen.report import problems as problem_reports
 
-FORMATS = click.Choice(["text", "json"])
 ENGINES = click.Choice(["flux", "argocd"])
 
 
@@ -117,7 +119,8 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @main.command()
 @repo_option
 @click.option("--cluster", "clusters", multiple=True, help="Validate only this cluster (repeatable).")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text",
+              show_default=True)
 @click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, files: tuple[Path, ...]) -> int:
@@ -133,7 +136,7 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: 
 @repo_option
 @click.option("--base", "base", required=True, help="Base git revision.")
 @click.option("--head", "head", default=None, help="Head revision (default: the working tree).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(diff_reports.REPORTERS)), default="text", show_default=True)
 @click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when anything differs.")
 @click.option("--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap.")
 def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
@@ -146,7 +149,8 @@ def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: boo
 @main.command()
 @repo_option
 @click.option("--cluster", "cluster", required=True)
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(explain_reports.REPORTERS)), default="text",
+              show_default=True)
 @click.argument("obj")
 @click.argument("field")
 def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from typing import Any
 
@@ -132,31 +131,3 @@ def _config_layers(tree: Tree) -> list[str]:
         return list(load_fleet(tree).config.layers)
     except Exception:
         return []
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def format_text(report: dict[str, Any]) -> str:
-    value = report["value"]
-    shown = _scalar(value) if not isinstance(value, dict | list) else json.dumps(value, sort_keys=True)
-    lines = [f"{report['object']} {report['field']} = {shown}   (cluster {report['cluster']})"]
-    rows = []
-    for e in report["setters"]:
-        where = f"{e['file']}:{e['line']}" if e["line"] else e["file"]
-        note = "<- wins" if e["status"] == "wins" else "(overridden)"
-        if e["layer"] and e["status"] == "wins":
-            note += f" ({e['layer']})"
-        sub = e["field"][len(report["field"]):].lstrip(".")
-        prefix = f"{sub} <- " if sub else ""
-        rows.append((where, f"{prefix}{e['source']}", note))
-    width = max((len(r[0]) for r in rows), default=0)
-    swidth = max((len(r[1]) for r in rows), default=0)
-    for where, source, note in rows:
-        lines.append(f"  {where.ljust(width)}   {source.ljust(swidth)}   {note}".rstrip())
-    if not rows:
-        lines.append("  (no source recorded)")
-    return "\n".join(lines) + "\n"

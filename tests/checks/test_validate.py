@@ -102,6 +102,8 @@ def test_json_format_lists_the_same_problems(tmp_path: Path) -> None:
     items = json.loads(raw)
     assert code == jcode == 1
     assert [Problem(**item).format() for item in items] == text.splitlines()
+    assert all(item["clusters"] and item["rule"] for item in items)
+    assert all("clusters:" not in item["message"] for item in items)
     assert {item["severity"] for item in items} == {"error", "warning"}
 
 
@@ -185,9 +187,11 @@ def test_merge_clusters_groups_identical_problems() -> None:
     p = Problem("apps/a/base/d.yaml", 3, 1, "error", "k8s-schema", "bad")
     q = Problem("clusters/c/cluster.yaml", 3, 1, "error", "gpu-pool-config-invalid", "pool")
     merged = merge_clusters([(p, "b"), (p, "a"), (p, "a"), (q, "c")])
-    assert [m.message for m in merged] == ["bad [2 clusters: a, b]", "pool"]
+    assert [m.text() for m in merged] == ["bad [2 clusters: a, b]", "pool"]
+    assert [m.clusters for m in merged] == [("a", "b"), ("c",)]
+    assert merge_clusters([(p, n) for n in "dcba"])[0].text() == "bad [4 clusters: a, b, c, d]"
     many = merge_clusters([(p, n) for n in "edcba"])
-    assert many[0].message == "bad [5 clusters: a, b, c, ...]"
+    assert many[0].text() == "bad [5 clusters: a, b, c, ...]"
 
 
 def test_demand_cache_gives_the_same_answer_as_a_full_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -210,10 +214,10 @@ def test_demand_cache_gives_the_same_answer_as_a_full_render(tmp_path: Path, mon
     assert partial_results == [True]  # toxicity-detector's demand came from the cache
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert run_cli("--repo", str(repo), changed) == cached
-    assert summarize(cached[1]) == [
-        "apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded",
-        "apps/toxicity-detector/base/deployment.yaml:8 gpu-capacity-exceeded",
-    ]
+    # One shortage, printed once, naming both contributing lines (toxicity-detector's from the cache).
+    assert summarize(cached[1]) == ["apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded"]
+    assert "(set at apps/private-detector/env/prod/kustomization.yaml:6, " \
+           "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
 
 
 def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> None:
@@ -223,7 +227,8 @@ def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> Non
     base = repo / "apps/toxicity-detector/base/deployment.yaml"
     base.write_text(base.read_text().replace("replicas: 2", "replicas: 7", 1))  # not passed as a FILE
     code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
-    assert code == 1 and "apps/toxicity-detector/base/deployment.yaml:8 gpu-capacity-exceeded" in summarize(output)
+    assert code == 1 and "[gpu-capacity-exceeded]" in output
+    assert "apps/toxicity-detector/base/deployment.yaml:8" in output  # its replicas line contributes
 
 
 def test_gpu_projection_keeps_what_feasibility_reads() -> None:

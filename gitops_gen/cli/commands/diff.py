@@ -5,16 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from gitops_gen.gitflow.diff import as_json, diff_revisions, format_markdown, format_text
+from gitops_gen.gitflow.diff import diff_revisions
+from gitops_gen.report.diff import REPORTERS, WITH_SOURCES
 
 
 def diff(repo: Path, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
     """Per-cluster rendered diff; with EXIT_CODE exit 1 when anything differs."""
-    fd = diff_revisions(repo, base, head, sources=fmt == "markdown")
-    if fmt == "json":
-        sys.stdout.write(as_json(fd))
-    elif fmt == "markdown":
-        sys.stdout.write(format_markdown(fd, max_chars))
-    else:
-        sys.stdout.write(format_text(fd))
+    fd = diff_revisions(repo, base, head, sources=fmt in WITH_SOURCES)
+    sys.stdout.write(REPORTERS[fmt](fd, max_chars))
     return 1 if exit_code and fd.clusters else 0
