@@ -253,5 +253,27 @@ def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
     return set_image(find_repo(repo), app, image, layer)
 
 
+# ---------------------------------------------------------------- fleet views
+
+
+@main.command("report")
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
+@click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
+@click.option("--base", "base", default=None, metavar="REF", help="Show what the change from REF does.")
+@click.option("--head", "head", default=None, metavar="REF",
+              help="With --base: the head revision (default: the working tree).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE, not stdout.")
+def report(repo: str | None, fmt: str, clusters: tuple[str, ...], base: str | None, head: str | None,
+           out: Path | None) -> int:
+    """Capacity ledger (GPU / MIG supply vs demand per pool) and version matrix (apps x clusters)."""
+    from gitops_gen.cli.commands.report import report
+
+    if head and not base:
+        raise click.UsageError("--head needs --base")
+    return report(find_repo(repo), fmt, list(clusters), base, head, out)
+
+
 if __name__ == "__main__":
     main()
