@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gitops_gen.fleetview.ledger import PoolLedger
+from gitops_gen.fleetview.ledger import PoolLedger, ResourceLine
 from gitops_gen.fleetview.matrix import Cell
 
 GPU_PREFIX = "nvidia.com/"
@@ -13,6 +13,20 @@ GPU_PREFIX = "nvidia.com/"
 def short(resource: str) -> str:
     """``nvidia.com/mig-1g.5gb`` -> ``mig-1g.5gb``."""
     return resource.removeprefix(GPU_PREFIX)
+
+
+def app_demand(line: ResourceLine) -> list[tuple[str, int]]:
+    """(app, steady demand) on LINE, the largest first."""
+    totals: dict[str, int] = {}
+    for c in line.contributions:
+        totals[c.app] = totals.get(c.app, 0) + c.steady
+    return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def apps_text(line: ResourceLine, shown: int = 5) -> str:
+    ranked = app_demand(line)
+    text = ", ".join(f"{a} {n}" for a, n in ranked[:shown])
+    return text + (f", +{len(ranked) - shown} more" if len(ranked) > shown else "") if ranked else "-"
 
 
 def hardware(pool: PoolLedger) -> str:

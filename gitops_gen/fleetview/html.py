@@ -15,14 +15,14 @@ from html import escape
 from typing import Any
 
 from gitops_gen import __version__
-from gitops_gen.fleetview.common import cell_text, cluster_set, hardware, num, short
+from gitops_gen.fleetview.common import app_demand, cell_text, cluster_set, hardware, num, short
 from gitops_gen.fleetview.ledger import ClusterLedger, Ledger, ResourceLine, Total
 from gitops_gen.fleetview.matrix import AppRow, Cell, Matrix
 from gitops_gen.fleetview.views import Report
 
 GRID_MAX_CLUSTERS = 24
 PALETTE = ("#2f7d4a", "#2b6cb0", "#b7791f", "#805ad5", "#c05621", "#2c7a7b", "#b83280", "#4a5568")
-CELL = 5  # px per cluster in the version map
+CELL = 4  # px per cluster in the version map
 GAP = 4  # px between groups
 
 CSS = """
@@ -41,9 +41,9 @@ summary{cursor:pointer;padding:6px 10px;font-weight:600}summary .meta{font-weigh
 summary .bad{color:#c53030}summary .warn{color:#c05621}details>div{padding:0 10px 8px}
 .legend{color:#4a5568;margin:4px 0}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;
 margin:0 3px 0 8px;vertical-align:middle}.chip{display:inline-block;border-radius:3px;padding:0 5px;margin:1px 2px;
-color:#fff;font-size:12px}.skew{color:#c05621;font-weight:600}.off{color:#a0aec0}
+color:#fff;font-size:11px;max-width:320px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:middle}.skew{color:#c05621;font-weight:600}.off{color:#a0aec0}
 .map td{padding:1px 6px}.map td.label{width:190px;overflow:hidden;text-overflow:ellipsis;max-width:190px}
-.map td.vers{white-space:normal;max-width:420px}.grid td{white-space:normal}.grid td.cell{font-size:12px}
+.map .vers{white-space:normal;max-width:1000px}.grid td{white-space:normal}.grid td.cell{font-size:12px}
 .cells{display:block}
 """
 
@@ -98,11 +98,13 @@ def _n(value: int | None, cls: str = "n") -> str:
     return f'<td class="{cls}{" neg" if neg else ""}">{_e(num(value))}</td>'
 
 
-def _apps(line: ResourceLine) -> str:
-    parts = []
-    for app in line.apps:
-        amount = sum(c.steady for c in line.contributions if c.app == app)
-        parts.append(f"{_e(app)}&nbsp;{amount}")
+def _apps(line: ResourceLine, shown: int = 4) -> str:
+    """The apps with the most demand first; past SHOWN the rest are counted (all of them in the tooltip)."""
+    ranked = app_demand(line)
+    parts = [f"{_e(app)}&nbsp;{amount}" for app, amount in ranked[:shown]]
+    if len(ranked) > shown:
+        everything = ", ".join(f"{a} {n}" for a, n in ranked)
+        parts.append(f"<span class='off' title='{_e(everything)}'>+{len(ranked) - shown} more</span>")
     return ", ".join(parts) or "-"
 
 
@@ -176,7 +178,8 @@ def capacity_section(led: Ledger, m: Matrix, order: Sequence[str]) -> list[str]:
                     t[0] += ln.supply or 0
                     t[1] += ln.steady
         summary = ", ".join(f"{r} {d}/{s}" for r, (s, d) in sorted(totals.items()))
-        is_open = " open" if over or surge or unplaced or len(led.clusters) <= 8 else ""
+        # Groups with a real problem start open; over-commitment only at surge is flagged but stays closed.
+        is_open = " open" if over or unplaced or len(led.clusters) <= 8 else ""
         out.append(f"<details{is_open}><summary>{_e(group.key)} <span class='meta'>{len(members)} "
                    f"cluster{'s' if len(members) != 1 else ''}; demand/supply {_e(summary or 'no GPUs')}</span> "
                    f"{' '.join(flags)}</summary><div>")
@@ -212,7 +215,14 @@ def totals_section(led: Ledger) -> list[str]:
 
 
 def _variant_colours(app: AppRow) -> dict[tuple[Any, ...], str]:
-    return {cell.signature: PALETTE[i % len(PALETTE)] for i, (cell, _) in enumerate(app.variants)}
+    """One colour per image version of the app (replicas and GPU requests do not change it)."""
+    return {images: PALETTE[i % len(PALETTE)] for i, (images, _, _) in enumerate(app.versions())}
+
+
+def _fill(cell: Cell, colours: dict[tuple[Any, ...], str]) -> str:
+    if cell.status == "enabled":
+        return colours.get(cell.images, "#4a5568")
+    return "#e2e8f0" if cell.status == "absent" else "#a0aec0"
 
 
 def _chip(colour: str, text: str, count: int) -> str:
@@ -234,7 +244,7 @@ def version_grid(m: Matrix, order: Sequence[str]) -> list[str]:
         for g in gs:
             for n in g.clusters:
                 cell = app.cells[n]
-                colour = colours.get(cell.signature)
+                colour = colours.get(cell.images) if cell.status == "enabled" else None
                 style = f" style='border-left:4px solid {colour}'" if colour else ""
                 cls = "cell" if cell.status == "enabled" else "cell off"
                 cells.append(f"<td class='{cls}'{style}>{_e(cell_text(cell))}</td>")
@@ -249,15 +259,16 @@ def _map_svg(app: AppRow, gs: list[Group], colours: dict[tuple[Any, ...], str]) 
     for g in gs:
         cells = [app.cells[n] for n in g.clusters]
         width = len(cells) * CELL
-        if len({c.signature for c in cells}) == 1:
+        if len({(c.status, c.images) for c in cells}) == 1:
             cell = cells[0]
-            fill = colours.get(cell.signature, "#e2e8f0" if cell.status == "absent" else "#a0aec0")
-            title = f"{g.key}: {len(cells)} clusters, {cell_text(cell)}"
+            fill = _fill(cell, colours)
+            texts = sorted({cell_text(c) for c in cells})
+            title = f"{g.key}: {len(cells)} clusters, {'; '.join(texts[:3])}{' ...' if len(texts) > 3 else ''}"
             parts.append(f'<rect x="{x}" y="0" width="{width - 1}" height="12" fill="{fill}">'
                          f"<title>{_e(title)}</title></rect>")
         else:
             for i, (n, cell) in enumerate(zip(g.clusters, cells, strict=True)):
-                fill = colours.get(cell.signature, "#e2e8f0" if cell.status == "absent" else "#a0aec0")
+                fill = _fill(cell, colours)
                 parts.append(f'<rect x="{x + i * CELL}" y="0" width="{CELL - 1}" height="12" fill="{fill}">'
                              f"<title>{_e(_cell_title(n, cell))}</title></rect>")
         x += width + GAP
@@ -274,18 +285,19 @@ def version_map(m: Matrix, order: Sequence[str]) -> list[str]:
                       if width >= 40 else "")
         x += width + GAP
     header = f'<svg width="{x}" height="12">{"".join(labels)}</svg>'
-    rows = [f"<tr><th>app</th><th>{header}</th><th>versions (clusters)</th></tr>"]
+    rows = [f"<tr><th>app</th><th>{header}<br>image versions (clusters)</th></tr>"]
     for app in m.apps:
         colours = _variant_colours(app)
-        chips = "".join(_chip(colours[cell.signature], cell_text(cell), len(names)) for cell, names in app.variants[:6])
-        if len(app.variants) > 6:
-            chips += f" +{len(app.variants) - 6} more"
+        versions = app.versions()
+        chips = "".join(_chip(colours[images], tags, len(names)) for images, tags, names in versions[:6])
+        if len(versions) > 6:
+            chips += f" +{len(versions) - 6} more"
         off = app.clusters("disabled")
         if off:
             chips += f' <span class="off">disabled {len(off)}</span>'
         label = _e(app.name) + (" <span class='skew'>skew</span>" if app.skew else "")
-        rows.append(f"<tr><td class='label'>{label}</td><td>{_map_svg(app, gs, colours)}</td>"
-                    f"<td class='vers'>{chips}</td></tr>")
+        rows.append(f"<tr><td class='label'>{label}</td><td>{_map_svg(app, gs, colours)}"
+                    f"<div class='vers'>{chips}</div></td></tr>")
     return [f"<table class='map'>{''.join(rows)}</table>"]
 
 
@@ -293,7 +305,7 @@ def versions_section(m: Matrix, order: Sequence[str]) -> list[str]:
     skewed = sum(1 for a in m.apps if a.skew)
     out = [f'<h2 id="versions">Versions: {len(m.apps)} apps x {len(m.clusters)} clusters</h2>',
            f"<p class='legend'>{skewed} app{'s' if skewed != 1 else ''} with image version skew. Colour = one "
-           "version of the app (images, replicas, GPU request), most common first; grey = disabled, light = "
+           "image version of the app, most common first; grey = disabled, light = "
            "absent. Cell text: image tags (replicas x, GPU per pod).</p>"]
     out += version_grid(m, order) if len(m.clusters) <= GRID_MAX_CLUSTERS else version_map(m, order)
     return out

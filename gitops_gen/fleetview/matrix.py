@@ -55,6 +55,11 @@ class Cell:
     def signature(self) -> tuple[Any, ...]:
         return (self.status, self.workloads)
 
+    @property
+    def images(self) -> tuple[tuple[str, str], ...]:
+        """(container, image) of every workload: the app's version, without replicas or GPU requests."""
+        return tuple((c.name, c.image) for w in self.workloads for c in w.containers)
+
     def tags(self) -> str:
         """Short text of the images: ``detector=1.13.2 metrics=v0.26.1`` (one container: just the tag)."""
         containers = [c for w in self.workloads for c in w.containers]
@@ -72,8 +77,14 @@ class AppRow:
     @property
     def skew(self) -> bool:
         """Several versions of the images among the clusters that run the app."""
-        tags = {tuple((c.name, c.image) for w in cell.workloads for c in w.containers) for cell, _ in self.variants}
-        return len(tags) > 1
+        return len(self.versions()) > 1
+
+    def versions(self) -> list[tuple[tuple[tuple[str, str], ...], str, list[str]]]:
+        """(images, their tags as text, clusters) per image version, most clusters first."""
+        found: dict[tuple[tuple[str, str], ...], tuple[str, list[str]]] = {}
+        for cell, clusters in self.variants:
+            found.setdefault(cell.images, (cell.tags(), []))[1].extend(clusters)
+        return sorted(((k, t, sorted(c)) for k, (t, c) in found.items()), key=lambda v: (-len(v[2]), v[1]))
 
     def clusters(self, status: str) -> list[str]:
         return [n for n, c in self.cells.items() if c.status == status]

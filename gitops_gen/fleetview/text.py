@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gitops_gen.fleetview.common import cell_text, cluster_set, hardware, num, short, table
+from gitops_gen.fleetview.common import apps_text, cell_text, cluster_set, hardware, num, short, table
 from gitops_gen.fleetview.ledger import Ledger, Total
 from gitops_gen.fleetview.matrix import Matrix
 from gitops_gen.fleetview.views import Report
@@ -25,10 +25,9 @@ def capacity_rows(ledger: Ledger) -> list[list[str]]:
                 supply = "0" if pool.supply.known else "?"
                 rows.append([cluster.name, pool.name, hardware(pool), "-", supply, "", "", "", "", ""])
             for line in pool.lines:
-                apps = ", ".join(f"{a} {sum(c.steady for c in line.contributions if c.app == a)}" for a in line.apps)
                 rows.append([cluster.name, pool.name, hardware(pool), short(line.resource), num(line.supply),
                              str(line.steady), str(line.surge), num(line.headroom), num(line.surge_headroom),
-                             apps or "-"])
+                             apps_text(line)])
     return rows
 
 
