@@ -185,12 +185,17 @@ def new() -> None:
 @click.option("--from", "from_cluster", default=None, metavar="CLUSTER",
               help="Copy node pools, Kubernetes version and apps from this cluster.")
 @click.option("--kubernetes-version", "kubernetes_version", default=None, metavar="V")
+@click.option("--from-nodes", "from_nodes", default=None, metavar="NODES.json",
+              type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Node pools from `kubectl get nodes -o json` output (grouped by GPU and pool labels).")
 def new_cluster(repo: str | None, name: str, layers: tuple[str, ...], engine: str | None, from_cluster: str | None,
-                kubernetes_version: str | None) -> int:
+                kubernetes_version: str | None, from_nodes: Path | None) -> int:
     """Write clusters/NAME/cluster.yaml, then regenerate."""
     from gitops_gen.cli.commands.new import new_cluster
 
-    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version)
+    if from_nodes is not None and from_cluster is not None:
+        raise click.UsageError("give either --from or --from-nodes (not both)")
+    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version, from_nodes)
 
 
 @new.command("app")
@@ -273,6 +278,23 @@ def report(repo: str | None, fmt: str, clusters: tuple[str, ...], base: str | No
     if head and not base:
         raise click.UsageError("--head needs --base")
     return report(find_repo(repo), fmt, list(clusters), base, head, out)
+
+
+@main.group("nodes")
+def nodes() -> None:
+    """Compare the inventory with real nodes."""
+
+
+@nodes.command("check")
+@repo_option
+@click.option("--cluster", "cluster", required=True, help="The cluster the snapshot was taken from.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.argument("snapshot", metavar="NODES.json", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+def nodes_check(repo: str | None, cluster: str, fmt: str, snapshot: Path) -> int:
+    """Check `kubectl get nodes -o json` output (NODES.json, - for stdin) against the cluster's nodePools."""
+    from gitops_gen.cli.commands.nodes import nodes_check
+
+    return nodes_check(find_repo(repo), cluster, snapshot, fmt)
 
 
 if __name__ == "__main__":
