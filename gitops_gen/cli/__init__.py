@@ -189,12 +189,17 @@ def new() -> None:
 @click.option("--from", "from_cluster", default=None, metavar="CLUSTER",
               help="Copy node pools, Kubernetes version and apps from this cluster.")
 @click.option("--kubernetes-version", "kubernetes_version", default=None, metavar="V")
+@click.option("--from-nodes", "from_nodes", default=None, metavar="NODES.json",
+              type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Node pools from `kubectl get nodes -o json` output (grouped by GPU and pool labels).")
 def new_cluster(repo: str | None, name: str, layers: tuple[str, ...], engine: str | None, from_cluster: str | None,
-                kubernetes_version: str | None) -> int:
+                kubernetes_version: str | None, from_nodes: Path | None) -> int:
     """Write clusters/NAME/cluster.yaml, then regenerate."""
     from gitops_gen.cli.commands.new import new_cluster
 
-    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version)
+    if from_nodes is not None and from_cluster is not None:
+        raise click.UsageError("give either --from or --from-nodes (not both)")
+    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version, from_nodes)
 
 
 @new.command("app")
@@ -255,6 +260,45 @@ def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
     from gitops_gen.cli.commands.set import set_image
 
     return set_image(find_repo(repo), app, image, layer)
+
+
+# ---------------------------------------------------------------- fleet views
+
+
+@main.command("report")
+@repo_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
+@click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
+@click.option("--base", "base", default=None, metavar="REF", help="Show what the change from REF does.")
+@click.option("--head", "head", default=None, metavar="REF",
+              help="With --base: the head revision (default: the working tree).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE, not stdout.")
+def report(repo: str | None, fmt: str, clusters: tuple[str, ...], base: str | None, head: str | None,
+           out: Path | None) -> int:
+    """Capacity ledger (GPU / MIG supply vs demand per pool) and version matrix (apps x clusters)."""
+    from gitops_gen.cli.commands.report import report
+
+    if head and not base:
+        raise click.UsageError("--head needs --base")
+    return report(find_repo(repo), fmt, list(clusters), base, head, out)
+
+
+@main.group("nodes")
+def nodes() -> None:
+    """Compare the inventory with real nodes."""
+
+
+@nodes.command("check")
+@repo_option
+@click.option("--cluster", "cluster", required=True, help="The cluster the snapshot was taken from.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.argument("snapshot", metavar="NODES.json", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+def nodes_check(repo: str | None, cluster: str, fmt: str, snapshot: Path) -> int:
+    """Check `kubectl get nodes -o json` output (NODES.json, - for stdin) against the cluster's nodePools."""
+    from gitops_gen.cli.commands.nodes import nodes_check
+
+    return nodes_check(find_repo(repo), cluster, snapshot, fmt)
 
 
 if __name__ == "__main__":

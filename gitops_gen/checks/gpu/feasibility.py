@@ -215,6 +215,48 @@ def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) ->
     return findings
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where one GPU workload can run, for views that account demand (the fleet report).
+
+    ``pods``: pods at once (DaemonSet: per node); ``demand``: effective per-pod request per
+    resource; ``pools``: candidate pools that can each hold one pod; ``status`` "placed",
+    "unschedulable" (no pool can run it) or "unknown" (only pools of unknown supply could);
+    ``reason``: the first error or warning that says why it is not placed.
+    """
+
+    obj: ObjRef
+    kind: str
+    pods: int
+    demand: Mapping[str, int]
+    pools: tuple[str, ...]
+    status: str
+    reason: str = ""
+
+
+def placements(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Placement]:
+    """Every GPU workload of OBJECTS with its candidate pools (the placement ``check_cluster`` uses)."""
+    supplies = [pool_supply(p) for p in pools if isinstance(p, Mapping)]
+    out: list[Placement] = []
+    for obj in objects:
+        scratch: list[Finding] = []
+        workload = _workload(obj, scratch)
+        if workload is None or not workload.demand:
+            continue
+        before = len(scratch)
+        candidates = _place(workload, supplies, scratch)
+        demand = {r: q for r, (q, _) in workload.demand.items()}
+        if candidates is not None:
+            out.append(Placement(workload.obj, workload.kind, workload.pods, demand,
+                                 tuple(p.name for p in candidates), "placed"))
+            continue
+        why = scratch[before:]
+        status = "unknown" if any(f.rule == "gpu-supply-unknown" for f in why) else "unschedulable"
+        reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
+        out.append(Placement(workload.obj, workload.kind, workload.pods, demand, (), status, reason))
+    return out
+
+
 # --- workloads ---------------------------------------------------------------------------------
 
 

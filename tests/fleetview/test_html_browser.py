@@ -1,0 +1,92 @@
+"""The HTML report in a real headless Chromium: key figures in the rendered DOM, no console output,
+a screenshot at 1280x800. Skips where Chromium is not installed (`.ci/run` installs it where it can)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitops_gen.cli import main
+from tests.fleetrepo import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian package `chromium`); "
+                                "the HTML report cannot be loaded in a browser here")
+# Every console message (errors, uncaught exceptions, failed loads) reaches stderr as INFO:CONSOLE.
+CONSOLE = re.compile(r":CONSOLE[:(]")
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start; the page is a local file.
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
+           "--v=0", "--window-size=1280,800", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+class Rows(HTMLParser):
+    """Text of every table row of the rendered DOM, cells separated by `|`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def load(page: Path, shot: Path) -> list[list[str]]:
+    dom = chromium("--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr
+    assert not [line for line in dom.stderr.splitlines() if CONSOLE.search(line)], dom.stderr
+    taken = chromium(f"--screenshot={shot}", page.as_uri())
+    assert taken.returncode == 0 and shot.stat().st_size > 10_000, taken.stderr
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    parser = Rows()
+    parser.feed(dom.stdout)
+    return parser.rows
+
+
+def test_the_console_check_catches_errors(tmp_path: Path) -> None:
+    """The console check itself: a page with a script error must be caught."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><p>x</p><script>console.error('boom'); missing();</script>")
+    result = chromium("--dump-dom", bad.as_uri())
+    found = [line for line in result.stderr.splitlines() if CONSOLE.search(line)]
+    assert any("boom" in line for line in found) and any("missing is not defined" in line for line in found)
+
+
+def test_example_fleet_page_in_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["report", "--repo", str(ROOT), "--format", "html", "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    rows = load(page, tmp_path / "report.png")
+    # Hand figures: zone-1-prod a100 = 4 x 4 GPUs, demand 10 + 2, surge 3 + 1; zone-1-dev 2 x 7 slices, 1 used.
+    # (The bar cell's text is its SVG title.)
+    assert ["zone-1-prod", "a100", "4 x 4 A100 40GB", "gpu", "16", "12", "16", "4", "0",
+            "supply 16, demand 12, at surge 16", "private-detector 10, toxicity-detector 2"] in rows
+    assert ["zone-1-dev", "a100-mig", "2 x 1 A100 40GB, mixed all-1g.5gb", "mig-1g.5gb", "14", "1", "2", "13", "12",
+            "supply 14, demand 1, at surge 2", "private-detector 1"] in rows
+    assert ["all models", "gpu", "2", "32", "32", "16", "21", "16", "11", "supply 32, demand 16, at surge 21"] in rows
+    matrix = next(r for r in rows if r and r[0] == "private-detector")
+    assert matrix[1:] == ["detector=1.13.2 metrics=v0.26.1 (1x mig-1g.5gb:1)",
+                          "detector=1.13.2 metrics=v0.26.1 (10x gpu:1)", "disabled"]

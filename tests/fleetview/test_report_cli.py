@@ -1,0 +1,111 @@
+"""`gitops-gen report` end to end on the example fleet: every format, --base, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from gitops_gen.cli import main
+from tests.fleetrepo import ROOT, example_fleet_repo, git, status
+
+
+def report(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["report", *args])
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
+    code, out = report("--repo", str(ROOT), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["schema"] == "gitops-gen/report/v1" and doc["layers"] == ["company", "zone", "env"]
+    prod = next(c for c in doc["capacity"]["clusters"] if c["name"] == "zone-1-prod")
+    pool = next(p for p in prod["pools"] if p["name"] == "a100")
+    assert pool["gpu"] == {"product": "NVIDIA-A100-PCIE-40GB", "model": "A100 40GB", "perNode": 4}
+    (line,) = pool["resources"]
+    # 4 nodes x 4 GPUs; 10 + 2 replicas of one GPU; surge ceil(2.5) + ceil(0.5) = 3 + 1.
+    assert {k: line[k] for k in ("resource", "perNode", "supply", "demand", "surgeDemand", "headroom",
+                                 "surgeHeadroom")} == {
+        "resource": "nvidia.com/gpu", "perNode": 4, "supply": 16, "demand": 12, "surgeDemand": 16,
+        "headroom": 4, "surgeHeadroom": 0}
+    assert [(a["app"], a["pods"], a["perPod"], a["surgePods"]) for a in line["apps"]] == [
+        ("private-detector", 10, 1, 3), ("toxicity-detector", 2, 1, 1)]
+    totals = {t["resource"]: t for t in doc["capacity"]["totals"]["byResource"]}
+    assert (totals["nvidia.com/gpu"]["supply"], totals["nvidia.com/gpu"]["demand"]) == (32, 16)
+    apps = {a["name"]: a for a in doc["versions"]["apps"]}
+    pd = apps["private-detector"]["cells"]
+    assert pd["zone-2-prod"] == {"status": "disabled"}
+    (workload,) = pd["zone-1-dev"]["workloads"]
+    assert workload["replicas"] == 1 and workload["gpu"] == {"nvidia.com/mig-1g.5gb": 1}
+    assert [(c["name"], c["tag"]) for c in workload["containers"]] == [("detector", "1.13.2"), ("metrics", "v0.26.1")]
+    assert apps["spam-detector"]["skew"] is False and apps["spam-detector"]["versions"] == 2
+
+
+def test_text_markdown_and_html_carry_the_same_figures() -> None:
+    for fmt in ("text", "markdown", "html"):
+        code, out = report("--repo", str(ROOT), "--format", fmt)
+        assert code == 0, out
+        for needle in ("zone-1-prod", "A100 40GB", "mig-1g.5gb", "private-detector", "1.13.2", "0.9.4-bumble.1"):
+            assert needle in out, (fmt, needle)
+    code, text = report("--repo", str(ROOT))
+    row = next(line for line in text.splitlines() if line.startswith("zone-1-prod"))
+    assert row.split()[-10:-4] == ["gpu", "16", "12", "16", "4", "0"]
+    code, md = report("--repo", str(ROOT), "--format", "markdown")
+    assert "| zone-1-dev | a100-mig | 2 x 1 A100 40GB, mixed all-1g.5gb | mig-1g.5gb | 14 | 1 | 2 | 13 | 12 |" in md
+
+
+def test_html_is_self_contained() -> None:
+    code, page = report("--repo", str(ROOT), "--format", "html")
+    assert code == 0
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    for external in ("http://", "https://", "src=", "@import", "url("):
+        assert external not in page, external
+
+
+def test_cluster_filter_and_out_file(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    code, _ = report("--repo", str(ROOT), "--format", "json", "--cluster", "zone-2-prod", "--out", str(out))
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert [c["name"] for c in doc["capacity"]["clusters"]] == ["zone-2-prod"]
+    code, msg = report("--repo", str(ROOT), "--cluster", "nope")
+    assert code == 1 and msg.startswith("gitops-gen: error: unknown cluster 'nope'") and msg.count("\n") == 1
+
+
+def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    prod = repo / "apps/private-detector/env/prod/kustomization.yaml"
+    prod.write_text(prod.read_text().replace("count: 10", "count: 14"))
+    company = repo / "apps/private-detector/company/bumble/kustomization.yaml"
+    company.write_text(company.read_text().replace("newTag: 1.13.2", "newTag: 1.14.2"))
+    before = status(repo)
+    code, out = report("--repo", str(repo), "--base", "HEAD", "--format", "json")
+    assert code == 0, out
+    assert status(repo) == before  # nothing checked out, nothing written
+    doc = json.loads(out)
+    (pool,) = doc["capacity"]
+    # 14 replicas: demand 14 + 2 = 16 of 16; surge ceil(3.5) + ceil(0.5) = 4 + 1 -> 21, headroom -5.
+    assert (pool["cluster"], pool["pool"], pool["apps"]) == ("zone-1-prod", "a100", ["private-detector"])
+    assert pool["before"] == {"supply": 16, "demand": 12, "surgeDemand": 16, "headroom": 4, "surgeHeadroom": 0}
+    assert pool["after"] == {"supply": 16, "demand": 16, "surgeDemand": 21, "headroom": 0, "surgeHeadroom": -5}
+    assert sorted((v["app"], v["cluster"]) for v in doc["versions"]) == [
+        ("private-detector", "zone-1-dev"), ("private-detector", "zone-1-prod")]
+    code, md = report("--repo", str(repo), "--base", "HEAD", "--format", "markdown")
+    assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in md
+    git(repo, "commit", "-qam", "more")
+    code, out = report("--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 0 and "4 → 0" in out
+    code, out = report("--repo", str(repo), "--base", "HEAD")
+    assert code == 0 and "No change to capacity or versions." in out
+
+
+def test_bad_revision_and_usage() -> None:
+    code, out = report("--repo", str(ROOT), "--base", "no-such-rev")
+    assert code == 1 and out.startswith("gitops-gen: error: unknown git revision 'no-such-rev'")
+    code, out = report("--repo", str(ROOT), "--head", "HEAD")
+    assert code == 2
+    code, out = report("--repo", str(ROOT), "--format", "yaml")
+    assert code == 2
