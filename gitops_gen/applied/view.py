@@ -23,10 +23,11 @@ from typing import Any
 import yaml
 
 from gitops_gen.applied import postbuild
+from gitops_gen.applied.rules import POSTBUILD_UNSET
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.kustomize import kustfile
 from gitops_gen.kustomize.build import Engine, clone
-from gitops_gen.kustomize.resource import Resource
+from gitops_gen.kustomize.resource import Origin, Resource
 from gitops_gen.repo.tree import Kind, Tree
 
 FLUX_KUSTOMIZATION = "Kustomization"
@@ -35,7 +36,6 @@ ARGO_APPLICATION = "Application"
 ARGO_GROUP = "argoproj.io/"
 # The spec fields of a Flux Kustomization that change what kustomize builds.
 FLUX_BUILD_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "images", "components")
-UNSET_RULE = "postbuild-unset"
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Sync:
 class Applied:
     resources: list[Resource]
     notes: list[Problem] = field(default_factory=list)  # warnings the plain build does not have
+    rebuilt: bool = False  # the sync object changed the build, so it was built again
 
     @property
     def objects(self) -> list[dict[str, Any]]:
@@ -105,7 +106,7 @@ def applied(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | No
         resources = build_edited(tree, engine, cluster, sync)
     else:
         resources = built if built is not None else engine.build(mapping_dir(cluster))
-    result = Applied(resources)
+    result = Applied(resources, rebuilt=needs_edit(sync))
     if sync is not None and sync.engine == "flux":
         result = flux_post_build(tree, sync, cluster, result)
         meta = sync.obj["spec"].get("commonMetadata")
@@ -117,7 +118,7 @@ def applied(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | No
             result.resources = [default_namespace(r, namespace) for r in result.resources]
     if expand is not None:
         expanded = expand(tree, sync, result.resources)
-        result = Applied(expanded.resources, result.notes + expanded.notes)
+        result = Applied(expanded.resources, result.notes + expanded.notes, result.rebuilt)
     return result
 
 
@@ -223,10 +224,10 @@ def flux_post_build(tree: Tree, sync: Sync, cluster: str, result: Applied) -> Ap
         res = result.resources[index]
         for name in sorted(names):
             path, line = source_line(tree, res, name)
-            notes.append(Problem(path, line, 1, "warning", UNSET_RULE,
-                                 f"{res.kind}/{res.name}: ${{{name}}} is not set in cluster {cluster} and "
-                                 f"becomes empty ({where} postBuild)"))
-    return Applied(resources, notes)
+            notes.append(Problem(path, line, 1, "warning", POSTBUILD_UNSET.id,
+                                 f"{res.kind}/{res.name}: ${{{name}}} is not set and becomes empty "
+                                 f"({where} postBuild)"))
+    return Applied(resources, notes, result.rebuilt)
 
 
 def strict_substitutions(tree: Tree) -> bool:
@@ -312,3 +313,18 @@ def default_namespace(res: Resource, namespace: str) -> Resource:
 def applied_view(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | None = None) -> Applied:
     """The applied view with every expansion this installation can do (Helm releases included)."""
     return applied(tree, engine, cluster, built, expand=None)
+
+
+CACHED = Origin("", "resource")  # objects validate took from its demand cache, not from this build
+
+
+def for_validate(tree: Tree, engine: Engine, cluster: str, resources: list[Resource],
+                 cached: list[dict[str, Any]]) -> tuple[list[Resource], list[dict[str, Any]], list[Problem]]:
+    """validate's RESOURCES (and objects from its demand cache) as the cluster applies them, and the
+    warnings found on the way. GitopsGenError where Flux would fail to apply."""
+    extra = [Resource(obj=obj, origin=CACHED) for obj in cached]
+    result = applied_view(tree, engine, cluster, [*resources, *extra])
+    if result.rebuilt:
+        return result.resources, [], result.notes
+    kept = [r for r in result.resources if r.origin is not CACHED]
+    return kept, [r.obj for r in result.resources if r.origin is CACHED], result.notes

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from gitops_gen.applied import rules as applied_rules
 from gitops_gen.checks import hygiene, k8sschema
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.model import LEVELS, Problem, Rule
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     *k8sschema.RULES,
     *gpu_rules.RULES,
     *hygiene.RULES,
+    *applied_rules.RULES,
 )
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 assert len(BY_ID) == len(RULES), "two rules share an id"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen import __version__
+from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, registry
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
@@ -461,6 +462,8 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
                     cache.learn(name, resources)
             else:
                 resources, cached = partial
+            resources, cached, notes = applied_view.for_validate(tree, engine, name, resources, cached)
+            found.extend((note, name) for note in notes)
         except GitopsGenError as err:
             found.append((render_problem(err, name), name))
             continue

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.render import DocumentCache, fleet_clusters
 from gitops_gen.kustomize.build import Engine, ParseCache
@@ -127,7 +128,8 @@ class Renderer:
 
     def objects(self, cluster: str, rev: str) -> list[dict[str, Any]]:
         try:
-            return [r.obj for r in self.engine.build(f"mapping/{cluster}")]
+            # What the cluster applies (sync-object transforms, post-build variables, Helm releases).
+            return applied_view(self.tree, self.engine, cluster).objects
         except GitopsGenError as err:
             raise GitopsGenError(f"cannot render cluster {cluster} at {rev}: {err}") from None
 

@@ -105,7 +105,7 @@ def test_unset_variable_is_a_warning_at_its_line(tmp_path: Path) -> None:
     notes = build(repo, "flux-a").notes
     assert [n.format() for n in notes] == [
         "apps/web/base/deployment.yaml:27:1: warning: [postbuild-unset] Deployment/a-web: ${gpu_model} is not set "
-        "in cluster flux-a and becomes empty (clusters/flux-a/sync.yaml postBuild)"]
+        "and becomes empty (clusters/flux-a/sync.yaml postBuild)"]
 
 
 def test_strict_mode_and_missing_source_are_errors(tmp_path: Path) -> None:
