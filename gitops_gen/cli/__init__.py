@@ -292,7 +292,7 @@ def nodes() -> None:
 @nodes.command("check")
 @repo_option
 @click.option("--cluster", "cluster", required=True, help="The cluster the snapshot was taken from.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text", show_default=True)
 @click.argument("snapshot", metavar="NODES.json", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 def nodes_check(repo: str | None, cluster: str, fmt: str, snapshot: Path) -> int:
     """Check `kubectl get nodes -o json` output (NODES.json, - for stdin) against the cluster's nodePools."""

@@ -20,15 +20,18 @@ README_TABLE = re.compile(r"<!-- rules: begin.*?-->\n(.*?)<!-- rules: end -->", 
 
 
 def _string_literals() -> dict[str, list[str]]:
-    """Every string constant of the package (docstrings excluded) -> where it occurs."""
+    """Every string constant of the package (docstrings and dict-display keys, which are field names,
+    excluded) -> where it occurs."""
     found: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
         docstrings = {id(n.body[0].value) for n in ast.walk(tree)
                       if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef) and n.body
                       and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        keys = {id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) for k in n.keys if k is not None}
+        skip = docstrings | keys
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
                 found.setdefault(node.value, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 

@@ -251,7 +251,7 @@ def placements(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> li
                                  tuple(p.name for p in candidates), "placed"))
             continue
         why = scratch[before:]
-        status = "unknown" if any(f.rule == "gpu-supply-unknown" for f in why) else "unschedulable"
+        status = "unknown" if any(f.rule == rules.GPU_SUPPLY_UNKNOWN.id for f in why) else "unschedulable"
         reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
         out.append(Placement(workload.obj, workload.kind, workload.pods, demand, (), status, reason))
     return out

@@ -8,10 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from gitops_gen.authoring.edits import Change
-from gitops_gen.errors import GitopsGenError, problems_as_json, problems_as_text
+from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.inventory import load_fleet
 from gitops_gen.fleetview.nodes import Node, check_nodes, cluster_with_pools, load_nodes, pools_from_nodes
 from gitops_gen.repo.tree import DiskTree
+from gitops_gen.report.problems import REPORTERS
 
 
 def read_snapshot(path: Path) -> list[Node]:
@@ -33,5 +34,5 @@ def with_snapshot_pools(change: Change, snapshot: Path) -> Change:
 def nodes_check(repo: Path, cluster: str, snapshot: Path, fmt: str) -> int:
     declared = load_fleet(DiskTree(repo)).cluster(cluster)
     problems = check_nodes(declared, read_snapshot(snapshot))
-    sys.stdout.write(problems_as_json(problems) if fmt == "json" else problems_as_text(problems))
+    sys.stdout.write(REPORTERS[fmt](problems))
     return 1 if any(p.severity == "error" for p in problems) else 0
