@@ -59,7 +59,7 @@ def as_sarif(problems: Sequence[Problem]) -> str:
               "defaultConfiguration": {"level": r.severity}, "properties": {"scope": r.scope}} for r in RULES]
     results = [{
         "ruleId": p.rule,
-        "ruleIndex": index[p.rule],
+        **({"ruleIndex": index[p.rule]} if p.rule in index else {}),  # `nodes check` has rules of its own
         "level": p.severity,
         "message": {"text": p.text()},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": p.path, "uriBaseId": "%SRCROOT%"},
