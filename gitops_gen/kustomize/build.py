@@ -24,6 +24,7 @@ from gitops_gen.kustomize import kustfile
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
 from gitops_gen.kustomize.selector import select
+from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
@@ -733,15 +734,6 @@ def apply_json6902(res: Resource, ops: list[Any], display: str, store_previous: 
 
 
 # ---------------------------------------------------------------------- output order
-ORDER_FIRST = (
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
-    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "Secret",
-    "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume", "PersistentVolumeClaim",
-    "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
-)
-ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
-
-
 def legacy_sort_key(options: dict[str, Any] | None = None) -> Callable[[Resource], tuple[Any, ...]]:
     first = list((options or {}).get("orderFirst") or ORDER_FIRST)
     last = list((options or {}).get("orderLast") or ORDER_LAST)

@@ -20,6 +20,7 @@ from typing import Any
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.resource import split_api_version
+from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 
 
 @dataclass(frozen=True)
@@ -57,13 +58,6 @@ class FieldSpec:
 
 
 # kustomize's legacy resource order (kinds first / last); used for sorting back references.
-ORDER_FIRST = (
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
-    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap",
-    "Secret", "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume",
-    "PersistentVolumeClaim", "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
-)
-ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 KIND_ORDER: dict[str, int] = {
     **{k: i - len(ORDER_FIRST) for i, k in enumerate(ORDER_FIRST)},
     **{k: i + 1 for i, k in enumerate(ORDER_LAST)},

@@ -9,76 +9,26 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.kustomize.types import (
+    COMPONENT_VERSION,
+    FIELDS,
+    FILE_NAMES,
+    KUSTOMIZATION_VERSION,
+    SUPPORTED,
+    UNSUPPORTED,
+    Shape,
+)
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
 
-FILE_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-KUSTOMIZATION_VERSION = "kustomize.config.k8s.io/v1beta1"
-COMPONENT_VERSION = "kustomize.config.k8s.io/v1alpha1"
-
-SUPPORTED = frozenset(
-    {
-        "apiVersion",
-        "kind",
-        "metadata",
-        "resources",
-        "bases",
-        "components",
-        "namePrefix",
-        "nameSuffix",
-        "namespace",
-        "commonLabels",
-        "labels",
-        "commonAnnotations",
-        "patches",
-        "patchesStrategicMerge",
-        "patchesJson6902",
-        "images",
-        "imageTags",
-        "replicas",
-        "configMapGenerator",
-        "secretGenerator",
-        "generatorOptions",
-        "sortOptions",
-        "replacements",
-    }
-)
-
-UNSUPPORTED = frozenset(
-    {
-        "openapi",
-        "vars",
-        "crds",
-        "helmGlobals",
-        "helmCharts",
-        "helmChartInflationGenerator",
-        "configurations",
-        "generators",
-        "transformers",
-        "validators",
-        "buildMetadata",
-    }
-)
-
-DEPRECATIONS = {
-    "bases": "# Warning: 'bases' is deprecated. Please use 'resources' instead.",
-    "commonLabels": "# Warning: 'commonLabels' is deprecated. Please use 'labels' instead.",
-    "imageTags": "# Warning: 'imageTags' is deprecated. Please use 'images' instead.",
-    "patchesJson6902": "# Warning: 'patchesJson6902' is deprecated. Please use 'patches' instead.",
-    "patchesStrategicMerge": "# Warning: 'patchesStrategicMerge' is deprecated. Please use 'patches' instead.",
-}
+DEPRECATIONS = {f.name: f"# Warning: '{f.name}' is deprecated. Please use '{f.use_instead}' instead."
+                for f in sorted(FIELDS, key=lambda f: f.name) if f.use_instead}
 EDIT_FIX = " Run 'kustomize edit fix' to update your Kustomization automatically."
-
-LIST_OF_STRINGS = ("resources", "bases", "components", "patchesStrategicMerge")
-LIST_OF_MAPS = ("replacements", "patches", "patchesJson6902", "images", "imageTags", "replicas", "configMapGenerator",
-                "secretGenerator", "labels")
-MAP_OF_STRINGS = ("commonLabels", "commonAnnotations")
-STRINGS = ("namePrefix", "nameSuffix", "namespace", "apiVersion", "kind")
 
 
 @dataclass
@@ -189,6 +139,37 @@ def load(tree: Tree, directory: str, raw: bytes, path: str) -> Kustomization:
     return kust
 
 
+def _string(kust: Kustomization, key: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise kust.error(f"{key} must be a string", key)
+
+
+def _list(kust: Kustomization, key: str, value: Any, item: type | None = None, what: str = "") -> None:
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise kust.error(f"{key} must be a list", key)
+    for i, entry in enumerate(value):
+        if item is not None and not isinstance(entry, item):
+            raise kust.error(f"{key}[{i}] must be {what}", key, i)
+
+
+def _mapping(kust: Kustomization, key: str, value: Any) -> None:
+    if value is not None and not isinstance(value, dict):
+        raise kust.error(f"{key} must be a mapping", key)
+
+
+# The shape check of each kind of field (kustomize's strict decoding); "any" is left to its reader.
+SHAPE_CHECKS: dict[Shape, Callable[[Kustomization, str, Any], None]] = {
+    "string": _string,
+    "list of strings": lambda kust, key, value: _list(kust, key, value, str, "a string"),
+    "list": _list,
+    "list of maps": lambda kust, key, value: _list(kust, key, value, dict, "a mapping"),
+    "map of strings": _mapping,
+    "any": lambda kust, key, value: None,
+}
+
+
 def check_fields(kust: Kustomization) -> None:
     data = kust.data
     for key in data:
@@ -197,28 +178,9 @@ def check_fields(kust: Kustomization) -> None:
                              "use --engine kustomize)", key)
         if key not in SUPPORTED:
             raise kust.error(f"unknown field {key!r} in kustomization", key)
-    for key in STRINGS:
-        if key in data and not isinstance(data[key], str):
-            raise kust.error(f"{key} must be a string", key)
-    for key in LIST_OF_STRINGS:
-        if key in data and data[key] is not None:
-            value = data[key]
-            if not isinstance(value, list):
-                raise kust.error(f"{key} must be a list", key)
-            for i, item in enumerate(value):
-                if not isinstance(item, str) and key != "patchesStrategicMerge":
-                    raise kust.error(f"{key}[{i}] must be a string", key, i)
-    for key in LIST_OF_MAPS:
-        if key in data and data[key] is not None:
-            value = data[key]
-            if not isinstance(value, list):
-                raise kust.error(f"{key} must be a list", key)
-            for i, item in enumerate(value):
-                if not isinstance(item, dict):
-                    raise kust.error(f"{key}[{i}] must be a mapping", key, i)
-    for key in MAP_OF_STRINGS:
-        if key in data and data[key] is not None and not isinstance(data[key], dict):
-            raise kust.error(f"{key} must be a mapping", key)
+    for f in FIELDS:
+        if f.name in data:
+            SHAPE_CHECKS[f.shape](kust, f.name, data[f.name])
     kind = data.get("kind", "")
     if kind not in ("", "Kustomization", "Component"):
         raise kust.error("kind should be Kustomization or Component", "kind")
