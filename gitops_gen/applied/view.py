@@ -25,6 +25,7 @@ import yaml
 from gitops_gen.applied import postbuild
 from gitops_gen.applied.rules import POSTBUILD_UNSET
 from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.fleet.layout import CONFIG_PATH
 from gitops_gen.kustomize import kustfile
 from gitops_gen.kustomize.build import Engine, clone
 from gitops_gen.kustomize.resource import Origin, Resource
@@ -234,7 +235,7 @@ def strict_substitutions(tree: Tree) -> bool:
     """gitops-gen.yaml `gitops.strictSubstitutions`: the fleet's kustomize-controller runs with
     the StrictPostBuildSubstitutions feature gate (a controller flag, not a Kustomization field)."""
     try:
-        doc = yaml.safe_load(tree.read("gitops-gen.yaml"))
+        doc = yaml.safe_load(tree.read(CONFIG_PATH))
     except (yaml.YAMLError, GitopsGenError):
         return False
     gitops = doc.get("gitops") if isinstance(doc, dict) else None

@@ -30,14 +30,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from ruamel.yaml.tokens import CommentToken
 
 from gitops_gen.errors import GitopsGenError
-from gitops_gen.fleet.inventory import API_VERSION, CLUSTER_FILE, CLUSTER_LAYER, CLUSTERS_DIR, Cluster, Fleet
+from gitops_gen.fleet.inventory import API_VERSION, CLUSTER_LAYER, Cluster, Fleet
+from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR, CLUSTER_FILE, CLUSTERS_DIR
+from gitops_gen.kustomize.types import COMPONENT_VERSION, FILE_NAMES, KUSTOMIZATION_VERSION
 from gitops_gen.repo.tree import Kind, Tree, normalize
 
-APPS_DIR = "apps"
-BASE_DIR = "base"
-KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-COMPONENT_API = "kustomize.config.k8s.io/v1alpha1"
-KUSTOMIZATION_API = "kustomize.config.k8s.io/v1beta1"
 LAYER_PATCH = "deployment-patch.yaml"
 DEFAULT_TAG = "0.1.0"
 # Workload kinds a layer patch may target, most likely first.
@@ -431,7 +428,7 @@ class BaseObject:
 
 
 def kustomization_file(tree: Tree, directory: str) -> str | None:
-    for name in KUSTOMIZATION_NAMES:
+    for name in FILE_NAMES:
         path = f"{directory}/{name}"
         if tree.kind(path) == "file":
             return path
@@ -883,7 +880,7 @@ def app_files(name: str, image: ImageRef) -> dict[str, str]:
     kustomization = f"""\
 # Base manifests of {name}. Replace them with the upstream release as shipped, or fill in the TODOs.
 # Per-company, -zone, -env or -cluster changes go in layer components: `gitops-gen new layer {name} env=prod`.
-apiVersion: {KUSTOMIZATION_API}
+apiVersion: {KUSTOMIZATION_VERSION}
 kind: Kustomization
 resources:
 - deployment.yaml
@@ -969,7 +966,7 @@ def _component_header(app: str, key: str, value: str) -> str:
 
 def component_text(app: str, key: str, value: str) -> str:
     """A bare layer component (no patches): what `set image --layer` starts from."""
-    return _component_header(app, key, value) + f"apiVersion: {COMPONENT_API}\nkind: Component\n"
+    return _component_header(app, key, value) + f"apiVersion: {COMPONENT_VERSION}\nkind: Component\n"
 
 
 def layer_files(app: str, key: str, value: str, workload: tuple[str, str, str]) -> dict[str, str]:

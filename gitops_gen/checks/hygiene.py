@@ -25,14 +25,13 @@ from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.generate import check_app_sources
 from gitops_gen.fleet.inventory import Fleet
-from gitops_gen.kustomize.kustfile import FILE_NAMES
 from gitops_gen.kustomize.resource import Resource
-from gitops_gen.kustomize.selector import select
+from gitops_gen.kustomize.selector import SELECTOR_KEYS, select
+from gitops_gen.kustomize.types import FILE_NAMES, PATCH_FIELDS
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
-PATCH_KEYS = ("patches", "patchesJson6902")
 
 LAYER_UNUSED = Rule("layer-unused", "warning", "kustomization", "apps/<app>/<layer>/<value>/ that no cluster uses",
                     "checks.hygiene.unused_layers")
@@ -168,7 +167,7 @@ def targeted_patches(tree: Tree, directory: str) -> list[tuple[str, int, int, di
     if len(docs) != 1 or not isinstance(docs[0], dict):
         return []
     out = []
-    for key in PATCH_KEYS:
+    for key in PATCH_FIELDS:
         entries = docs[0].get(key)
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict) and isinstance(entry.get("target"), dict):
@@ -178,8 +177,7 @@ def targeted_patches(tree: Tree, directory: str) -> list[tuple[str, int, int, di
 
 
 def _show_target(target: Mapping[str, Any]) -> str:
-    keys = ("group", "version", "kind", "namespace", "name", "labelSelector", "annotationSelector")
-    return ", ".join(f"{k}={target[k]}" for k in keys if target.get(k) not in (None, ""))
+    return ", ".join(f"{k}={target[k]}" for k in SELECTOR_KEYS if target.get(k) not in (None, ""))
 
 
 def unmatched_targets(tree: Tree, users: Mapping[str, list[list[Resource]]]) -> list[Problem]:

@@ -33,6 +33,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from gitops_gen.checks.model import Rule
+from gitops_gen.repo.yamlio import NodePath
 
 K8S_SCHEMA = Rule("k8s-schema", "error", "rendered object",
                   "a rendered object invalid for the cluster's Kubernetes version (unknown fields are errors)",
@@ -45,7 +46,6 @@ SYNC_SCHEMA = Rule("sync-schema", "error", "rendered object",
                    "checks.validate.sync_problems")
 RULES = (K8S_SCHEMA, K8S_VERSION, SYNC_SCHEMA)
 
-ObjPath = tuple[str | int, ...]
 
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.0-local-strict$")
 
@@ -60,7 +60,7 @@ OWN_SCHEMAS: dict[tuple[str, str], str] = {
 class SchemaError:
     """One schema violation: where in the object, and a one-line message naming the field."""
 
-    path: ObjPath
+    path: NodePath
     message: str
 
 
@@ -175,7 +175,7 @@ def _show(value: Any) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
-def _field(path: ObjPath) -> str:
+def _field(path: NodePath) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -189,7 +189,7 @@ def _types(want: Any) -> str:
 
 def _describe(err: jsonschema.ValidationError) -> SchemaError:
     """A short message naming the field, and the path to blame (the unknown key itself for extras)."""
-    path: ObjPath = tuple(err.absolute_path)
+    path: NodePath = tuple(err.absolute_path)
     kind, value = err.validator, err.instance
     want: Any = err.validator_value
     schema: Any = err.schema
@@ -239,7 +239,7 @@ class ObjectValidator:
         found = self._done.get(key)
         if found is None:
             self.validated += 1
-            seen: dict[tuple[ObjPath, str], SchemaError] = {}
+            seen: dict[tuple[NodePath, str], SchemaError] = {}
             for err in validator.iter_errors(obj):
                 described = _describe(err)
                 seen.setdefault((described.path, described.message), described)

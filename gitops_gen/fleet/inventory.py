@@ -21,13 +21,11 @@ import jsonschema
 
 from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.fleet.layout import CLUSTER_FILE, CLUSTERS_DIR, CONFIG_PATH
 from gitops_gen.repo.tree import Tree
-from gitops_gen.repo.yamlio import LineMap, load_with_lines
+from gitops_gen.repo.yamlio import LineMap, NodePath, load_with_lines
 
 API_VERSION = "gitops-gen/v1alpha1"
-CONFIG_PATH = "gitops-gen.yaml"
-CLUSTERS_DIR = "clusters"
-CLUSTER_FILE = "cluster.yaml"
 CLUSTER_LAYER = "cluster"  # the built-in last layer
 ENGINES = ("flux", "argocd")
 DEFAULT_ENGINE = "flux"
@@ -39,7 +37,6 @@ SCHEMA = Rule("schema", "error", "inventory",
               "fleet.inventory.check_fleet")
 RULES = (YAML, SCHEMA)
 
-NodePath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)

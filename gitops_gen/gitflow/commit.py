@@ -39,7 +39,7 @@ INPUT = re.compile(r"^(gitops-gen\.yaml|clusters/[^/]+/cluster\.yaml|apps/.+)$")
 
 def unstaged_inputs(grepo: Any) -> list[str]:
     """Input files (inventory, config, anything under apps/) edited but not staged, or untracked."""
-    from gitops_gen.fleet.generate import is_generated
+    from gitops_gen.fleet.layout import is_generated
 
     paths = {d.a_path for d in grepo.index.diff(None)} | set(grepo.untracked_files)
     out = []

@@ -35,6 +35,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gitops_gen.errors import GitopsGenError
 
 # Node path (dict keys and list indices) -> 1-based (line, col).
+# A path of keys and list indexes into a YAML document: ("spec", "nodePools", 0, "gpu").
+NodePath = tuple[str | int, ...]
 LineMap = dict[tuple[Any, ...], tuple[int, int]]
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024

@@ -19,12 +19,12 @@ from typing import Any
 
 from gitops_gen.checks.gpu import rules
 from gitops_gen.checks.gpu.nodeselect import label_value
+from gitops_gen.repo.yamlio import NodePath
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MIG_PREFIX = "nvidia.com/mig-"
 STRATEGIES = ("none", "single", "mixed")
 
-Path = tuple[str | int, ...]
 
 # Profile as a resource-name suffix (``+`` already written as ``.``; section 1.1):
 # 1g.5gb, 1g.10gb.me, 2g.48gb.me.all, 1g.24gb.gfx, 1g.24gb-me. Compute-instance
@@ -307,7 +307,7 @@ class PoolIssue:
     rule: str
     severity: str
     message: str
-    field: Path
+    field: NodePath
 
 
 @dataclass(frozen=True)
@@ -525,7 +525,7 @@ def _layout_issues(
     product: str | None,
     layout: MigLayout,
 ) -> list[PoolIssue]:
-    where: Path = ("mig", "config")
+    where: NodePath = ("mig", "config")
     if layout.status == "invalid":
         return [PoolIssue(rules.GPU_POOL_CONFIG_INVALID.id, "error", f"pool {name}: {layout.reason}", where)]
     if strategy == "none":

@@ -90,8 +90,8 @@ from gitops_gen.checks.gpu.nodeselect import (
     has_node_selection,
     selector_keys,
 )
+from gitops_gen.repo.yamlio import NodePath
 
-Path = tuple[str | int, ...]
 ObjRef = tuple[str, str, str]
 
 
@@ -103,11 +103,11 @@ class Finding:
     severity: str  # "error" | "warning"
     message: str
     obj: ObjRef
-    field: Path
+    field: NodePath
 
 
 # Kind -> (path of the pod spec, path of the pod count or None). Core workload groups only.
-_TEMPLATES: dict[str, tuple[Path, Path | None]] = {
+_TEMPLATES: dict[str, tuple[NodePath, NodePath | None]] = {
     "Pod": (("spec",), None),
     "Deployment": (("spec", "template", "spec"), ("spec", "replicas")),
     "StatefulSet": (("spec", "template", "spec"), ("spec", "replicas")),
@@ -170,7 +170,7 @@ class _Entry:
 
     resource: str
     quantity: int
-    path: Path  # absolute path of the value responsible (limit, else request)
+    path: NodePath  # absolute path of the value responsible (limit, else request)
     init: bool
     sidecar: bool
     order: int  # position among init containers (for sidecars started before an init container)
@@ -180,12 +180,12 @@ class _Entry:
 class _Workload:
     obj: ObjRef
     kind: str
-    pod_path: Path
+    pod_path: NodePath
     pod_spec: Mapping[str, Any]
     pods: int
-    count_path: Path | None
+    count_path: NodePath | None
     entries: list[_Entry]
-    demand: dict[str, tuple[int, Path]]  # resource -> (effective pod request, path to blame)
+    demand: dict[str, tuple[int, NodePath]]  # resource -> (effective pod request, path to blame)
 
 
 def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Finding]:
@@ -260,7 +260,7 @@ def placements(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> li
 # --- workloads ---------------------------------------------------------------------------------
 
 
-def _get(node: Any, path: Path) -> Any:
+def _get(node: Any, path: NodePath) -> Any:
     for key in path:
         if isinstance(node, Mapping) and isinstance(key, str):
             node = node.get(key)
@@ -296,7 +296,7 @@ def _workload(obj: Any, findings: list[Finding]) -> _Workload | None:
     return _Workload(ref, kind, pod_path, pod_spec, pods, set_path, entries, _effective(entries))
 
 
-def _pod_count(obj: Mapping[str, Any], kind: str, count_path: Path | None) -> tuple[int, Path | None]:
+def _pod_count(obj: Mapping[str, Any], kind: str, count_path: NodePath | None) -> tuple[int, NodePath | None]:
     """Pods running at once (DaemonSet: per node) and the path of the value that set it, if any."""
     if count_path is None:
         return 1, None
@@ -311,7 +311,7 @@ def _pod_count(obj: Mapping[str, Any], kind: str, count_path: Path | None) -> tu
 
 
 def _entries(
-    ref: ObjRef, pod_path: Path, pod_spec: Mapping[str, Any], findings: list[Finding]
+    ref: ObjRef, pod_path: NodePath, pod_spec: Mapping[str, Any], findings: list[Finding]
 ) -> list[_Entry]:
     entries: list[_Entry] = []
     for section in ("initContainers", "containers"):
@@ -343,15 +343,15 @@ def _entries(
 
 
 def _container(
-    ref: ObjRef, base: Path, resources: Any, findings: list[Finding]
-) -> list[tuple[str, int, Path]]:
+    ref: ObjRef, base: NodePath, resources: Any, findings: list[Finding]
+) -> list[tuple[str, int, NodePath]]:
     """(resource, quantity, path) for every GPU resource of one container, reporting bad values."""
     if not isinstance(resources, Mapping):
         return []
     limits = resources.get("limits") if isinstance(resources.get("limits"), Mapping) else {}
     requests = resources.get("requests") if isinstance(resources.get("requests"), Mapping) else {}
     assert isinstance(limits, Mapping) and isinstance(requests, Mapping)
-    out: list[tuple[str, int, Path]] = []
+    out: list[tuple[str, int, NodePath]] = []
     for name in dict.fromkeys([*limits, *requests]):
         if not isinstance(name, str):
             continue
@@ -407,7 +407,7 @@ def _container(
 
 
 def _quantity(
-    ref: ObjRef, path: Path, values: Mapping[str, Any], name: str, findings: list[Finding]
+    ref: ObjRef, path: NodePath, values: Mapping[str, Any], name: str, findings: list[Finding]
 ) -> Fraction | None:
     if name not in values:
         return None
@@ -441,9 +441,9 @@ def _invalid_name(name: str) -> str:
     )
 
 
-def _effective(entries: list[_Entry]) -> dict[str, tuple[int, Path]]:
+def _effective(entries: list[_Entry]) -> dict[str, tuple[int, NodePath]]:
     """Effective pod request per resource: max(app containers + sidecars, each init + earlier sidecars)."""
-    demand: dict[str, tuple[int, Path]] = {}
+    demand: dict[str, tuple[int, NodePath]] = {}
     for resource in dict.fromkeys(e.resource for e in entries):
         mine = [e for e in entries if e.resource == resource]
         steady = [e for e in mine if not e.init or e.sidecar]
@@ -459,7 +459,7 @@ def _effective(entries: list[_Entry]) -> dict[str, tuple[int, Path]]:
     return demand
 
 
-def _largest(entries: list[_Entry]) -> Path | None:
+def _largest(entries: list[_Entry]) -> NodePath | None:
     return max(entries, key=lambda e: e.quantity).path if entries else None
 
 
@@ -482,11 +482,11 @@ def _selection(workload: _Workload, supply: PoolSupply) -> str:
     return "yes" if evaluate(spec, labels, _kubelet_key) is not False else "maybe"
 
 
-def _supplies(supply: PoolSupply, demand: Mapping[str, tuple[int, Path]]) -> bool:
+def _supplies(supply: PoolSupply, demand: Mapping[str, tuple[int, NodePath]]) -> bool:
     return all(supply.resources.get(r, 0) > 0 for r in demand)
 
 
-def _fits(supply: PoolSupply, demand: Mapping[str, tuple[int, Path]]) -> bool:
+def _fits(supply: PoolSupply, demand: Mapping[str, tuple[int, NodePath]]) -> bool:
     return all(supply.resources.get(r, 0) >= q for r, (q, _) in demand.items())
 
 
@@ -528,7 +528,7 @@ def _place(workload: _Workload, pools: list[PoolSupply], findings: list[Finding]
     return None if unknown else fitting
 
 
-def _resource_path(workload: _Workload, resource: str) -> Path:
+def _resource_path(workload: _Workload, resource: str) -> NodePath:
     for entry in workload.entries:
         if entry.resource == resource:
             return entry.path
@@ -539,7 +539,7 @@ def _no_pool(workload: _Workload, pools: list[PoolSupply]) -> Finding:
     demand = workload.demand
     relevant = [p for p in pools if p.known and _supplies(p, demand)] or [p for p in pools if p.gpus] or pools
     reasons: list[str] = []
-    field: Path | None = None
+    field: NodePath | None = None
     for supply in relevant[:4]:
         mismatch = first_mismatch(workload.pod_spec, supply.labels, _unknown_for(supply))
         if mismatch is None:

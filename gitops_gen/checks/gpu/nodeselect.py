@@ -23,10 +23,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-Path = tuple[str | int, ...]
+from gitops_gen.repo.yamlio import NodePath
+
 UnknownKey = Callable[[str], bool]
 
-_REQUIRED: Path = ("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+_REQUIRED: NodePath = ("affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
 # Kubernetes parses Gt/Lt operands with strconv.ParseInt: optional sign, digits only.
 _INT = re.compile(r"[+-]?[0-9]+")
 
@@ -39,7 +40,7 @@ class Mismatch:
     ``("affinity", "nodeAffinity", ..., "nodeSelectorTerms", 0, "matchExpressions", 1)``.
     """
 
-    path: Path
+    path: NodePath
     reason: str
 
 
@@ -100,7 +101,7 @@ def first_mismatch(
     for ti, term in enumerate(terms):
         for ei, expr in enumerate(_expressions(term)):
             if _requirement(expr, labels, unknown) is False:
-                path: Path = (*_REQUIRED, "nodeSelectorTerms", ti, "matchExpressions", ei)
+                path: NodePath = (*_REQUIRED, "nodeSelectorTerms", ti, "matchExpressions", ei)
                 return Mismatch(path, _describe(expr, labels))
         if _term(term, labels, unknown) is False:
             return Mismatch((*_REQUIRED, "nodeSelectorTerms", ti), "empty nodeSelectorTerm matches no node")
