@@ -1,61 +1,43 @@
-"""Authoring: the edits behind `new cluster|app|layer`, `enable`, `disable` and `set image`.
-
-Everything here is pure: a planner reads a ``Tree`` and returns a ``Change`` (the
-new bytes of every file it creates or edits, the clusters affected, notes), so a
-command can check the whole result (inventory and generate plan) before it
-writes anything. Hand-written YAML is edited with ruamel.yaml's round trip:
-comments, key order, quoting, flow style and the file's sequence indentation stay
-as people wrote them. To be safe against ruamel normalising a line nobody asked
-to change, only the lines the edit itself changes are replayed onto the original
-text (see ``carry_over``); the result is re-read and must mean what ruamel meant.
+"""The edits behind `enable`, `disable` and `set image`, and what they read: names, images,
+an app's base objects, the clusters an app or layer reaches. Pure: text in, text out.
 """
 
 from __future__ import annotations
 
-import difflib
-import io
-import itertools
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
-from ruamel.yaml.tokens import CommentToken
 
+from gitops_gen.authoring.roundtrip import (
+    _eol_column,
+    _is_block,
+    _split_comment,
+    _token,
+    append_keeping_trailing,
+    give_trailing,
+    rewrite,
+    scalar,
+    take_trailing,
+)
 from gitops_gen.errors import GitopsGenError
-from gitops_gen.fleet.inventory import API_VERSION, CLUSTER_LAYER, Cluster, Fleet
-from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR, CLUSTER_FILE, CLUSTERS_DIR
-from gitops_gen.kustomize.types import COMPONENT_VERSION, FILE_NAMES, KUSTOMIZATION_VERSION
+from gitops_gen.fleet.inventory import CLUSTER_LAYER, Cluster, Fleet
+from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR
+from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.repo.tree import Kind, Tree, normalize
 
-LAYER_PATCH = "deployment-patch.yaml"
 DEFAULT_TAG = "0.1.0"
 # Workload kinds a layer patch may target, most likely first.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
-
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 _DIRNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}\Z")
 _IMAGE_NAME = re.compile(r"[a-z0-9]+(?:[._/:-][a-zA-Z0-9]+|__[a-z0-9]+)*\Z")
 _K8S_VERSION = re.compile(r"1\.[0-9]+\Z")
-_KEY_LINE = re.compile(r"^(\s*)((?:-\s+)*)([^\s#-][^#]*?):\s*(?:#.*)?$")
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a command will write: new bytes per repo-relative path, and what to tell the user."""
-
-    files: dict[str, bytes]
-    clusters: tuple[str, ...] = ()  # clusters whose rendered manifests may change
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,9 +48,6 @@ class ImageRef:
 
     def __str__(self) -> str:
         return self.name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
-
-
-# ---------------------------------------------------------------- small parsers
 
 
 def check_name(name: str, what: str) -> None:
@@ -131,294 +110,6 @@ def pinned_image(ref: str) -> ImageRef:
 def repository(name: str) -> str:
     """The last path component of an image name: ``registry.example.com/team/pd`` -> ``pd``."""
     return name.rsplit("/", 1)[-1]
-
-
-# ---------------------------------------------------------------- YAML round trip
-
-
-def detect_indent(text: str, default_offset: int = 0) -> tuple[int, int, int]:
-    """(mapping, sequence, offset) as ruamel.yaml wants them, from the file's own block nesting.
-
-    The most common step wins, so one odd line does not restyle the file; a file
-    without block sequences gets DEFAULT_OFFSET for the dash (0 is kustomize's style).
-    """
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    mapping: Counter[int] = Counter()
-    offset: Counter[int] = Counter()
-    for prev, line in itertools.pairwise(lines):
-        found = _KEY_LINE.match(prev)
-        if not found:
-            continue
-        key_col = len(found.group(1)) + len(found.group(2))
-        col = len(line) - len(line.lstrip(" "))
-        if line.lstrip().startswith("- ") or line.strip() == "-":
-            if col >= key_col:
-                offset[col - key_col] += 1
-        elif col > key_col:
-            mapping[col - key_col] += 1
-    map_indent = mapping.most_common(1)[0][0] if mapping else 2
-    dash = offset.most_common(1)[0][0] if offset else default_offset
-    return map_indent, dash + 2, dash
-
-
-def _yaml(indent: tuple[int, int, int]) -> YAML:
-    rt = YAML(typ="rt")
-    rt.preserve_quotes = True
-    rt.width = 4096  # never fold a long line someone wrote on one line
-    rt.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
-    return rt
-
-
-def load_rt(text: str, path: str) -> Any:
-    """The round-trip document of TEXT; a one-line error naming PATH and the line if it is not YAML."""
-    try:
-        docs = list(_yaml((2, 2, 0)).load_all(text))
-    except MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        raise GitopsGenError(f"invalid YAML: {err.problem or err.context}", path, line, col) from None
-    except YAMLError as err:
-        raise GitopsGenError(f"invalid YAML: {err}", path) from None
-    if len(docs) != 1 or not isinstance(docs[0], CommentedMap):
-        raise GitopsGenError("expected one YAML document holding a mapping", path)
-    return docs[0]
-
-
-def dump_rt(doc: Any, indent: tuple[int, int, int]) -> str:
-    out = io.StringIO()
-    _yaml(indent).dump(doc, out)
-    return out.getvalue()
-
-
-def carry_over(original: str, before: str, after: str) -> str:
-    """AFTER's changes to BEFORE, replayed on ORIGINAL (BEFORE is ruamel's unedited dump of ORIGINAL).
-
-    ruamel may restyle lines nobody edits (a second indentation style in one
-    file, odd spacing); those keep their original bytes. A changed line must map
-    onto an original line unambiguously, else ruamel's whole dump is used. An
-    edited line keeps its end-of-line comment where it was (see ``realign``).
-    """
-    orig, old, new = (s.splitlines(keepends=True) for s in (original, before, after))
-    bound: dict[int, int] = {}  # line boundary in OLD -> the same boundary in ORIG
-    same: set[int] = set()  # OLD lines identical in ORIG
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, orig, autojunk=False).get_opcodes():
-        bound.setdefault(i1, j1)
-        bound[i2] = j2
-        if tag == "equal":
-            for k in range(i2 - i1):
-                bound[i1 + k] = j1 + k
-                same.add(i1 + k)
-    starts = Counter(_comment_start(line) for line in orig)
-    aligned = {col for col, count in starts.items() if col is not None and count > 1}
-    out: list[str] = orig[:bound.get(0, 0)]  # e.g. a `---` ruamel does not write back
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if i1 not in bound or i2 not in bound:
-            return after
-        if tag == "equal":
-            out.extend(orig[bound[i1]:bound[i2]])
-        elif all(k in same for k in range(i1, i2)):
-            out.extend(_realign_hunk(old[i1:i2], new[j1:j2], aligned))
-        else:
-            return after
-    merged = "".join(out)
-    if merged == after:
-        return after
-    try:
-        return merged if _reread(merged, "") == _reread(after, "") else after
-    except GitopsGenError:
-        return after
-
-
-def _comment_start(line: str) -> int | None:
-    """Index of the '#' starting LINE's end-of-line comment, outside quotes; None without one."""
-    quote = None
-    for i, char in enumerate(line):
-        if quote is not None:
-            if char == quote:
-                quote = None
-        elif char in "'\"" and (i == 0 or line[i - 1] in " :[{,-"):
-            quote = char
-        elif char == "#" and i > 0 and line[i - 1] in " \t":
-            return i if line[:i].strip() else None
-    return None
-
-
-def _realign_hunk(old: list[str], new: list[str], aligned: AbstractSet[int]) -> list[str]:
-    """NEW lines (an edit of the OLD ones) with each end-of-line comment placed as on its OLD line."""
-    unused = list(old)
-    out = []
-    for line in new:
-        start = _comment_start(line)
-        origin = next((o for o in unused if start is not None and (c := _comment_start(o)) is not None
-                       and o[c:] == line[start:]), None)
-        if origin is None:
-            out.append(line)
-            continue
-        unused.remove(origin)
-        out.append(realign(origin, line, aligned))
-    return out
-
-
-def realign(old: str, new: str, aligned: AbstractSet[int] = frozenset()) -> str:
-    """NEW (an edit of the line OLD) with OLD's end-of-line comment: at the same column if that column
-    is one ALIGNED comments share (and the text still fits), else as far after the text as before."""
-    c_old, c_new = _comment_start(old), _comment_start(new)
-    if c_old is None or c_new is None or old[c_old:] != new[c_new:]:
-        return new
-    text = new[:c_new].rstrip()
-    gap = c_old - len(old[:c_old].rstrip())
-    column = c_old if c_old in aligned and len(text) + 1 <= c_old else len(text) + gap
-    return text + " " * (column - len(text)) + new[c_new:]
-
-
-def rewrite(text: str, path: str, edit: Callable[[CommentedMap], None], default_offset: int = 0) -> str:
-    """TEXT with EDIT applied to its round-trip document, everything else kept as written."""
-    crlf = "\r\n" in text
-    if crlf:
-        text = text.replace("\r\n", "\n")
-    indent = detect_indent(text, default_offset)
-    before = dump_rt(load_rt(text, path), indent)
-    doc = load_rt(text, path)
-    edit(doc)
-    after = dump_rt(doc, indent)
-    result = carry_over(text, before, after)
-    # ruamel must write what it holds; a surprise here would silently corrupt someone's file.
-    if _reread(result, path) != _plain(doc):
-        raise AssertionError(f"{path}: the edited YAML does not read back as written")
-    return result.replace("\n", "\r\n") if crlf else result
-
-
-def _reread(text: str, path: str) -> Any:
-    return _plain(load_rt(text, path))
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {_plain(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
-
-
-def _reads_as_string(value: str) -> bool:
-    """Whether VALUE written plain reads back as the same string, for YAML 1.1 and go-yaml alike."""
-    if value != value.strip() or not value:
-        return False
-    try:
-        loaded = yaml.load(f"k: {value}\n", Loader=yaml.CSafeLoader)
-    except yaml.YAMLError:
-        return False
-    if loaded != {"k": value}:
-        return False
-    # go-yaml v3 (kustomize) reads these as numbers where YAML 1.1 reads strings.
-    return not re.match(r"[-+]?(0[xXoObB][0-9a-fA-F_]+|\.[0-9]|[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?\Z)", value)
-
-
-def scalar(value: str, like: Any = None) -> Any:
-    """VALUE for a YAML file: quoted like LIKE (the value it replaces) or, if it must be, double-quoted."""
-    if isinstance(like, DoubleQuotedScalarString):
-        return DoubleQuotedScalarString(value)
-    if isinstance(like, SingleQuotedScalarString):
-        return SingleQuotedScalarString(value)
-    return value if _reads_as_string(value) else DoubleQuotedScalarString(value)
-
-
-def _flow_text(value: str) -> str:
-    """VALUE as it appears in a flow mapping written by hand: plain if safe, else double-quoted."""
-    plain = _reads_as_string(value) and not re.search(r"[,\[\]{}#&*!|>'\"%@`]", value)
-    return value if plain else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# ---------------------------------------------------------------- comments
-
-
-def _split_comment(token: CommentToken | None) -> tuple[str | None, str, int]:
-    """(end-of-line comment, the comment lines after it, column) of a ruamel comment token."""
-    if token is None:
-        return None, "", 0
-    value: str = token.value
-    first, _, rest = value.partition("\n")
-    return (first if first.strip() else None), rest, token.column
-
-
-def _token(eol: str | None, rest: str, column: int) -> CommentToken | None:
-    if eol is None and not rest:
-        return None
-    value = (eol or "") + "\n" + rest
-    return CommentToken(value, CommentMark(column), None)
-
-
-def _eol_column(old_column: int, old_end: int, new_end: int) -> int:
-    """Keep an aligned comment where it was, unless the line grew past it: then keep its gap."""
-    gap = max(old_column - old_end, 1)
-    return old_column if new_end + 1 <= old_column else new_end + gap
-
-
-def _is_block(node: Any) -> bool:
-    return isinstance(node, CommentedMap | CommentedSeq) and bool(node) and not node.fa.flow_style()
-
-
-def _last_slot(node: Any) -> tuple[Any, Any, int] | None:
-    """(container, key, slot index) of the comment after the last scalar written in NODE: where ruamel
-    keeps the comment lines that follow a block (a file's closing comments among them)."""
-    if isinstance(node, CommentedSeq) and node:
-        last = len(node) - 1
-        if _is_block(node[last]):
-            return _last_slot(node[last])
-        return node, last, 0
-    if isinstance(node, CommentedMap) and node:
-        key = list(node.keys())[-1]
-        if _is_block(node[key]):
-            return _last_slot(node[key])
-        return node, key, 2
-    return None
-
-
-def take_trailing(node: Any) -> str:
-    """Remove and return the comment lines after NODE's last line (its end-of-line comment stays)."""
-    found = _last_slot(node)
-    if found is None:
-        return ""
-    holder, key, index = found
-    slot = holder.ca.items.get(key)
-    if not slot or slot[index] is None:
-        return ""
-    eol, rest, column = _split_comment(slot[index])
-    slot[index] = _token(eol, "", column)
-    return rest
-
-
-def give_trailing(node: Any, rest: str) -> None:
-    """Put the comment lines REST after NODE's last line (after its end-of-line comment, if any)."""
-    found = _last_slot(node) if rest else None
-    if found is None:
-        return
-    holder, key, index = found
-    slot = holder.ca.items.setdefault(key, [None, None, None, None])
-    eol, old_rest, column = _split_comment(slot[index])
-    slot[index] = _token(eol, old_rest + rest, column)
-
-
-def append_keeping_trailing(container: CommentedSeq | CommentedMap, value: Any, key: str | None = None) -> None:
-    """Append VALUE (under KEY for a mapping) after CONTAINER's last item, and move the comment
-    lines that followed that item (a closing comment of the file, say) to after VALUE."""
-    rest = take_trailing(container)
-    if isinstance(container, CommentedSeq):
-        container.append(value)
-    else:
-        container[key] = value
-    give_trailing(container, rest)
-
-
-# ---------------------------------------------------------------- reading an app's base
 
 
 @dataclass(frozen=True)
@@ -527,9 +218,6 @@ def match_image(tree: Tree, app: str, image: ImageRef) -> str:
     raise GitopsGenError(f"image {image.name!r} matches no image of {where} (images: {known})")
 
 
-# ---------------------------------------------------------------- app and cluster lookups
-
-
 def has_base(tree: Tree, app: str) -> bool:
     return tree.kind(f"{APPS_DIR}/{app}/{BASE_DIR}") == "dir"
 
@@ -571,9 +259,6 @@ def users_of(fleet: Fleet, app: str, layer: tuple[str, str] | None = None, gener
             if layer is None or dict(cluster.layer_chain).get(layer[0]) == layer[1]:
                 out.append(cluster.name)
     return tuple(dict.fromkeys(out))
-
-
-# ---------------------------------------------------------------- enable / disable
 
 
 def _find_app(apps: CommentedSeq, app: str) -> int | None:
@@ -689,9 +374,6 @@ def set_app_enabled(text: str, path: str, app: str, enabled: bool) -> tuple[str,
     return (text if outcome.startswith(("already", "not")) else new), outcome
 
 
-# ---------------------------------------------------------------- images
-
-
 def _set_key(entry: CommentedMap, key: str, value: Any, replaces: Iterable[str] = (), after: str = "name") -> None:
     """ENTRY[KEY] = VALUE in place; else where the first of REPLACES was (taking its comment); else
     after the key AFTER. The keys in REPLACES are removed."""
@@ -789,414 +471,3 @@ def _update_image(entry: CommentedMap, base_name: str, image: ImageRef) -> None:
         _set_key(entry, "digest", image.digest, replaces=("newTag",), after=last)
     else:
         _set_key(entry, "newTag", str(image.tag), replaces=("digest",), after=last)
-
-
-# ---------------------------------------------------------------- scaffolds
-
-
-def cluster_text(name: str, layers: Mapping[str, str], engine: str | None, kubernetes_version: str | None,
-                 offset: int = 2) -> str:
-    """A new cluster.yaml: the layers in config order, no node pools or apps yet."""
-    dash = " " * offset
-    flow = ", ".join(f"{key}: {_flow_text(value)}" for key, value in layers.items())
-    lines = [
-        f"apiVersion: {API_VERSION}",
-        "kind: Cluster",
-        "metadata:",
-        f"  name: {name}",
-        "spec:",
-        f"  layers: {{{flow}}}" if layers else "  layers: {}",
-    ]
-    if kubernetes_version is not None:
-        lines.append(f'  kubernetesVersion: "{kubernetes_version}"')
-    if engine is not None:
-        lines.append(f"  gitops: {{engine: {engine}}}")
-    lines += [
-        "  # TODO: the node pools and their GPUs, for example:",
-        f"  # {dash}- name: a100",
-        f"  # {dash}  nodes: 2",
-        f"  # {dash}  gpu: {{product: NVIDIA-A100-PCIE-40GB, count: 4}}",
-        "  nodePools: []",
-        f"  # apps: add them with `gitops-gen enable APP --cluster {name}`",
-        "  apps: []",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def cluster_from(text: str, path: str, name: str, layers: Mapping[str, str], engine: str | None,
-                 kubernetes_version: str | None) -> str:
-    """A copy of another cluster's cluster.yaml (node pools, Kubernetes version, apps, comments)
-    with a new name and layers; its GitOps engine is not copied (the default applies unless ENGINE)."""
-
-    def edit(doc: CommentedMap) -> None:
-        meta = doc.get("metadata")
-        spec = doc.get("spec")
-        if not isinstance(meta, CommentedMap) or not isinstance(spec, CommentedMap):
-            raise GitopsGenError("expected metadata and spec mappings", path)
-        meta["name"] = scalar(name, meta.get("name"))
-        old = spec.get("layers")
-        if isinstance(old, CommentedMap) and list(old.keys()) == list(layers):
-            for key, value in layers.items():
-                old[key] = scalar(value, old[key])
-        else:
-            new = CommentedMap((k, scalar(v)) for k, v in layers.items())
-            new.fa.set_flow_style()
-            if isinstance(old, CommentedMap):
-                spec["layers"] = new
-            else:
-                spec.insert(0, "layers", new)
-        if kubernetes_version is not None:
-            if "kubernetesVersion" in spec:
-                old_version = spec["kubernetesVersion"]
-                quoted = isinstance(old_version, (DoubleQuotedScalarString, SingleQuotedScalarString))
-                spec["kubernetesVersion"] = scalar(kubernetes_version, old_version if quoted else
-                                                   DoubleQuotedScalarString(""))
-            else:
-                spec.insert(list(spec.keys()).index("layers") + 1, "kubernetesVersion",
-                            DoubleQuotedScalarString(kubernetes_version))
-        gitops = CommentedMap([("engine", engine)]) if engine is not None else None
-        if gitops is not None:
-            gitops.fa.set_flow_style()
-        if "gitops" in spec:
-            if gitops is None:
-                drop_key(spec, "gitops")
-            else:
-                # The source's comment on its engine would not describe this one; the lines after it stay.
-                rest = _trailing_of(spec, "gitops")
-                spec["gitops"] = gitops
-                spec.ca.items["gitops"] = [None, None, _token(None, rest, 0), None]
-        elif gitops is not None:
-            keys = list(spec.keys())
-            after = "kubernetesVersion" if "kubernetesVersion" in keys else "layers"
-            spec.insert(keys.index(after) + 1, "gitops", gitops)
-
-    return rewrite(text, path, edit, default_offset=2)
-
-
-def app_files(name: str, image: ImageRef) -> dict[str, str]:
-    """apps/NAME/base/: a kustomization, a GPU Deployment and its Service, with what to fill in."""
-    base = f"{APPS_DIR}/{name}/{BASE_DIR}"
-    image_line = _aligned(f"        image: {image}", "# TODO: the release to run, pinned (never latest)")
-    kustomization = f"""\
-# Base manifests of {name}. Replace them with the upstream release as shipped, or fill in the TODOs.
-# Per-company, -zone, -env or -cluster changes go in layer components: `gitops-gen new layer {name} env=prod`.
-apiVersion: {KUSTOMIZATION_VERSION}
-kind: Kustomization
-resources:
-- deployment.yaml
-- service.yaml
-"""
-    deployment = f"""\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  labels:
-    app.kubernetes.io/name: {name}
-spec:
-  replicas: 1                        # per-env or per-cluster counts go in layer components
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: {name}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: {name}
-    spec:
-      containers:
-      - name: {name}
-{image_line}
-        ports:
-        - name: http
-          containerPort: 8080        # TODO: the port the server listens on
-        readinessProbe:              # TODO: an endpoint that answers once the model is loaded
-          httpGet:
-            path: /healthz
-            port: http
-          initialDelaySeconds: 10
-          periodSeconds: 10
-        livenessProbe:
-          httpGet:
-            path: /healthz
-            port: http
-          initialDelaySeconds: 30
-          periodSeconds: 20
-        resources:
-          requests:                  # TODO: CPU and memory the server needs
-            cpu: "1"
-            memory: 4Gi
-            nvidia.com/gpu: 1        # whole GPUs only; requests equal limits
-          limits:
-            memory: 4Gi
-            nvidia.com/gpu: 1
-      tolerations:
-      - key: nvidia.com/gpu
-        operator: Exists
-        effect: NoSchedule
-"""
-    service = f"""\
-apiVersion: v1
-kind: Service
-metadata:
-  name: {name}
-  labels:
-    app.kubernetes.io/name: {name}
-spec:
-  selector:
-    app.kubernetes.io/name: {name}
-  ports:
-  - name: http
-    port: 80
-    targetPort: http                 # the container port named http
-"""
-    return {f"{base}/kustomization.yaml": kustomization, f"{base}/deployment.yaml": deployment,
-            f"{base}/service.yaml": service}
-
-
-def _aligned(text: str, comment: str, column: int = 37) -> str:
-    """TEXT with COMMENT at COLUMN, as the scaffolds align them (two spaces after a longer line)."""
-    return text + " " * max(column - len(text), 2) + comment
-
-
-def _component_header(app: str, key: str, value: str) -> str:
-    who = f"the cluster {value} only" if key == CLUSTER_LAYER else f"every cluster with {key}={value}"
-    return (f"# {app} for {key}={value}: a kustomize Component, applied to {who},\n"
-            "# after the layers before it (later layers win).\n")
-
-
-def component_text(app: str, key: str, value: str) -> str:
-    """A bare layer component (no patches): what `set image --layer` starts from."""
-    return _component_header(app, key, value) + f"apiVersion: {COMPONENT_VERSION}\nkind: Component\n"
-
-
-def layer_files(app: str, key: str, value: str, workload: tuple[str, str, str]) -> dict[str, str]:
-    """apps/APP/KEY/VALUE/: a Component wiring an empty strategic-merge patch of the app's workload."""
-    api, kind, name = workload
-    directory = f"{APPS_DIR}/{app}/{key}/{value}"
-    kustomization = component_text(app, key, value) + f"patches:\n- path: {LAYER_PATCH}\n"
-    patch = f"""\
-# Strategic-merge patch of the {kind} {name} for {key}={value}.
-# Add only the fields this layer changes, for example:
-#   spec:
-#     replicas: 2
-apiVersion: {api}
-kind: {kind}
-metadata:
-  name: {name}
-"""
-    return {f"{directory}/kustomization.yaml": kustomization, f"{directory}/{LAYER_PATCH}": patch}
-
-
-# ---------------------------------------------------------------- planners
-
-
-def _encode(files: Mapping[str, str]) -> dict[str, bytes]:
-    return {path: text.encode() for path, text in files.items()}
-
-
-def _check_layers(fleet: Fleet, layers: Mapping[str, str]) -> dict[str, str]:
-    """LAYERS in config order: exactly one value for every configured layer."""
-    configured = fleet.config.layers
-    unknown = [k for k in layers if k not in configured]
-    if unknown:
-        known = ", ".join(configured) or "none"
-        raise GitopsGenError(f"--layer {unknown[0]}: unknown layer (gitops-gen.yaml layers: {known})")
-    missing = [k for k in configured if k not in layers]
-    if missing:
-        raise GitopsGenError(f"missing --layer for {', '.join(missing)} (every cluster needs a value for each "
-                             f"layer of gitops-gen.yaml: {', '.join(configured)})")
-    for key in configured:
-        check_layer_value(key, layers[key], fleet)
-    return {key: layers[key] for key in configured}
-
-
-def _cluster_offset(tree: Tree, fleet: Fleet) -> int:
-    """The dash offset the repo's cluster files use (the first one's), so a new one looks like its siblings."""
-    for cluster in fleet.clusters.values():
-        text = tree.read(cluster.path).decode("utf-8", "replace")
-        return detect_indent(text, 2)[2]
-    return 2
-
-
-def plan_new_cluster(tree: Tree, fleet: Fleet, name: str, layers: Mapping[str, str], engine: str | None = None,
-                     from_cluster: str | None = None, kubernetes_version: str | None = None) -> Change:
-    check_name(name, "cluster")
-    if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
-        raise GitopsGenError(f"--kubernetes-version {kubernetes_version!r}: expected a minor version like 1.30")
-    path = f"{CLUSTERS_DIR}/{name}/{CLUSTER_FILE}"
-    if name in fleet.clusters or tree.kind(f"{CLUSTERS_DIR}/{name}") is not None:
-        raise GitopsGenError(f"cluster {name!r} already exists", tree.display(path))
-    ordered = _check_layers(fleet, layers)
-    if from_cluster is not None:
-        source = fleet.cluster(from_cluster)
-        text = cluster_from(tree.read(source.path).decode("utf-8"), tree.display(source.path), name, ordered,
-                            engine, kubernetes_version)
-    else:
-        text = cluster_text(name, ordered, engine, kubernetes_version, _cluster_offset(tree, fleet))
-    return Change({path: text.encode()}, (name,))
-
-
-def plan_new_app(tree: Tree, name: str, image: str | None = None) -> Change:
-    check_name(name, "app")
-    ref = pinned_image(image) if image else ImageRef(f"registry.example.com/{name}", DEFAULT_TAG)
-    if tree.kind(f"{APPS_DIR}/{name}/{BASE_DIR}") is not None:
-        raise GitopsGenError(f"app {name!r} already exists", tree.display(f"{APPS_DIR}/{name}/{BASE_DIR}"))
-    notes = (f"{name} runs nowhere yet: `gitops-gen enable {name} --cluster C`",)
-    return Change(_encode(app_files(name, ref)), (), notes)
-
-
-def _layer_notes(fleet: Fleet, app: str, key: str, value: str) -> tuple[str, ...]:
-    if key != CLUSTER_LAYER and not any(c.layers.get(key) == value for c in fleet.clusters.values()):
-        return (f"no cluster has {key}={value} yet",)
-    return ()
-
-
-def plan_new_layer(tree: Tree, fleet: Fleet, app: str, key: str, value: str) -> Change:
-    require_base(tree, app)
-    check_layer_value(key, value, fleet, "layer")
-    directory = f"{APPS_DIR}/{app}/{key}/{value}"
-    if tree.kind(directory) is not None:
-        raise GitopsGenError(f"layer component {directory}/ already exists", tree.display(directory))
-    files = layer_files(app, key, value, base_workload(tree, app))
-    return Change(_encode(files), users_of(fleet, app, (key, value), generated_only=True),
-                  _layer_notes(fleet, app, key, value))
-
-
-def plan_enable(tree: Tree, fleet: Fleet, app: str, enabled: bool, clusters: Iterable[str] = (),
-                where: Mapping[str, str] | None = None) -> Change:
-    chosen = select_clusters(fleet, clusters, where or {})
-    refs = [next((r for r in c.apps if r.name == app), None) for c in chosen]
-    # An app needs a base, unless the clusters run it from a hand-written (chain) overlay.
-    needs_base = any((ref is None and enabled) or (ref is not None and ref.overlay is None) for ref in refs)
-    if not has_base(tree, app) and (needs_base or all(ref is None for ref in refs)):
-        require_base(tree, app)
-    files: dict[str, bytes] = {}
-    affected: list[str] = []
-    notes: list[str] = []
-    for cluster in chosen:
-        text = tree.read(cluster.path).decode("utf-8")
-        new, outcome = set_app_enabled(text, tree.display(cluster.path), app, enabled)
-        if new != text:
-            files[cluster.path] = new.encode()
-            affected.append(cluster.name)
-        else:
-            notes.append(f"{cluster.name}: {app} {outcome}")
-    return Change(files, tuple(affected), tuple(notes))
-
-
-def _renames(tree: Tree, directory: str, every: bool = False) -> dict[str, str]:
-    """name -> newName of the ``images:`` entries of the kustomization in DIRECTORY (EVERY: also
-    the entries that keep the name, mapped to themselves)."""
-    path = kustomization_file(tree, directory)
-    docs = _load_all(tree, path) if path is not None else []
-    images = docs[0].get("images") if docs and isinstance(docs[0], dict) else None
-    out: dict[str, str] = {}
-    for entry in images if isinstance(images, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-            new_name = entry.get("newName")
-            if isinstance(new_name, str):
-                out[entry["name"]] = new_name
-            elif every:
-                out[entry["name"]] = entry["name"]
-    return out
-
-
-def names_at_layer(tree: Tree, fleet: Fleet, app: str, base_name: str, key: str, value: str) -> list[str]:
-    """The names image BASE_NAME has when layer KEY=VALUE of APP applies, over the clusters that use it.
-
-    kustomize matches an ``images:`` entry against the image as the earlier layers left it,
-    so a rename (``newName``) in the base or an earlier layer changes the name to match.
-    """
-    start = _renames(tree, f"{APPS_DIR}/{app}/{BASE_DIR}").get(base_name, base_name)
-    names: list[str] = []
-    for cluster in fleet.clusters.values():
-        if cluster.name not in users_of(fleet, app, (key, value), generated_only=True):
-            continue
-        name = start
-        for layer in cluster.layer_chain:
-            if layer == (key, value):
-                break
-            name = _renames(tree, f"{APPS_DIR}/{app}/{layer[0]}/{layer[1]}").get(name, name)
-        names.append(name)
-    return list(dict.fromkeys(names)) or [start]
-
-
-def plan_set_image(tree: Tree, fleet: Fleet, app: str, image: str, layer: tuple[str, str] | None = None) -> Change:
-    require_base(tree, app)
-    ref = pinned_image(image)
-    base_name = match_image(tree, app, ref)
-    notes: tuple[str, ...] = ()
-    if layer is None:
-        directory = f"{APPS_DIR}/{app}/{BASE_DIR}"
-        path = kustomization_file(tree, directory)
-        if path is None:
-            raise GitopsGenError(f"no kustomization.yaml in {directory}/", tree.display(directory))
-        text = tree.read(path).decode("utf-8")
-        affected = users_of(fleet, app)
-        names = [base_name]
-    else:
-        key, value = layer
-        check_layer_value(key, value, fleet)
-        directory = f"{APPS_DIR}/{app}/{key}/{value}"
-        found = kustomization_file(tree, directory)
-        path = found or f"{directory}/kustomization.yaml"
-        text = tree.read(path).decode("utf-8") if found else component_text(app, key, value)
-        affected = users_of(fleet, app, layer, generated_only=True)
-        notes = _layer_notes(fleet, app, key, value)
-        names = names_at_layer(tree, fleet, app, base_name, key, value)
-    new = text
-    for name in names:
-        new = set_image_entry(new, tree.display(path), name, ref)
-    if new == text:
-        return Change({}, (), (f"{path}: already sets {base_name} to {ref}",))
-    if any(renames(ref, name) for name in names):
-        notes += stranded_entries(tree, fleet, app, set(names) - {ref.name}, layer)
-    return Change({path: new.encode()}, affected, notes)
-
-
-def stranded_entries(tree: Tree, fleet: Fleet, app: str, names: set[str],
-                     layer: tuple[str, str] | None) -> tuple[str, ...]:
-    """Notes for the ``images:`` entries of later layers keyed on a name a rename makes stale:
-    kustomize matches an entry against the image as the earlier layers left it."""
-    layers = list(fleet.config.all_layers)
-    later = layers if layer is None else layers[layers.index(layer[0]) + 1:]
-    notes = []
-    for key in later:
-        for value in tree.listdir(f"{APPS_DIR}/{app}/{key}"):
-            directory = f"{APPS_DIR}/{app}/{key}/{value}"
-            for name in sorted(names & set(_renames(tree, directory, every=True))):
-                shown = kustomization_file(tree, directory) or directory
-                notes.append(f"{shown} sets images for {name!r}, which the rename makes it miss: use the new name")
-    return tuple(notes)
-
-
-# ---------------------------------------------------------------- the tree after the change
-
-
-@dataclass
-class OverlayTree:
-    """BASE with FILES written over it: what the repository will look like, before anything is written."""
-
-    base: Tree
-    files: Mapping[str, bytes] = field(default_factory=dict)
-
-    def read(self, path: str) -> bytes:
-        found = self.files.get(path)
-        return found if found is not None else self.base.read(path)
-
-    def kind(self, path: str) -> Kind | None:
-        if path in self.files:
-            return "file"
-        prefix = f"{path}/" if path else ""
-        if any(p.startswith(prefix) for p in self.files):
-            return "dir"
-        return self.base.kind(path)
-
-    def listdir(self, path: str) -> list[str]:
-        names = set(self.base.listdir(path))
-        prefix = f"{path}/" if path else ""
-        names.update(p[len(prefix):].split("/", 1)[0] for p in self.files if p.startswith(prefix))
-        return sorted(names)
-
-    def display(self, path: str) -> str:
-        return self.base.display(path)

@@ -24,18 +24,15 @@ from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from gitops_gen.authoring.edits import (
     ImageRef,
-    OverlayTree,
-    carry_over,
-    cluster_from,
-    detect_indent,
     parse_assignments,
     parse_image,
     pinned_image,
-    rewrite,
-    scalar,
     set_app_enabled,
     set_image_entry,
 )
+from gitops_gen.authoring.plan import OverlayTree
+from gitops_gen.authoring.roundtrip import carry_over, detect_indent, rewrite, scalar
+from gitops_gen.authoring.scaffold import cluster_from
 from gitops_gen.cli import main
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.generate import is_generated

@@ -16,7 +16,7 @@ from gitops_gen.repo.tree import DiskTree
 def test_every_field_once_and_each_shape_has_a_check() -> None:
     names = [f.name for f in types.FIELDS]
     assert len(names) == len(set(names))
-    assert types.SUPPORTED | types.UNSUPPORTED == set(names) and not types.SUPPORTED & types.UNSUPPORTED
+    assert set(names) == types.SUPPORTED | types.UNSUPPORTED and not types.SUPPORTED & types.UNSUPPORTED
     assert {f.shape for f in types.FIELDS} <= set(kustfile.SHAPE_CHECKS)
     assert all(types.BY_NAME[f.use_instead].supported for f in types.FIELDS if f.use_instead)
 

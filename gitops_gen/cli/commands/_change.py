@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from gitops_gen.authoring.edits import Change
-from gitops_gen.authoring.plan import apply_change
+from gitops_gen.authoring.plan import Change, apply_change
 from gitops_gen.fleet.inventory import Fleet, load_fleet
 from gitops_gen.repo.tree import DiskTree
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gitops_gen.authoring.edits import parse_assignments, plan_enable
+from gitops_gen.authoring.edits import parse_assignments
+from gitops_gen.authoring.plan import plan_enable
 from gitops_gen.cli.commands._change import apply, load
 
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from gitops_gen.authoring.edits import Change
+from gitops_gen.authoring.plan import Change
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.inventory import load_fleet
 from gitops_gen.fleetview.nodes import Node, check_nodes, cluster_with_pools, load_nodes, pools_from_nodes

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitops_gen.authoring.edits import parse_assignments, plan_set_image
+from gitops_gen.authoring.edits import parse_assignments
+from gitops_gen.authoring.plan import plan_set_image
 from gitops_gen.cli.commands._change import apply, load
 
 
