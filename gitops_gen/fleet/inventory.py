@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -213,58 +213,84 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _schema_problem(err: jsonschema.ValidationError, layers: tuple[str, ...] | None) -> tuple[NodePath, str]:
-    """The node to blame and a short message naming the field, for one schema error."""
-    node: NodePath = tuple(err.absolute_path)
-    kind = err.validator
+Blame = tuple[NodePath, str]  # the node to blame and a short message naming the field
+
+
+def _unknown_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
+    schema: Any = err.schema
+    value: Any = err.instance
+    allowed = set(schema.get("properties", {}))
+    extra = sorted((k for k in value if k not in allowed), key=str)
+    if not extra:
+        return None
+    node = (*node, extra[0])
+    if node[:2] == ("spec", "layers") and len(node) == 3 and layers is not None:
+        known = ", ".join(layers) or "none"
+        return node, f"{field_name(node)}: unknown layer (gitops-gen.yaml layers: {known})"
+    return node, f"{field_name(node)}: unknown field"
+
+
+def _missing_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
     want: Any = err.validator_value
     value: Any = err.instance
-    schema: Any = err.schema
-    if kind == "additionalProperties" and isinstance(value, dict):
-        allowed = set(schema.get("properties", {}))
-        extra = sorted((k for k in value if k not in allowed), key=str)
-        if extra:
-            node = (*node, extra[0])
-            if node[:2] == ("spec", "layers") and len(node) == 3 and layers is not None:
-                known = ", ".join(layers) or "none"
-                return node, f"{field_name(node)}: unknown layer (gitops-gen.yaml layers: {known})"
-            return node, f"{field_name(node)}: unknown field"
-    if kind == "required" and isinstance(value, dict):
-        missing = [k for k in want if k not in value]
-        # jsonschema reports each missing property as its own error; find which one this is.
-        name = next((k for k in missing if repr(k) in err.message), missing[0] if missing else "?")
-        if node == ("spec", "layers"):
-            return node, f"spec.layers: missing value for layer {name!r}"
-        return node, f"{field_name((*node, name))}: missing required field"
-    if kind == "dependentRequired" and isinstance(value, dict):
-        for key, needs in want.items():
-            if key in value:
-                lacking = [n for n in needs if n not in value]
-                if lacking:
-                    return (*node, key), f"{field_name((*node, key))}: needs {field_name((*node, lacking[0]))}"
-    where = field_name(node)
-    if kind == "type":
-        types = [want] if isinstance(want, str) else list(want)
-        expected = " or ".join(_JSON_TYPES.get(t, t) for t in types)
-        hint = " (quote it: \"1.30\" is a string, 1.30 the number 1.3)" if isinstance(value, float) else ""
-        return node, f"{where}: expected {expected}, got {_type_of(value)} {_show(value)}{hint}"
-    if kind == "const":
-        return node, f"{where}: must be {_show(want)}, got {_show(value)}"
-    if kind == "enum":
-        return node, f"{where}: must be one of {', '.join(map(str, want))}; got {_show(value)}"
-    if kind == "minimum":
-        return node, f"{where}: must be >= {want}, got {_show(value)}"
-    if kind == "pattern":
-        return node, f"{where}: {_show(value)} is not a valid {_pattern_name(node)}"
-    if kind == "maxLength":
-        return node, f"{where}: longer than {want} characters"
-    if kind == "minLength":
-        return node, f"{where}: must not be empty"
-    if kind == "uniqueItems":
-        return node, f"{where}: has duplicate entries"
-    if kind == "not":
-        return node, f"{where}: {_show(value)} is reserved"
-    return node, f"{where}: {err.message}"
+    missing = [k for k in want if k not in value]
+    # jsonschema reports each missing property as its own error; find which one this is.
+    name = next((k for k in missing if repr(k) in err.message), missing[0] if missing else "?")
+    if node == ("spec", "layers"):
+        return node, f"spec.layers: missing value for layer {name!r}"
+    return node, f"{field_name((*node, name))}: missing required field"
+
+
+def _dependent_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
+    want: Any = err.validator_value
+    value: Any = err.instance
+    for key, needs in want.items():
+        if key in value:
+            lacking = [n for n in needs if n not in value]
+            if lacking:
+                return (*node, key), f"{field_name((*node, key))}: needs {field_name((*node, lacking[0]))}"
+    return None
+
+
+def _wrong_type(want: Any, value: Any, node: NodePath) -> str:
+    types = [want] if isinstance(want, str) else list(want)
+    expected = " or ".join(_JSON_TYPES.get(t, t) for t in types)
+    hint = " (quote it: \"1.30\" is a string, 1.30 the number 1.3)" if isinstance(value, float) else ""
+    return f"expected {expected}, got {_type_of(value)} {_show(value)}{hint}"
+
+
+# Errors about a mapping's keys: they may blame a child node (or, returning None, fall through).
+_KEY_ERRORS: dict[str, Callable[[jsonschema.ValidationError, NodePath, tuple[str, ...] | None], Blame | None]] = {
+    "additionalProperties": _unknown_field,
+    "required": _missing_field,
+    "dependentRequired": _dependent_field,
+}
+# Errors about a value: what follows "<field>: ", from the schema's WANT and the VALUE found.
+_VALUE_ERRORS: dict[str, Callable[[Any, Any, NodePath], str]] = {
+    "type": _wrong_type,
+    "const": lambda want, value, node: f"must be {_show(want)}, got {_show(value)}",
+    "enum": lambda want, value, node: f"must be one of {', '.join(map(str, want))}; got {_show(value)}",
+    "minimum": lambda want, value, node: f"must be >= {want}, got {_show(value)}",
+    "pattern": lambda want, value, node: f"{_show(value)} is not a valid {_pattern_name(node)}",
+    "maxLength": lambda want, value, node: f"longer than {want} characters",
+    "minLength": lambda want, value, node: "must not be empty",
+    "uniqueItems": lambda want, value, node: "has duplicate entries",
+    "not": lambda want, value, node: f"{_show(value)} is reserved",
+}
+
+
+def _schema_problem(err: jsonschema.ValidationError, layers: tuple[str, ...] | None) -> Blame:
+    """The node to blame and a short message naming the field, for one schema error."""
+    node: NodePath = tuple(err.absolute_path)
+    key_error = _KEY_ERRORS.get(str(err.validator))
+    if key_error is not None and isinstance(err.instance, dict):
+        found = key_error(err, node, layers)
+        if found is not None:
+            return found
+    value_error = _VALUE_ERRORS.get(str(err.validator))
+    if value_error is not None:
+        return node, f"{field_name(node)}: {value_error(err.validator_value, err.instance, node)}"
+    return node, f"{field_name(node)}: {err.message}"
 
 
 def _pattern_name(node: NodePath) -> str:
