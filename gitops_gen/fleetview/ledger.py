@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops_gen.checks.gpu.catalog import PoolSupply, pool_supply
 from gitops_gen.checks.gpu.feasibility import Placement, placements
+from gitops_gen.checks.gpu.supply import PoolSupply, pool_supply
 from gitops_gen.fleetview.collect import ClusterView, FleetView
 
 _PERCENT = re.compile(r"([0-9]+)%")

@@ -30,13 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_gen.checks.gpu.catalog import (
-    PoolSupply,
-    classify_resource,
-    model_for_product,
-    pool_supply,
-    resource_suffix,
-)
+from gitops_gen.checks.gpu.catalog import classify_resource, model_for_product, resource_suffix
+from gitops_gen.checks.gpu.supply import PoolSupply, pool_supply
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.inventory import Cluster
 

@@ -76,10 +76,7 @@ from gitops_gen.checks.gpu import rules
 from gitops_gen.checks.gpu.catalog import (
     GPU_RESOURCE,
     MIG_PREFIX,
-    PoolSupply,
     classify_resource,
-    pool_label_unknown,
-    pool_supply,
     profile_for_resource,
     resource_suffix,
 )
@@ -90,6 +87,7 @@ from gitops_gen.checks.gpu.nodeselect import (
     has_node_selection,
     selector_keys,
 )
+from gitops_gen.checks.gpu.supply import PoolSupply, pool_label_unknown, pool_supply
 from gitops_gen.repo.yamlio import NodePath
 
 ObjRef = tuple[str, str, str]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gitops_gen.checks.model import Rule
 
-_POOLS = "checks.gpu.catalog.pool_issues"
+_POOLS = "checks.gpu.supply.pool_issues"
 _CONTAINERS = "checks.gpu.feasibility.check_cluster"
 
 GPU_POOL_CONFIG_INVALID = Rule(

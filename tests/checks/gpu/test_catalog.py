@@ -12,6 +12,8 @@ from gitops_gen.checks.gpu.catalog import (
     mig_config_layout,
     mig_resource,
     model_for_product,
+)
+from gitops_gen.checks.gpu.supply import (
     pool_issues,
     pool_label_unknown,
     pool_node_labels,
