@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError, Problem
-from gitops_gen.gitflow.git import git_error, open_repo
+from gitops_gen.gitflow.git import command_errors, git_error, open_repo
 from gitops_gen.gitflow.rendered import commit_rendered
 
 Say = Callable[[str], None]
@@ -126,7 +126,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
             full += "\n\nClusters: " + ", ".join(clusters)
         try:
             grepo.git.commit("-m", full)
-        except Exception as err:
+        except command_errors() as err:
             raise GitopsGenError(f"git commit failed: {git_error(err)}") from None
         source = grepo.head.commit.hexsha
         say(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
@@ -134,7 +134,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     if push and source:
         try:
             grepo.git.push()
-        except Exception as err:
+        except command_errors() as err:
             raise GitopsGenError(f"git push failed (the local commit stays): {git_error(err)}") from None
         say("pushed")
     if rendered_to is not None:

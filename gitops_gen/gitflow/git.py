@@ -17,6 +17,13 @@ def open_repo(repo: Path) -> Any:
         raise GitopsGenError(f"{repo} is not a git repository") from None
 
 
+def command_errors() -> tuple[type[Exception], ...]:
+    """What a failing git command raises through gitpython: its exit status, or git not runnable."""
+    import git
+
+    return (git.GitCommandError, OSError)
+
+
 def git_error(err: Exception) -> str:
     text = getattr(err, "stderr", "") or str(err)
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip() and not ln.strip().startswith("stderr:")]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
-from gitops_gen.gitflow.git import git_error, open_repo
+from gitops_gen.gitflow.git import command_errors, git_error, open_repo
 
 CLUSTER_SCOPED_DIR = "_cluster"
 
@@ -60,7 +60,7 @@ def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bo
                 (Path(target) / path).unlink()
         else:
             trepo.git.checkout("-B", branch)
-    except Exception as err:
+    except command_errors() as err:
         raise GitopsGenError(f"cannot switch {target} to branch {branch}: {git_error(err)}") from None
     root = Path(trepo.working_tree_dir)
     tracked = {e[0] for e in trepo.index.entries}
@@ -84,13 +84,13 @@ def commit_rendered(repo: Path, target: Path, branch: str, source: str, push: bo
     msg = f"Render {source[:12]}: {len(clusters)} cluster(s)\n\nSource-Commit: {source}\n"
     try:
         trepo.git.commit("-m", msg)
-    except Exception as err:
+    except command_errors() as err:
         raise GitopsGenError(f"git commit in {target} failed: {git_error(err)}") from None
     say(f"rendered manifests committed in {target} ({branch}) {trepo.head.commit.hexsha[:12]}")
     if push:
         try:
             trepo.git.push("-u", "origin", branch)
-        except Exception as err:
+        except command_errors() as err:
             raise GitopsGenError(f"git push of {branch} failed (the local commit stays): {git_error(err)}") \
                 from None
 
