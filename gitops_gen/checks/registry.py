@@ -62,7 +62,7 @@ def enabled(rule: Rule, levels: Mapping[str, str]) -> bool:
 
 
 def table(rules: Iterable[Rule] = RULES) -> str:
-    """The rules as a Markdown table (the README's, and `validate --list-rules --format markdown`)."""
+    """The rules as a Markdown table (the README's; `python -m gitops_gen.checks.registry` prints it)."""
     rows = ["| rule | severity | scope | what it finds |", "|---|---|---|---|"]
     rows += [f"| `{r.id}` | {r.severity} | {r.scope} | {r.summary.replace('|', '/')} |" for r in rules]
     return "\n".join(rows) + "\n"
