@@ -42,7 +42,8 @@ IMAGE_UNTAGGED = Rule("image-untagged", "warning", "rendered object", "a contain
                       "checks.hygiene.image_findings")
 IMAGE_LATEST = Rule("image-latest", "warning", "rendered object", "a container image tagged latest",
                     "checks.hygiene.image_findings")
-RULES = (LAYER_UNUSED, PATCH_TARGET_UNMATCHED, IMAGE_UNTAGGED, IMAGE_LATEST)
+IMAGE_RULES = (IMAGE_UNTAGGED, IMAGE_LATEST)
+RULES = (LAYER_UNUSED, PATCH_TARGET_UNMATCHED, *IMAGE_RULES)
 
 
 def missing_bases(tree: Tree, fleet: Fleet) -> list[Problem]:

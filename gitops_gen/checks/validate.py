@@ -27,7 +27,7 @@ import hashlib
 import marshal
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 from gitops_gen import __version__
 from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, registry
+from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
 from gitops_gen.checks.registry import RENDER, UNKNOWN_CLUSTER
@@ -302,12 +303,17 @@ def _version_problem(cluster: Cluster, note: str) -> Problem:
 
 
 def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.ObjectValidator | None,
-                    focus: tuple[str, ...] | None = None) -> list[Finding]:
+                    focus: tuple[str, ...] | None = None, levels: Mapping[str, str] | None = None) -> list[Finding]:
     """Schema, image and GPU findings on one cluster's rendered objects (located later).
 
     FOCUS (directory prefixes) limits the per-object checks to objects that come from there;
-    GPU feasibility always sees the whole cluster (capacity is a cluster-wide sum).
+    GPU feasibility always sees the whole cluster (capacity is a cluster-wide sum). A check
+    whose every rule LEVELS turns off is not run.
     """
+    levels = levels or {}
+    if not registry.enabled(k8sschema.K8S_SCHEMA, levels=levels):
+        schemas = None
+    images = registry.enabled(*hygiene.IMAGE_RULES, levels=levels)
     out: list[Finding] = []
     for res in rendered.resources:
         if focus is not None and not res.origin.path.startswith(focus):
@@ -315,7 +321,10 @@ def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.
         ref = (res.kind, res.namespace, res.name)
         for err in schemas.errors(version, res.obj) if schemas is not None else ():
             out.append(Finding(k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
-        out.extend(hygiene.image_findings(res.obj))
+        if images:
+            out.extend(hygiene.image_findings(res.obj))
+    if not registry.enabled(*gpu_rules.RULES, levels=levels):
+        return out
     everything = list(rendered.resources)
     if rendered.cached:
         # Same order as a whole-mapping render, so messages listing workloads read the same.
@@ -449,7 +458,8 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
     rendered: dict[str, Rendered] = {}
     found: list[tuple[Problem, str]] = []
     for name, cluster in fleet.clusters.items():
-        found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
+        if registry.enabled(k8sschema.SYNC_SCHEMA, levels=levels):
+            found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
         if tree.kind(f"mapping/{name}") != "dir":
             continue  # generate --check reports the missing mapping
         focus = focus_of(affected, changed, name)
@@ -471,8 +481,7 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         if note:
             found.append((_version_problem(cluster, note), name))
         item = Rendered(cluster, resources, cached=cached)
-        item.findings = object_findings(item, version, schemas if registry.enabled(k8sschema.K8S_SCHEMA, levels)
-                                        else None, focus)
+        item.findings = object_findings(item, version, schemas, focus, levels)
         rendered[name] = item
     if cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters)
@@ -482,8 +491,9 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         found.append((Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), ""))
     problems.extend(merge_clusters(found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
-    problems.extend(hygiene_problems(tree, fleet, rendered, index, affected, changed,
-                                      layers=not broken and not clusters))
+    if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):
+        problems.extend(hygiene_problems(tree, fleet, rendered, index, affected, changed,
+                                          layers=not broken and not clusters))
     return finish(registry.configure(problems, levels))
 
 

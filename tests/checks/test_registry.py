@@ -83,3 +83,18 @@ def test_readme_rule_table_is_the_registry() -> None:
     found = README_TABLE.search((ROOT / "README.md").read_text())
     assert found, "README.md lacks the <!-- rules: begin --> ... <!-- rules: end --> block"
     assert found.group(1) == registry.table(), "regenerate it: python -m gitops_gen.checks.registry"
+
+
+def test_a_check_whose_rules_are_all_off_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitops_gen.checks import validate as validate_module
+    from gitops_gen.checks.gpu.rules import RULES as GPU_RULES
+    from tests.checks.test_validate import make_fleet
+
+    repo = make_fleet(tmp_path, "capacity-exceeded")
+    config = repo / "gitops-gen.yaml"
+    config.write_text(config.read_text() + "rules:\n" + "".join(f"  {r.id}: off\n" for r in GPU_RULES))
+    calls: list[int] = []
+    original = validate_module.check_cluster
+    monkeypatch.setattr(validate_module, "check_cluster", lambda *a: calls.append(1) or original(*a))
+    result = CliRunner().invoke(main, ["validate", "--repo", str(repo)])
+    assert (result.exit_code, result.output, calls) == (0, "", [])
