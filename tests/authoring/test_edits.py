@@ -20,7 +20,6 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from gitops_gen.authoring.edits import (
     ImageRef,
@@ -30,13 +29,9 @@ from gitops_gen.authoring.edits import (
     set_app_enabled,
     set_image_entry,
 )
-from gitops_gen.authoring.plan import OverlayTree
-from gitops_gen.authoring.roundtrip import carry_over, detect_indent, rewrite, scalar
-from gitops_gen.authoring.scaffold import cluster_from
 from gitops_gen.cli import main
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.generate import is_generated
-from gitops_gen.repo.tree import DiskTree
 from tests.conftest import kubectl_kustomize, requires_kubectl
 
 DATA = Path(__file__).parents[1] / "data" / "authoring"
@@ -159,12 +154,6 @@ def test_set_image_updates_in_place_and_swaps_tag_for_digest() -> None:
     assert out == "images:\n- name: r.io/pd   # the model\n  newTag: '2'  # pinned\n"
 
 
-def test_scalars_are_quoted_only_when_plain_would_change_meaning() -> None:
-    assert scalar("1.15.0") == "1.15.0" and type(scalar("1.15.0")) is str
-    for value in ("1.15", "2", "true", "yes", "0x10", "null", "1e3", "a: b", "#x"):
-        assert type(scalar(value)) is not str, value
-
-
 @pytest.mark.parametrize(("ref", "want"), [
     ("pd:1.15.0", ImageRef("pd", "1.15.0")),
     ("registry.example.com:5000/team/pd:1.2", ImageRef("registry.example.com:5000/team/pd", "1.2")),
@@ -189,24 +178,6 @@ def test_parse_assignments() -> None:
             parse_assignments(bad, "--where")
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("a:\n- x\n", (2, 2, 0)),
-    ("a:\n  - x\n", (2, 4, 2)),
-    ("a:\n    b:\n        - x\n", (4, 6, 4)),
-    ("a: 1\n", (2, 2, 0)),
-])
-def test_detect_indent(text: str, want: tuple[int, int, int]) -> None:
-    assert detect_indent(text) == want
-
-
-def test_lines_nobody_edits_keep_their_own_style() -> None:
-    # Two sequence styles in one file: ruamel would restyle the second; only the edited line may change.
-    text = "images:\n- name: a\n  newTag: '1'\nresources:\n    -   x.yaml   # odd\nreplicas: []\n"
-    out = rewrite(text, "k.yaml", lambda doc: doc["images"][0].__setitem__("newTag", scalar("2", SingleQuotedScalarString(""))))
-    assert out == text.replace("newTag: '1'", "newTag: '2'")
-    assert carry_over("a\n", "b\n", "c\n") == "c\n"  # nothing maps: ruamel's dump
-
-
 def test_rewrite_keeps_crlf_line_endings() -> None:
     out = set_app_enabled("spec:\r\n  apps:\r\n  - a\r\n", "c.yaml", "b", True)[0]
     assert out == "spec:\r\n  apps:\r\n  - a\r\n  - b\r\n"
@@ -216,14 +187,6 @@ def test_invalid_yaml_is_a_one_line_error_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(GitopsGenError) as err:
         set_app_enabled("spec:\n  apps: [a\n", "clusters/x/cluster.yaml", "a", False)
     assert str(err.value).startswith("clusters/x/cluster.yaml:")
-
-
-def test_overlay_tree_shows_pending_files(tmp_path: Path) -> None:
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "f").write_text("disk")
-    tree = OverlayTree(DiskTree(tmp_path), {"a/g/h.yaml": b"new", "a/f": b"over"})
-    assert tree.read("a/f") == b"over" and tree.listdir("a") == ["f", "g"]
-    assert (tree.kind("a/g"), tree.kind("a/g/h.yaml"), tree.kind("b")) == ("dir", "file", None)
 
 
 # ---------------------------------------------------------------- end to end
@@ -320,17 +283,6 @@ def test_document_start_and_closing_comments_stay_put() -> None:
     text = "resources:\n- a.yaml\n# closing\n"
     assert set_image_entry(text, "k.yaml", "pd", ImageRef("pd", "1.2.3")) == (
         "resources:\n- a.yaml\nimages:\n- name: pd\n  newTag: 1.2.3\n# closing\n")
-
-
-def test_new_cluster_from_drops_the_engine_but_not_the_comments_after_it() -> None:
-    source = ("apiVersion: gitops-gen/v1alpha1\nkind: Cluster\nmetadata:\n  name: a\nspec:\n"
-              "  layers: {env: dev}\n  gitops:\n    engine: argocd   # central\n  # pools below\n"
-              "  nodePools:\n  - name: x\n    nodes: 1\n")
-    out = cluster_from(source, "a.yaml", "b", {"env": "prod"}, None, None)
-    assert out == source.replace("name: a", "name: b").replace("env: dev", "env: prod").replace(
-        "  gitops:\n    engine: argocd   # central\n", "")
-    out = cluster_from(source, "a.yaml", "b", {"env": "prod"}, "flux", "1.31")
-    assert "  layers: {env: prod}\n  kubernetesVersion: \"1.31\"\n  gitops: {engine: flux}\n  # pools below\n" in out
 
 
 _ENTRY = st.tuples(st.sampled_from(["a", "b-1", "c2", "dd"]), st.sampled_from(["", "  # why", " # x: y"]))
