@@ -262,6 +262,20 @@ def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
     return set_image(find_repo(repo), app, image, layer)
 
 
+@set_group.command("mig-profile")
+@repo_option
+@click.option("--app", "app", required=True)
+@click.option("--layer", "layer", default=None, metavar="KEY=VALUE",
+              help="Rewrite that layer component's patches (default: the app's base).")
+@click.argument("old", metavar="FROM")
+@click.argument("new", metavar="TO")
+def set_mig_profile(repo: str | None, app: str, layer: str | None, old: str, new: str) -> int:
+    """Rewrite requests of nvidia.com/mig-FROM to nvidia.com/mig-TO (comments kept), then regenerate."""
+    from gitops_gen.cli.commands.set import set_mig_profile
+
+    return set_mig_profile(find_repo(repo), app, layer, old, new)
+
+
 # ---------------------------------------------------------------- fleet views
 
 

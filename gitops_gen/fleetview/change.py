@@ -243,7 +243,7 @@ def json_of(change: Change) -> str:
                                        "surgeHeadroom": PoolChange.headroom(f, True)}
 
     return dumps({
-        "schema": SCHEMA, "base": change.base, "head": change.head,
+        "apiVersion": SCHEMA, "base": change.base, "head": change.head,
         "capacity": [{"cluster": p.cluster, "pool": p.pool, "resource": p.resource, "before": fig(p.before),
                       "after": fig(p.after), "apps": p.apps} for p in change.pools],
         "totals": [{"resource": t.resource, "before": fig(t.before), "after": fig(t.after)} for t in change.totals],
