@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleetview import render as fleet_reports
 from gitops_gen.report import diff as diff_reports
 from gitops_gen.report import explain as explain_reports
 from gitops_gen.report import problems as problem_reports
@@ -281,7 +282,7 @@ def set_mig_profile(repo: str | None, app: str, layer: str | None, old: str, new
 
 @main.command("report")
 @repo_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(list(fleet_reports.RENDERERS)), default="text",
               show_default=True)
 @click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
 @click.option("--base", "base", default=None, metavar="REF", help="Show what the change from REF does.")
