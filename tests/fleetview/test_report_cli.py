@@ -110,3 +110,14 @@ def test_bad_revision_and_usage() -> None:
     assert code == 2
     code, out = report("--repo", str(ROOT), "--format", "yaml")
     assert code == 2
+
+
+def test_markdown_diff_summary_has_the_headroom_per_pool(tmp_path: Path) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    prod = repo / "apps/private-detector/env/prod/kustomization.yaml"
+    prod.write_text(prod.read_text().replace("count: 10", "count: 14"))
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "HEAD", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    summary = result.output.partition("<details>")[0]
+    assert "GPU headroom per pool" in summary
+    assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in summary
