@@ -121,3 +121,15 @@ def test_markdown_diff_summary_has_the_headroom_per_pool(tmp_path: Path) -> None
     summary = result.output.partition("<details>")[0]
     assert "GPU headroom per pool" in summary
     assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in summary
+
+
+def test_readme_shows_the_real_report() -> None:
+    readme = (ROOT / "README.md").read_text()
+    text = readme.split("```\n$ gitops-gen report\n", 1)[1].split("```", 1)[0]
+    assert report("--repo", str(ROOT))[1] == text
+    shown = readme.split("<code>gitops-gen report --format json --cluster zone-1-prod</code></summary>\n\n```json\n",
+                         1)[1].split("```", 1)[0]
+    assert report("--repo", str(ROOT), "--format", "json", "--cluster", "zone-1-prod")[1] == shown
+    markdown = report("--repo", str(ROOT), "--format", "markdown")[1]
+    body = markdown.split("\n", 2)[2].replace("### ", "##### ")  # the README nests it under its own heading
+    assert body in readme
