@@ -96,6 +96,9 @@ def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> No
         ("private-detector", "zone-1-dev"), ("private-detector", "zone-1-prod")]
     code, md = report("--repo", str(repo), "--base", "HEAD", "--format", "markdown")
     assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in md
+    code, page = report("--repo", str(repo), "--base", "HEAD", "--format", "html")
+    assert code == 0 and page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "<td class='n'>4 → 0</td><td class='n neg'>0 → -5</td>" in page
     git(repo, "commit", "-qam", "more")
     code, out = report("--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
     assert code == 0 and "4 → 0" in out
