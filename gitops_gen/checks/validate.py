@@ -386,8 +386,23 @@ def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Pro
                 where = (res.origin.path, 1, 1)
             else:
                 where = (mapping_path(name), 1, 1)
-            out.append((Problem(*where, finding.severity, finding.rule, finding.message), name))
+            message = command_hint(finding.message, where[0])
+            out.append((Problem(*where, finding.severity, finding.rule, message), name))
     return out
+
+
+def command_hint(message: str, path: str) -> str:
+    """A suggested `set mig-profile` named for the app and layer of PATH (apps/<app>/<key>/<value>/...)."""
+    from gitops_gen.checks.gpu.feasibility import SET_MIG_PROFILE
+
+    if SET_MIG_PROFILE not in message:
+        return message
+    parts = path.split("/")
+    if len(parts) >= 4 and parts[0] == "apps" and parts[2] == "base":
+        return message.replace(SET_MIG_PROFILE, f"gitops-gen set mig-profile --app {parts[1]}")
+    if len(parts) >= 5 and parts[0] == "apps" and parts[2] != "overlays":
+        return message.replace(SET_MIG_PROFILE, f"gitops-gen set mig-profile --app {parts[1]} --layer {parts[2]}={parts[3]}")
+    return message
 
 
 def merge_clusters(found: Iterable[tuple[Problem, str]]) -> list[Problem]:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleetview import render as fleet_reports
 from gitops_gen.report import diff as diff_reports
 from gitops_gen.report import explain as explain_reports
 from gitops_gen.report import problems as problem_reports
@@ -262,12 +263,26 @@ def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
     return set_image(find_repo(repo), app, image, layer)
 
 
+@set_group.command("mig-profile")
+@repo_option
+@click.option("--app", "app", required=True)
+@click.option("--layer", "layer", default=None, metavar="KEY=VALUE",
+              help="Rewrite that layer component's patches (default: the app's base).")
+@click.argument("old", metavar="FROM")
+@click.argument("new", metavar="TO")
+def set_mig_profile(repo: str | None, app: str, layer: str | None, old: str, new: str) -> int:
+    """Rewrite requests of nvidia.com/mig-FROM to nvidia.com/mig-TO (comments kept), then regenerate."""
+    from gitops_gen.cli.commands.set import set_mig_profile
+
+    return set_mig_profile(find_repo(repo), app, layer, old, new)
+
+
 # ---------------------------------------------------------------- fleet views
 
 
 @main.command("report")
 @repo_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(list(fleet_reports.RENDERERS)), default="text",
               show_default=True)
 @click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
 @click.option("--base", "base", default=None, metavar="REF", help="Show what the change from REF does.")

@@ -153,6 +153,12 @@ def compare(before: Report, after: Report) -> Change:
                   _unplaced(before), _unplaced(after), cells)
 
 
+def capacity_changes(base_tree: Tree, head_tree: Tree, base: str, head: str) -> list[PoolChange]:
+    """The pool resources whose supply or demand a change moves (for the diff's markdown summary)."""
+    cache = ParseCache()
+    return compare(report_at(base_tree, [], cache, base), report_at(head_tree, [], cache, head)).pools
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -206,6 +212,20 @@ def text_of(change: Change) -> str:
     return "\n".join(out) + "\n"
 
 
+def headroom_markdown(pools: list[PoolChange]) -> str:
+    """The per-pool headroom table of a pull-request comment (a negative headroom after is bold)."""
+    from gitops_gen.fleetview.markdown import md_table
+
+    change = Change("", "", (), {}, pools, [], [], [], [])
+    rows = pool_rows(change)
+    for row in rows:
+        for i in (5, 6):
+            if row[i].split(" → ")[-1].startswith("-"):
+                row[i] = f"**{row[i]}**"
+    title = "GPU headroom per pool (supply / demand / demand during rollouts):"
+    return "\n".join([title, "", *md_table(POOL_HEADERS, rows, [False] * 8)]) + "\n\n"
+
+
 def markdown_of(change: Change) -> str:
     from gitops_gen.fleetview.markdown import escape, md_table
 
@@ -213,13 +233,8 @@ def markdown_of(change: Change) -> str:
     if not change.pools and not change.cells and not change.totals:
         return "\n".join([*out, "No change to capacity or versions."]) + "\n"
     if change.pools:
-        rows = pool_rows(change)
-        for row in rows:
-            for i in (5, 6):
-                after = row[i].split(" → ")[-1]
-                if after.startswith("-"):
-                    row[i] = f"**{row[i]}**"
-        out += [f"### Capacity ({len(change.pools)} pool resource(s))", "", *md_table(POOL_HEADERS, rows, [False] * 8)]
+        out += [f"### Capacity ({len(change.pools)} pool resource(s))", "",
+                *headroom_markdown(change.pools).rstrip("\n").split("\n")[2:]]
     if change.totals:
         out += ["", "| fleet resource | before (supply / demand / surge) | after |", "|---|---|---|"]
         out += [f"| {short(t.resource)} | {_figs(t.before)} | {_figs(t.after)} |" for t in change.totals]
@@ -243,7 +258,7 @@ def json_of(change: Change) -> str:
                                        "surgeHeadroom": PoolChange.headroom(f, True)}
 
     return dumps({
-        "schema": SCHEMA, "base": change.base, "head": change.head,
+        "apiVersion": SCHEMA, "base": change.base, "head": change.head,
         "capacity": [{"cluster": p.cluster, "pool": p.pool, "resource": p.resource, "before": fig(p.before),
                       "after": fig(p.after), "apps": p.apps} for p in change.pools],
         "totals": [{"resource": t.resource, "before": fig(t.before), "after": fig(t.after)} for t in change.totals],

@@ -1,6 +1,6 @@
 """`report --format json`: the ledger and the matrix as one document with stable field names.
 
-The fields are documented in docs/report-json.md; ``schema`` names the version of that
+The fields are documented in docs/report-json.md; ``apiVersion`` names the version of that
 contract (a field is only ever added within one version).
 """
 
@@ -91,7 +91,7 @@ def matrix_dict(m: Matrix) -> dict[str, Any]:
     return {
         "clusters": m.clusters,
         "apps": [
-            {"name": a.name, "skew": a.skew, "versions": len(a.variants),
+            {"name": a.name, "skew": a.skew, "versions": len(a.versions()),
              "cells": {c: cell_dict(cell) for c, cell in a.cells.items()}}
             for a in m.apps
         ],
@@ -99,7 +99,7 @@ def matrix_dict(m: Matrix) -> dict[str, Any]:
 
 
 def report_dict(layers: tuple[str, ...], ledger: Ledger, m: Matrix) -> dict[str, Any]:
-    return {"schema": SCHEMA, "layers": list(layers), "capacity": ledger_dict(ledger), "versions": matrix_dict(m)}
+    return {"apiVersion": SCHEMA, "layers": list(layers), "capacity": ledger_dict(ledger), "versions": matrix_dict(m)}
 
 
 def dumps(doc: dict[str, Any]) -> str:

@@ -134,20 +134,23 @@ def match_nodes(nodes: list[Node], pools: Sequence[Mapping[str, Any]]) -> tuple[
     matched: dict[int, list[Node]] = {i: [] for i in range(len(pools))}
     unmatched: list[Node] = []
     for node in nodes:
-        best: tuple[int, int] | None = None  # (matching labels, -index)
+        # (matching labels, same GPU product, -index): pools sharing labels are told apart by their GPUs.
+        best: tuple[int, int, int] | None = None
+        product = _node_product(node)
         for i, pool in enumerate(pools):
             labels = _pool_labels(pool)
+            same = int(_declared_product(pool) == product)
             if labels:
-                if all(node.labels.get(k) == v for k, v in labels.items()):
-                    score = (len(labels), -i)
-                    best = score if best is None or score > best else best
-            elif _declared_product(pool) is not None and _declared_product(pool) == _node_product(node):
-                score = (0, -i)
-                best = score if best is None or score > best else best
+                if not all(node.labels.get(k) == v for k, v in labels.items()):
+                    continue
+            elif not (same and product is not None):
+                continue
+            score = (len(labels), same, -i)
+            best = score if best is None or score > best else best
         if best is None:
             unmatched.append(node)
         else:
-            matched[-best[1]].append(node)
+            matched[-best[2]].append(node)
     return matched, unmatched
 
 
@@ -200,6 +203,7 @@ def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]
                        f"pool {name} declares {supply.gpus} x {supply.product}, but the node has no GPU labels or "
                        "NVIDIA resources")]
     out: list[_Issue] = []
+    other_gpu = False
     label = node.labels.get(PRODUCT)
     if label is None:
         out.append(_Issue(index, ("gpu",), "warning", "node-labels-partial",
@@ -212,6 +216,7 @@ def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]
                               f"pool {name}: GFD labels the node {label}: its MIG configuration is invalid for "
                               "mig.strategy single (mixed profiles, or MIG enabled without devices)"))
         elif bare != supply.product:
+            other_gpu = True
             out.append(_Issue(index, ("gpu", "product"), "error", "node-gpu-product",
                               f"pool {name}: the node has {bare} ({PRODUCT}={label}), cluster.yaml declares "
                               f"{supply.product}"))
@@ -240,7 +245,8 @@ def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]
         replicas = _label_issue(index, supply, node, REPLICAS, "node-gpu-replicas", ("sharing", "replicas"),
                                 "implies")
         out += [replicas] if replicas is not None else []
-    if supply.known and dict(node.allocatable) != dict(supply.resources):
+    # On other hardware the resources differ as a matter of course: the product problem says it all.
+    if supply.known and not other_gpu and dict(node.allocatable) != dict(supply.resources):
         state = node.labels.get(MIG_STATE)
         pending = state is not None and state != "success"
         field: NodePath = ("mig", "config") if supply.config else ("gpu", "count")
@@ -361,6 +367,10 @@ def pools_from_nodes(nodes: list[Node]) -> tuple[list[dict[str, Any]], list[str]
             pool["sharing"] = {"replicas": replicas}
         if label:
             pool["labels"] = {label[0]: label[1]}
+            twins = [g for g in groups if g[0] == label]
+            if len(twins) > 1 and twins[0][1:] == (bare, count, config, strategy, replicas):
+                notes.append(f"{len(twins)} kinds of node carry {label[0]}={label[1]}; pools are told apart by "
+                             "their GPU product only: give them distinct labels")
         elif len([g for g in groups if g[1] == bare]) > 1:
             notes.append(f"pool {name}: no pool label tells its nodes from other {bare or 'CPU'} nodes; "
                          "add labels so that `nodes check` can match them")

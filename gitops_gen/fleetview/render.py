@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitops_gen.fleetview.views import Report, build_report
-from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+# The CLI imports this module for its format names: the heavy modules load only when a report is made.
+if TYPE_CHECKING:
+    from gitops_gen.fleetview.views import Report
+    from gitops_gen.repo.tree import Tree
 
 
 def _json(report: Report) -> str:
@@ -39,6 +42,8 @@ RENDERERS: dict[str, Callable[[Report], str]] = {"text": _text, "json": _json, "
 
 def open_tree(repo: Path, rev: str | None) -> Tree:
     """The working tree (REV None) or a git revision of REPO."""
+    from gitops_gen.repo.tree import DiskTree, GitTree
+
     if rev is None:
         return DiskTree(repo)
     import git
@@ -55,7 +60,9 @@ def open_tree(repo: Path, rev: str | None) -> Tree:
 def report_text(repo: Path, fmt: str, clusters: list[str], base: str | None = None,
                 head: str | None = None) -> str:
     if base is None:
-        return RENDERERS[fmt](build_report(DiskTree(repo), clusters or None))
+        from gitops_gen.fleetview.views import build_report
+
+        return RENDERERS[fmt](build_report(open_tree(repo, None), clusters or None))
     from gitops_gen.fleetview.change import RENDERERS as CHANGE_RENDERERS
     from gitops_gen.fleetview.change import compare, report_at
     from gitops_gen.kustomize.build import ParseCache

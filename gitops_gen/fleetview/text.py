@@ -52,7 +52,7 @@ def version_lines(m: Matrix, order: tuple[str, ...]) -> list[str]:
     for app in m.apps:
         flags = []
         if app.skew:
-            flags.append(f"SKEW: {len({v[0].tags() for v in app.variants})} image versions")
+            flags.append(f"SKEW: {len(app.versions())} image versions")
         out.append(app.name + (f"  [{'; '.join(flags)}]" if flags else ""))
         for cell, clusters in app.variants:
             out.append(f"  {cell_text(cell)}  on {cluster_set(clusters, m.layers, order)}")

@@ -8,18 +8,22 @@ rename, not a removal plus an addition. Secret values never leave this module.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.render import DocumentCache, fleet_clusters
 from gitops_gen.kustomize.build import Engine, ParseCache
 from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+
+if TYPE_CHECKING:
+    from gitops_gen.fleetview.change import PoolChange
 
 ObjKey = tuple[str, str, str]  # kind, namespace, name
 HASHED = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
@@ -64,6 +68,8 @@ class FleetDiff:
     head: str
     clusters: list[ClusterDiff]
     unchanged: int
+    # Pool resources whose GPU supply or demand moves (filled for the markdown summary).
+    capacity: list[PoolChange] = field(default_factory=list)
 
 
 def _key(obj: dict[str, Any]) -> ObjKey:
@@ -284,6 +290,11 @@ def diff_revisions(repo: Path, base: str, head: str | None, sources: bool = Fals
     head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
     fd = diff_trees(base_tree, head_tree, base, head or "worktree")
     if sources:
+        from gitops_gen.fleetview.change import capacity_changes
+
+        # An inventory that does not load at one side: the diff itself still says what changed.
+        with contextlib.suppress(GitopsGenError):
+            fd.capacity = capacity_changes(base_tree, head_tree, base, head or "worktree")
         seen: set[str] = set()
         for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
             if cd.signature() not in seen:

@@ -69,6 +69,10 @@ def format_markdown(fd: FleetDiff, max_chars: int = 60000) -> str:
                     f"{cd.count('changed') + cd.count('renamed')} | {cd.count('removed')} | "
                     f"{_gpu_cell(cd.gpu_before, cd.gpu_after)} |\n")
     head.append("\n")
+    if fd.capacity:
+        from gitops_gen.fleetview.change import headroom_markdown
+
+        head.append(headroom_markdown(fd.capacity))
     groups: dict[str, list[ClusterDiff]] = defaultdict(list)
     for cd in fd.clusters:
         groups[cd.signature()].append(cd)

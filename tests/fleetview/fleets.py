@@ -32,13 +32,16 @@ def deployment(name: str, replicas: int, limits: dict[str, Any] | None = None, k
 
 
 def write_fleet(root: Path, clusters: dict[str, tuple[str, list[dict[str, Any]], list[Any]]],
-                apps: dict[str, list[dict[str, Any]]]) -> Path:
-    """CLUSTERS: name -> (env, nodePools, spec.apps); APPS: name -> base objects. Generated files written."""
+                apps: dict[str, list[dict[str, Any]]], cluster_vars: dict[str, dict[str, str]] | None = None) -> Path:
+    """CLUSTERS: name -> (env, nodePools, spec.apps); APPS: name -> base objects; CLUSTER_VARS: spec.vars per
+    cluster. Generated files written."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "gitops-gen.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     for name, (env, pools, entries) in clusters.items():
         doc = {"apiVersion": "gitops-gen/v1alpha1", "kind": "Cluster", "metadata": {"name": name},
                "spec": {"layers": {"env": env}, "nodePools": pools, "apps": entries}}
+        if cluster_vars and name in cluster_vars:
+            doc["spec"]["vars"] = cluster_vars[name]
         (root / "clusters" / name).mkdir(parents=True)
         (root / "clusters" / name / "cluster.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     for name, objects in apps.items():

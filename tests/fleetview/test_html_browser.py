@@ -3,6 +3,7 @@ a screenshot at 1280x800. Skips where Chromium is not installed (`.ci/run` insta
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -90,3 +91,36 @@ def test_example_fleet_page_in_chromium(tmp_path: Path) -> None:
     matrix = next(r for r in rows if r and r[0] == "private-detector")
     assert matrix[1:] == ["detector=1.13.2 metrics=v0.26.1 (1x mig-1g.5gb:1)",
                           "detector=1.13.2 metrics=v0.26.1 (10x gpu:1)", "disabled"]
+
+
+def test_large_fleet_page_uses_the_version_map(tmp_path: Path) -> None:
+    """A fleet past the grid limit: the map, groups, and the same totals as the JSON report."""
+    from bench import fleetgen
+    from gitops_gen.fleet.generate import apply_plan, plan
+    from gitops_gen.fleet.inventory import load_fleet
+    from gitops_gen.repo.tree import DiskTree
+
+    repo = tmp_path / "fleet"
+    fleetgen.write_fleet(fleetgen.build_fleet(fleetgen.FleetParams(clusters=40, apps=10, apps_per_cluster=6,
+                                                                   seed=3)), repo)
+    tree = DiskTree(repo)
+    apply_plan(repo, plan(tree, load_fleet(tree)))
+    page = tmp_path / "report.html"
+    runner = CliRunner()
+    assert runner.invoke(main, ["report", "--repo", str(repo), "--format", "html", "--out", str(page)]).exit_code == 0
+    doc = json.loads(runner.invoke(main, ["report", "--repo", str(repo), "--format", "json"]).output)
+    dom = chromium("--dump-dom", page.as_uri())
+    assert dom.returncode == 0 and not [x for x in dom.stderr.splitlines() if CONSOLE.search(x)], dom.stderr
+    taken = chromium(f"--screenshot={tmp_path / 'large.png'}", page.as_uri())
+    assert taken.returncode == 0
+    cards = {label: value for value, label in
+             re.findall(r"<div class=\"card[^\"]*\"><b>([^<]*)</b>([^<]*)</div>", dom.stdout)}
+    assert cards["clusters"] == "40" and cards["apps"] == "10"
+    for total in doc["capacity"]["totals"]["byResource"]:
+        name = total["resource"].removeprefix("nvidia.com/")
+        assert cards[f"{name} free"] == f"{total['headroom']} / {total['supply']}"
+    assert "<table class=\"map\">" in dom.stdout and "<table class=\"grid\">" not in dom.stdout
+    rows = Rows()
+    rows.feed(dom.stdout)
+    map_rows = [r for r in rows.rows if r and r[0].split(" ")[0] in {a["name"] for a in doc["versions"]["apps"]}]
+    assert len(map_rows) == len(doc["versions"]["apps"]) == 10

@@ -132,3 +132,19 @@ def test_disabled_apps_and_unknown_supply(tmp_path: Path) -> None:
     assert [(u.app, u.status) for u in c.unplaced] == [("x", "unknown")]
     assert [(t.model, t.resource, t.unknown_pools, t.gpus) for t in led.by_model] == [
         ("NVIDIA-Mystery-9000", "?", 1, 8)]
+
+
+def test_the_applied_view_counts(tmp_path: Path) -> None:
+    """Flux post-build variables in the manifests: the report sees what the cluster applies."""
+    from gitops_gen.fleetview.matrix import matrix
+
+    pools = [{"name": "a", "nodes": 2, "gpu": {"product": "NVIDIA-L4", "count": 4}}]
+    app = deployment("x", 1, {"nvidia.com/gpu": 1}, image="x:${model_tag}")
+    app["spec"]["replicas"] = "${x_replicas}"  # substituted, then re-typed to an integer as Flux does
+    root = write_fleet(tmp_path / "f", {"c": ("dev", pools, ["x"])}, {"x": [app]},
+                       {"c": {"model_tag": "2.0.1", "x_replicas": "6"}})
+    view = collect(DiskTree(root))
+    line = ledger(view).cluster("c").pool("a").line("nvidia.com/gpu")
+    assert line is not None and (line.supply, line.steady, line.surge) == (8, 6, 8)  # surge ceil(1.5) = 2
+    (cell_workload,) = matrix(view).app("x").cells["c"].workloads
+    assert cell_workload.containers[0].tag == "2.0.1" and cell_workload.replicas == 6

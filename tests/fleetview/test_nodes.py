@@ -267,3 +267,27 @@ def test_new_cluster_from_nodes(fleet: Path, tmp_path: Path) -> None:
     assert doc["spec"]["nodePools"] == POOLS and doc["spec"]["layers"] == {"env": "dev"}
     again = CliRunner().invoke(main, ["nodes", "check", "--repo", str(fleet), "--cluster", "gpu-2", str(snap)])
     assert (again.exit_code, again.output) == (0, "")
+
+
+def test_pools_sharing_a_label_are_told_apart_by_product(tmp_path: Path) -> None:
+    a100 = plain_a100("gpu-1")
+    a100["metadata"]["labels"]["pool"] = "gpu"
+    h100 = plain_a100("gpu-2")
+    h100["metadata"]["labels"].update({"pool": "gpu", **gfd("NVIDIA-H100-80GB-HBM3", 8)})
+    nodes = load_nodes(json.dumps({"items": [a100, h100]}).encode(), "n.json")
+    pools, notes = pools_from_nodes(nodes)
+    assert [(p["name"], p["gpu"]["product"], p["labels"]) for p in pools] == [
+        ("gpu", "NVIDIA-A100-SXM4-40GB", {"pool": "gpu"}), ("gpu-2", "NVIDIA-H100-80GB-HBM3", {"pool": "gpu"})]
+    assert notes == ["2 kinds of node carry pool=gpu; pools are told apart by their GPU product only: give them "
+                     "distinct labels"]
+    root = write_fleet(tmp_path / "f", {"c": ("dev", pools, [])}, {})
+    code, problems = check_cluster(root, "c", [a100, h100], tmp_path)
+    assert (code, problems) == (0, [])
+
+
+def check_cluster(fleet: Path, cluster: str, items: list[dict[str, Any]], tmp_path: Path) -> tuple[int, Any]:
+    snap = tmp_path / "nodes.json"
+    snap.write_text(json.dumps({"items": items}))
+    result = CliRunner().invoke(main, ["nodes", "check", "--repo", str(fleet), "--cluster", cluster, str(snap),
+                                       "--format", "json"])
+    return result.exit_code, json.loads(result.output)

@@ -21,7 +21,7 @@ def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
     code, out = report("--repo", str(ROOT), "--format", "json")
     assert code == 0
     doc = json.loads(out)
-    assert doc["schema"] == "gitops-gen/report/v1" and doc["layers"] == ["company", "zone", "env"]
+    assert doc["apiVersion"] == "gitops-gen/report/v1" and doc["layers"] == ["company", "zone", "env"]
     prod = next(c for c in doc["capacity"]["clusters"] if c["name"] == "zone-1-prod")
     pool = next(p for p in prod["pools"] if p["name"] == "a100")
     assert pool["gpu"] == {"product": "NVIDIA-A100-PCIE-40GB", "model": "A100 40GB", "perNode": 4}
@@ -41,7 +41,8 @@ def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
     (workload,) = pd["zone-1-dev"]["workloads"]
     assert workload["replicas"] == 1 and workload["gpu"] == {"nvidia.com/mig-1g.5gb": 1}
     assert [(c["name"], c["tag"]) for c in workload["containers"]] == [("detector", "1.13.2"), ("metrics", "v0.26.1")]
-    assert apps["spam-detector"]["skew"] is False and apps["spam-detector"]["versions"] == 2
+    # One image version (the bumble build) although replicas differ: no skew.
+    assert apps["spam-detector"]["skew"] is False and apps["spam-detector"]["versions"] == 1
 
 
 def test_text_markdown_and_html_carry_the_same_figures() -> None:
@@ -95,6 +96,9 @@ def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> No
         ("private-detector", "zone-1-dev"), ("private-detector", "zone-1-prod")]
     code, md = report("--repo", str(repo), "--base", "HEAD", "--format", "markdown")
     assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in md
+    code, page = report("--repo", str(repo), "--base", "HEAD", "--format", "html")
+    assert code == 0 and page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "<td class='n'>4 → 0</td><td class='n neg'>0 → -5</td>" in page
     git(repo, "commit", "-qam", "more")
     code, out = report("--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
     assert code == 0 and "4 → 0" in out
@@ -109,3 +113,26 @@ def test_bad_revision_and_usage() -> None:
     assert code == 2
     code, out = report("--repo", str(ROOT), "--format", "yaml")
     assert code == 2
+
+
+def test_markdown_diff_summary_has_the_headroom_per_pool(tmp_path: Path) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    prod = repo / "apps/private-detector/env/prod/kustomization.yaml"
+    prod.write_text(prod.read_text().replace("count: 10", "count: 14"))
+    result = CliRunner().invoke(main, ["diff", "--repo", str(repo), "--base", "HEAD", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    summary = result.output.partition("<details>")[0]
+    assert "GPU headroom per pool" in summary
+    assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in summary
+
+
+def test_readme_shows_the_real_report() -> None:
+    readme = (ROOT / "README.md").read_text()
+    text = readme.split("```\n$ gitops-gen report\n", 1)[1].split("```", 1)[0]
+    assert report("--repo", str(ROOT))[1] == text
+    shown = readme.split("<code>gitops-gen report --format json --cluster zone-1-prod</code></summary>\n\n```json\n",
+                         1)[1].split("```", 1)[0]
+    assert report("--repo", str(ROOT), "--format", "json", "--cluster", "zone-1-prod")[1] == shown
+    markdown = report("--repo", str(ROOT), "--format", "markdown")[1]
+    body = markdown.split("\n", 2)[2].replace("### ", "##### ")  # the README nests it under its own heading
+    assert body in readme

@@ -80,6 +80,7 @@ from gitops_gen.checks.gpu.catalog import (
     profile_for_resource,
     resource_suffix,
 )
+from gitops_gen.checks.gpu.equivalent import nearest_profile
 from gitops_gen.checks.gpu.nodeselect import (
     UnknownKey,
     evaluate,
@@ -90,6 +91,8 @@ from gitops_gen.checks.gpu.nodeselect import (
 from gitops_gen.checks.gpu.supply import PoolSupply, pool_label_unknown, pool_supply
 from gitops_gen.repo.yamlio import NodePath
 
+# The command that rewrites a profile; validate fills in --app/--layer from the file it points at.
+SET_MIG_PROFILE = "gitops-gen set mig-profile --app APP --layer KEY=VALUE"
 ObjRef = tuple[str, str, str]
 
 
@@ -666,9 +669,12 @@ def _why_not(resource: str, supply: PoolSupply) -> tuple[str, str]:
     profile = profile_for_resource(model, resource)
     if profile is None:
         profiles = ", ".join(resource_suffix(p) for p in model.profiles)
+        nearest = nearest_profile(suffix, model)
+        hint = (f"; nearest equivalent on {model.title}: {nearest} ({SET_MIG_PROFILE} {suffix} {nearest})"
+                if nearest else "")
         return (
             rules.MIG_PROFILE_NOT_ON_GPU.id,
-            f"pool {name}: profile {suffix} does not exist on {product} (profiles: {profiles})",
+            f"pool {name}: profile {suffix} does not exist on {product} (profiles: {profiles}){hint}",
         )
     if supply.strategy == "single":
         return (
