@@ -8,6 +8,7 @@ header line; a file without it is hand-written and never touched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,16 @@ def mapping_path(cluster: str) -> str:
 
 def sync_path(cluster: str) -> str:
     return f"{CLUSTERS_DIR}/{cluster}/{SYNC_FILE}"
+
+
+GENERATED_PLACES = re.compile(
+    rf"^({CLUSTERS_DIR}/[^/]+/{re.escape(SYNC_FILE)}|{MAPPING_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}"
+    rf"|{APPS_DIR}/[^/]+/{OVERLAYS_DIR}/[^/]+/{re.escape(KUSTOMIZATION)})$")
+
+
+def is_generated_place(path: str) -> bool:
+    """Whether generate writes (or removes) files at the repo-relative PATH."""
+    return GENERATED_PLACES.match(path) is not None
 
 
 def _dump(obj: dict[str, Any]) -> str:

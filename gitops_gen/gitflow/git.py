@@ -1,11 +1,19 @@
-"""What every git workflow shares: opening a repository and reading git's reason for a failure."""
+"""What every git workflow shares: opening a repository, running git, and keeping git's reason for a failure.
+
+A failed git command is reported with all of its stderr, indented under our one-line summary: git's
+own advice (set an upstream, which hook refused and why) is what the user needs to fix it.
+"""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
+
+INDENT = "    "
+_GITPYTHON_STDERR = "stderr: '"
 
 
 def open_repo(repo: Path) -> Any:
@@ -24,7 +32,36 @@ def command_errors() -> tuple[type[Exception], ...]:
     return (git.GitCommandError, OSError)
 
 
+def indented(text: str) -> str:
+    """TEXT's non-blank lines, each on its own line indented under a summary (empty when TEXT is blank)."""
+    lines = [ln.rstrip() for ln in text.strip("\n").splitlines()]
+    return "".join(f"\n{INDENT}{ln}" if ln else "\n" for ln in lines) if any(lines) else ""
+
+
 def git_error(err: Exception) -> str:
-    text = getattr(err, "stderr", "") or str(err)
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip() and not ln.strip().startswith("stderr:")]
-    return (lines[-1] if lines else str(err)).strip("' ")
+    """All that git said about a failure (GitPython's exceptions wrap it), indented under the summary."""
+    text = getattr(err, "stderr", None) or ""
+    text = str(text).strip()
+    # GitPython formats it as "\n  stderr: '<git's text>'"; unwrap to git's own words.
+    if text.startswith(_GITPYTHON_STDERR):
+        text = text[len(_GITPYTHON_STDERR):]
+        text = text[:-1] if text.endswith("'") else text
+    if not text.strip():
+        text = str(getattr(err, "stdout", "") or "")
+        text = text.strip().removeprefix("stdout: '").removesuffix("'")
+    if not text.strip():
+        text = str(err)
+    return indented(text) or f" {err}"
+
+
+def run_git(repo: Path, *args: str, what: str) -> str:
+    """Run `git ARGS` in REPO and return its stdout; on failure an error saying WHAT failed and all git said."""
+    try:
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise GitopsGenError(f"{what}: cannot run git: {err}") from None
+    if done.returncode != 0:
+        # Hooks write to stdout or stderr; git's own messages go to stderr. Keep both.
+        said = "\n".join(t.strip("\n") for t in (done.stderr, done.stdout) if t.strip())
+        raise GitopsGenError(f"{what} (git exit {done.returncode}):{indented(said) or ' git said nothing'}")
+    return done.stdout
