@@ -13,7 +13,9 @@ Problems about a rendered value point at the line that set it (provenance): ever
 renders fast without tracing first, then only clusters with findings are rebuilt traced.
 
 With FILE arguments only the clusters those files can affect are checked (``deps``),
-checks 1 and 2 only for those clusters; this is what the pre-commit hook runs. There,
+checks 1 and 2 only for those clusters. ``--staged`` (what the pre-commit hook runs) takes the
+files from ``git diff --cached`` itself, so deletions and renames count too: where they were
+used at HEAD. There,
 per-object checks cover only objects from the apps that reach the changed files, and in a
 git work tree the GPU workloads of untouched mapping entries come from a content-keyed
 cache (``DemandCache``) instead of being rebuilt; capacity still sees the whole cluster.
@@ -422,14 +424,38 @@ def merge_capacity(found: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, 
 # ---------------------------------------------------------------- the command
 
 
+def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affected]:
+    """The paths the index changes against HEAD, and the clusters they affect.
+
+    Additions and modifications count where they are now; a deleted path and the source of a
+    rename count where they were, in HEAD's tree, since nothing in the working tree names a
+    directory that is gone.
+    """
+    from gitops_gen.gitflow.git import open_repo, staged_changes
+    from gitops_gen.repo.tree import GitTree
+
+    changes = staged_changes(root)
+    paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old})
+    scope = deps.affected(root, paths, index) if paths else deps.Affected(False, frozenset())
+    gone = sorted({c.path for c in changes if c.status == "D"} | {c.old for c in changes if c.old})
+    grepo = open_repo(root)
+    if gone and grepo.head.is_valid():
+        before = deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD")))
+        scope = scope.union(deps.affected(root, gone, before))
+    return paths, scope
+
+
 def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path] | None = None,
-             cwd: Path | None = None) -> list[Problem]:
-    """Every problem of the fleet (or of the clusters FILES can affect), sorted and de-duplicated."""
+             cwd: Path | None = None, staged: bool = False) -> list[Problem]:
+    """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
+    and de-duplicated."""
     root = tree.root
     index = deps.Index(root)
     affected: deps.Affected | None = None
     changed: list[str] = []
-    if files:
+    if staged:
+        changed, affected = staged_scope(root, index)
+    elif files:
         changed = sorted({r for r in (deps.relative(root, f, cwd) for f in files) if r is not None})
         affected = deps.affected(root, changed, index)
     keep: set[str] | None = None

@@ -122,14 +122,19 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text",
               show_default=True)
 @click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
+@click.option("--staged", is_flag=True,
+              help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, files: tuple[Path, ...]) -> int:
-    """Run every check; with FILEs only the clusters those files affect."""
+def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, staged: bool,
+             files: tuple[Path, ...]) -> int:
+    """Run every check; with FILEs (or --staged) only the clusters those files affect."""
     from gitops_gen.cli.commands import validate as command
 
     if list_rules:
         return command.list_rules(fmt)
-    return command.validate(find_repo(repo), list(clusters), list(files), fmt)
+    if staged and files:
+        raise click.UsageError("give FILEs or --staged, not both")
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged)
 
 
 @main.command()

@@ -7,6 +7,7 @@ own advice (set an upstream, which hook refused and why) is what the user needs 
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,30 @@ def run_git(repo: Path, *args: str, what: str) -> str:
         said = "\n".join(t.strip("\n") for t in (done.stderr, done.stdout) if t.strip())
         raise GitopsGenError(f"{what} (git exit {done.returncode}):{indented(said) or ' git said nothing'}")
     return done.stdout
+
+
+@dataclass(frozen=True)
+class StagedChange:
+    """One entry of `git diff --cached --name-status -M`: STATUS is git's letter (A, M, D, R, C, T, ...)."""
+
+    status: str
+    path: str
+    old: str | None = None  # the source path of a rename or copy
+
+
+def staged_changes(repo: Path) -> list[StagedChange]:
+    """What the index changes against HEAD (against nothing before the first commit), renames paired."""
+    out = run_git(repo, "diff", "--cached", "--name-status", "-M", "-z", "--no-ext-diff", "--no-color",
+                  what="cannot list the staged changes")
+    fields = out.split("\0")
+    changes: list[StagedChange] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        status = fields[i][0]
+        if status in "RC":
+            changes.append(StagedChange(status, fields[i + 2], fields[i + 1]))
+            i += 3
+        else:
+            changes.append(StagedChange(status, fields[i + 1]))
+            i += 2
+    return changes
