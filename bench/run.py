@@ -307,7 +307,7 @@ def run_validate(report: Report, args: argparse.Namespace, repo: Path) -> None:
             report.fail(f"gitops-gen {run.label}: " + explain_failure(run))
             timings.append("FAILED")
             continue
-        timings.append(fmt_seconds(run.seconds))
+        timings.append(fmt_times(run.seconds, run.cpu_seconds))
         if run.rc == 1:
             timings[-1] += f" ({problems} findings)"
             message = f"gitops-gen {run.label} reported {problems} problems on a fleet meant to be clean"

@@ -40,8 +40,8 @@ from gitops_gen.checks import hygiene, k8sschema, registry
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
-from gitops_gen.checks.registry import RENDER, UNKNOWN_CLUSTER
-from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.checks.registry import RENDER
+from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
@@ -445,6 +445,14 @@ def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affecte
     return paths, scope
 
 
+def require_clusters(tree: Tree, names: list[str]) -> None:
+    """Every name given with --cluster has a clusters/<name>/cluster.yaml (a broken one counts)."""
+    known = [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown cluster {name!r} (clusters: {', '.join(known) or 'none'})")
+
+
 def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path] | None = None,
              cwd: Path | None = None, staged: bool = False) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
@@ -460,6 +468,7 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         affected = deps.affected(root, changed, index)
     keep: set[str] | None = None
     if clusters:
+        require_clusters(tree, clusters)
         keep = set(clusters)
     if affected is not None and not affected.every:
         keep = set(affected.clusters) if keep is None else keep & set(affected.clusters)
@@ -470,10 +479,6 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         return finish(registry.configure(problems, {}))
     levels = fleet.config.rules
     problems.extend(level_problems(fleet))
-    unknown = sorted(set(clusters or []) - set(fleet.clusters) - {_cluster_of_problem(p.path) for p in problems})
-    for name in unknown:
-        problems.append(Problem("clusters", 1, 1, "error", UNKNOWN_CLUSTER.id,
-                                f"no cluster {name!r} (no clusters/{name}/cluster.yaml)"))
     problems.extend(generated_problems(tree, fleet, keep, broken))
     problems.extend(hygiene.missing_bases(tree, fleet))
 

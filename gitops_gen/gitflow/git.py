@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 
 INDENT = "    "
 _GITPYTHON_STDERR = "stderr: '"
@@ -23,7 +23,7 @@ def open_repo(repo: Path) -> Any:
     try:
         return git.Repo(repo)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitopsGenError(f"{repo} is not a git repository") from None
+        raise UsageError(f"{repo} is not a git repository") from None
 
 
 def command_errors() -> tuple[type[Exception], ...]:
