@@ -438,10 +438,11 @@ def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affecte
     paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old})
     scope = deps.affected(root, paths, index) if paths else deps.Affected(False, frozenset())
     gone = sorted({c.path for c in changes if c.status == "D"} | {c.old for c in changes if c.old})
-    grepo = open_repo(root)
-    if gone and grepo.head.is_valid():
-        before = deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD")))
-        scope = scope.union(deps.affected(root, gone, before))
+    if gone:  # GitPython only here: a one-file edit must stay fast
+        grepo = open_repo(root)
+        if grepo.head.is_valid():
+            before = deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD")))
+            scope = scope.union(deps.affected(root, gone, before))
     return paths, scope
 
 
