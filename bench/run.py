@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark gitops-gen against a `kubectl kustomize` loop on a synthetic fleet (DESIGN.md section 6).
+"""Benchmark gitops-gen against a `kubectl kustomize` loop on a synthetic fleet (docs/design.md section 6).
 
     .venv/bin/python bench/run.py [--clusters 50 --apps 40] [--kubectl-sample N] [--keep] [--kubectl-only]
 
@@ -257,7 +257,7 @@ def fmt_ratio(kubectl_wall: float, kubectl_cpu: float, render: Run) -> str:
 
 
 def count_problems(run: Run) -> int:
-    """Problem lines as DESIGN.md prints them: `path:line:col: error|warning: [rule] message`."""
+    """Problem lines as docs/design.md prints them: `path:line:col: error|warning: [rule] message`."""
     return sum(1 for line in run.stdout.splitlines() if ": error: " in line or ": warning: " in line)
 
 

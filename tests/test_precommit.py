@@ -11,6 +11,7 @@ gitops-gen already installed in this venv.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,3 +187,29 @@ def test_unrelated_change_passes(fleet: Fleet) -> None:
     (fleet.root / "NOTES.md").write_text("nothing for any cluster\n")
     assert fleet.git("add", "-A").returncode == 0
     fleet.passes("notes")
+
+
+README_LOCAL = re.compile(r"<!-- pre-commit: local [^>]*-->\n```yaml\n(.*?)```", re.S)
+
+
+def test_readme_local_hook_works_as_written(tmp_path: Path) -> None:
+    """The README's `repo: local` snippet, copied as it stands, blocks a deletion that breaks a cluster."""
+    found = README_LOCAL.search((ROOT / "README.md").read_text())
+    assert found, "README.md lacks the <!-- pre-commit: local --> snippet"
+    env = environment(tmp_path)
+    fleet = tmp_path / "fleet"
+    shutil.copytree(BASE, fleet)
+    (fleet / ".pre-commit-config.yaml").write_text(found.group(1))
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fleet"]):
+        assert git(fleet, *args, env=env).returncode == 0
+    install = subprocess.run([str(PRE_COMMIT), "install"], cwd=fleet, capture_output=True, text=True, env=env,
+                             check=False, timeout=120)
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert git(fleet, "rm", "-q", "-r", "apps/private-detector/env/prod", env=env).returncode == 0
+    blocked = git(fleet, "commit", "-m", "drop the prod layer", env=env)
+    assert blocked.returncode != 0 and STALE_VARIANT in blocked.stdout + blocked.stderr, blocked.stdout
+    assert git(fleet, "reset", "-q", "--hard", env=env).returncode == 0
+    (fleet / "NOTES.md").write_text("nothing for any cluster\n")
+    assert git(fleet, "add", "-A", env=env).returncode == 0
+    passed = git(fleet, "commit", "-m", "notes", env=env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr

@@ -141,7 +141,7 @@ def test_no_op_edits_return_the_text_unchanged(app: str, enabled: bool, outcome:
 
 
 def test_enable_grows_an_empty_flow_list_into_a_block_list() -> None:
-    text = "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: DESIGN.md's style
+    text = "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: docs/design.md's style
     assert set_app_enabled(text, "c.yaml", "web", True)[0] == "spec:\n  nodePools: []\n  apps:\n    - web\n"
 
 

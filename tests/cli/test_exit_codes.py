@@ -10,6 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -109,3 +110,20 @@ def test_outside_a_fleet_without_repo_uses_the_git_top_level(tmp_path: Path) -> 
         os.chdir(cwd)
     assert result.exit_code == 2
     assert f"no gitops-gen.yaml at {tmp_path.resolve()}" in result.stderr
+
+
+def leaf_commands(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    out: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            out.update(leaf_commands(command, f"{prefix}{name} "))
+        else:
+            out[prefix + name] = command
+    return out
+
+
+def test_every_command_but_build_takes_repo() -> None:
+    """The README says so."""
+    for name, command in leaf_commands(main).items():
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert ("--repo" in options) == (name != "build"), name
