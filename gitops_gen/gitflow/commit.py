@@ -37,17 +37,33 @@ def _quiet(_: str) -> None:
 INPUT = re.compile(r"^(gitops-gen\.yaml|clusters/[^/]+/cluster\.yaml|apps/.+)$")
 
 
+def kustomization_inputs(root: Path) -> set[str]:
+    """Every file some kustomization of the repository reads (wherever it lives, e.g. a shared/ directory)."""
+    from gitops_gen.fleet import deps
+
+    index = deps.Index(root)
+    index.hand_written([], parse_all=True)
+    index.all_variants()
+    for name in index.files.listdir("mapping"):
+        index.closure(f"mapping/{name}")
+    return {path for refs in index.refs.values() for path in refs.files}
+
+
 def unstaged_inputs(grepo: Any) -> list[str]:
-    """Input files (inventory, config, anything under apps/) edited but not staged, or untracked."""
+    """Input files edited but not staged, or untracked: the inventory, the config, anything under apps/,
+    and any other file a kustomization reads. Committing without them would commit what was not validated."""
     from gitops_gen.fleet.layout import is_generated
 
+    root = Path(grepo.working_tree_dir)
     paths = {d.a_path for d in grepo.index.diff(None)} | set(grepo.untracked_files)
+    others = [p for p in paths if not INPUT.match(p)]
+    read = kustomization_inputs(root) if others else set()
     out = []
     for path in sorted(paths):
-        if not INPUT.match(path):
+        if not INPUT.match(path) and path not in read:
             continue
-        full = Path(grepo.working_tree_dir) / path
-        # Generated variants live under apps/ too; generate rewrites them, so their state does not matter.
+        full = root / path
+        # Generated files are rewritten by generate, so their state does not matter.
         if full.is_file() and is_generated(full.read_bytes()[:64]):
             continue
         if "/overlays/" in path and not full.exists():

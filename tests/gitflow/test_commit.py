@@ -240,3 +240,25 @@ def test_generated_file_deleted_by_hand_is_restored_and_a_stale_one_rewritten(fl
     assert code == 0, out + err
     assert git(fleet, "status", "--porcelain") == ""
     assert_head_is_current(fleet, tmp_path)
+
+
+def test_unstaged_edit_outside_apps_that_a_kustomization_reads_is_refused(fleet: Path) -> None:
+    shared = fleet / "shared/monitoring"
+    shared.mkdir(parents=True)
+    (shared / "kustomization.yaml").write_text("resources:\n- configmap.yaml\n")
+    (shared / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scrape\n"
+                                           "data:\n  interval: 30s\n")
+    base = fleet / "apps/spam-detector/base/kustomization.yaml"
+    base.write_text(base.read_text().replace("resources:\n", "resources:\n- ../../../shared/monitoring\n", 1))
+    git(fleet, "add", "-A")
+    code, out, err = commit(fleet, "-m", "shared monitoring")
+    assert code == 0, out + err
+    (shared / "configmap.yaml").write_text((shared / "configmap.yaml").read_text().replace("30s", "10s"))
+    (fleet / "NOTES.md").write_text("not read by any kustomization: no reason to refuse\n")
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "clusters")
+    before = status(fleet)
+    code, _, err = commit(fleet, "-m", "forgot the shared file")
+    assert code == 1
+    assert "unstaged changes to input files: shared/monitoring/configmap.yaml;" in err, err
+    assert status(fleet) == before
