@@ -431,19 +431,30 @@ def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affecte
     rename count where they were, in HEAD's tree, since nothing in the working tree names a
     directory that is gone.
     """
-    from gitops_gen.gitflow.git import open_repo, staged_changes
-    from gitops_gen.repo.tree import GitTree
+    from gitops_gen.gitflow.git import staged_changes
 
     changes = staged_changes(root)
     paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old})
     scope = deps.affected(root, paths, index) if paths else deps.Affected(False, frozenset())
     gone = sorted({c.path for c in changes if c.status == "D"} | {c.old for c in changes if c.old})
-    if gone:  # GitPython only here: a one-file edit must stay fast
+    return paths, scope.union(head_scope(root, gone))
+
+
+def head_scope(root: Path, gone: list[str]) -> deps.Affected:
+    """The clusters that used the paths GONE (deleted or renamed away) at HEAD; none outside a git work tree."""
+    from gitops_gen.gitflow.git import open_repo
+    from gitops_gen.repo.tree import GitTree
+
+    nothing = deps.Affected(False, frozenset())
+    if not gone or not (root / ".git").exists():  # GitPython only here: a one-file edit must stay fast
+        return nothing
+    try:
         grepo = open_repo(root)
-        if grepo.head.is_valid():
-            before = deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD")))
-            scope = scope.union(deps.affected(root, gone, before))
-    return paths, scope
+    except GitopsGenError:
+        return nothing
+    if not grepo.head.is_valid():
+        return nothing
+    return deps.affected(root, gone, deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD"))))
 
 
 def require_clusters(tree: Tree, names: list[str]) -> None:
@@ -467,6 +478,8 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
     elif files:
         changed = sorted({r for r in (deps.relative(root, f, cwd) for f in files) if r is not None})
         affected = deps.affected(root, changed, index)
+        # A FILE that no longer exists (deleted, renamed away) counts where HEAD used it.
+        affected = affected.union(head_scope(root, [p for p in changed if not (root / p).exists()]))
     keep: set[str] | None = None
     if clusters:
         require_clusters(tree, clusters)

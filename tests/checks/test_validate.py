@@ -244,3 +244,16 @@ def test_gpu_projection_keeps_what_feasibility_reads() -> None:
             "nodeSelector": {"pool": "gpu"},
             "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
     assert gpu_projection({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}) is None
+
+
+def test_a_deleted_file_is_checked_where_head_used_it(tmp_path: Path) -> None:
+    from tests.fleetrepo import git
+
+    repo = make_fleet(tmp_path)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet")
+    git(repo, "rm", "-q", "-r", "apps/private-detector/env/prod")
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
+    assert code == 1
+    assert "apps/private-detector/overlays/zone-1-prod/kustomization.yaml:1:1: error: [generated-stale]" in output
