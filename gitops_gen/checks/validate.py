@@ -442,19 +442,19 @@ def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affecte
 
 def head_scope(root: Path, gone: list[str]) -> deps.Affected:
     """The clusters that used the paths GONE (deleted or renamed away) at HEAD; none outside a git work tree."""
-    from gitops_gen.gitflow.git import open_repo
-    from gitops_gen.repo.tree import GitTree
+    from gitops_gen.gitflow.git import RevisionFiles
 
     nothing = deps.Affected(False, frozenset())
-    if not gone or not (root / ".git").exists():  # GitPython only here: a one-file edit must stay fast
+    if not gone:
         return nothing
     try:
-        grepo = open_repo(root)
-    except GitopsGenError:
+        head = RevisionFiles(root, "HEAD")
+    except GitopsGenError:  # not a git work tree, or no commit yet: nothing used it
         return nothing
-    if not grepo.head.is_valid():
-        return nothing
-    return deps.affected(root, gone, deps.Index(root, deps.TreeFiles(GitTree(grepo, "HEAD"))))
+    try:
+        return deps.affected(root, gone, deps.Index(root, head))
+    finally:
+        head.close()
 
 
 def require_clusters(tree: Tree, names: list[str]) -> None:

@@ -32,7 +32,7 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -142,7 +142,18 @@ class TreeFiles:
             pending[:0] = [posixpath.join(rel, d) if rel else d for d in dirs]
 
 
-Files = DiskFiles | TreeFiles
+class Files(Protocol):
+    """What the index reads: repo-relative paths of one tree (the working tree, or a git revision)."""
+
+    def is_file(self, rel: str) -> bool: ...
+
+    def is_dir(self, rel: str) -> bool: ...
+
+    def read(self, rel: str) -> bytes | None: ...
+
+    def listdir(self, rel: str) -> list[str]: ...
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]: ...
 
 
 def _kust_file(files: Files, directory: str) -> str | None:

@@ -6,7 +6,9 @@ own advice (set an upstream, which hook refused and why) is what the user needs 
 
 from __future__ import annotations
 
+import posixpath
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +80,10 @@ class StagedChange:
 
 
 def staged_changes(repo: Path) -> list[StagedChange]:
-    """What the index changes against HEAD (against nothing before the first commit), renames paired."""
-    out = run_git(repo, "diff", "--cached", "--name-status", "-M", "-z", "--no-ext-diff", "--no-color",
-                  what="cannot list the staged changes")
+    """What the index changes against HEAD (against nothing before the first commit), renames paired;
+    paths relative to REPO (which may lie inside a larger git work tree), changes outside it left out."""
+    out = run_git(repo, "diff", "--cached", "--name-status", "-M", "-z", "--relative", "--no-ext-diff",
+                  "--no-color", what="cannot list the staged changes")
     fields = out.split("\0")
     changes: list[StagedChange] = []
     i = 0
@@ -93,3 +96,76 @@ def staged_changes(repo: Path) -> list[StagedChange]:
             changes.append(StagedChange(status, fields[i + 1]))
             i += 2
     return changes
+
+
+class RevisionFiles:
+    """A git revision's tree for the dependency index (``deps.Files``): the listing from one
+    `git ls-tree -r`, file contents from one long-running `git cat-file --batch`.
+
+    Object-by-object reads through GitPython cost seconds on a fleet of thousands of files; this
+    keeps a deletion in the pre-commit hook within the same order as an edit. Symbolic links are
+    listed as files and not followed.
+    """
+
+    def __init__(self, repo: Path, rev: str = "HEAD"):
+        self.repo = repo
+        # Without --full-tree: paths relative to REPO, which may be a directory inside the git work tree.
+        out = run_git(repo, "ls-tree", "-r", "-z", rev, what=f"cannot list the tree of {rev}")
+        self.blobs: dict[str, str] = {}
+        self.children: dict[str, set[str]] = {"": set()}
+        for entry in out.split("\0"):
+            if not entry:
+                continue
+            meta, path = entry.split("\t", 1)
+            _, kind, sha = meta.split()
+            if kind != "blob":
+                continue  # a submodule
+            self.blobs[path] = sha
+            parent, _, name = path.rpartition("/")
+            self.children.setdefault(parent, set()).add(name)
+            while parent:
+                parent, _, name = parent.rpartition("/")
+                self.children.setdefault(parent, set()).add(name)
+        self._cat: subprocess.Popen[bytes] | None = None
+
+    def is_file(self, rel: str) -> bool:
+        return rel in self.blobs
+
+    def is_dir(self, rel: str) -> bool:
+        return rel in self.children
+
+    def listdir(self, rel: str) -> list[str]:
+        return sorted(self.children.get(rel, ()))
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]:
+        pending = [""]
+        while pending:
+            rel = pending.pop(0)
+            names = self.listdir(rel)
+            dirs = [n for n in names if posixpath.join(rel, n) in self.children]
+            yield rel, dirs, [n for n in names if n not in dirs]
+            pending[:0] = [posixpath.join(rel, d) for d in dirs]
+
+    def read(self, rel: str) -> bytes | None:
+        sha = self.blobs.get(rel)
+        if sha is None:
+            return None
+        if self._cat is None:
+            self._cat = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self._cat.stdin is not None and self._cat.stdout is not None
+        self._cat.stdin.write(sha.encode() + b"\n")
+        self._cat.stdin.flush()
+        header = self._cat.stdout.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            return None
+        data = self._cat.stdout.read(int(header[2]))
+        self._cat.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self._cat is not None:
+            if self._cat.stdin is not None:
+                self._cat.stdin.close()
+            self._cat.wait()
+            self._cat = None

@@ -103,6 +103,7 @@ def test_bad_yaml_in_a_kustomization_does_not_crash(fleet: Path) -> None:
 def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Path) -> None:
     import git
 
+    from gitops_gen.gitflow.git import RevisionFiles
     from gitops_gen.repo.tree import GitTree
     from tests.fleetrepo import git as run_git
 
@@ -119,3 +120,10 @@ def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Pa
     chain = ["apps/spam-detector/bumble/kustomization.yaml"]
     run_git(fleet, "rm", "-q", *chain)
     assert deps.affected(fleet, chain, head).names(ALL) == ALL  # zone-1-dev chains through bumble
+    # The hook's fast reader of HEAD (one ls-tree, one cat-file process) answers the same.
+    listing = RevisionFiles(fleet, "HEAD")
+    try:
+        for paths in (gone, chain, ["apps/private-detector/base/service.yaml"]):
+            assert deps.affected(fleet, paths, deps.Index(fleet, listing)) == deps.affected(fleet, paths, head)
+    finally:
+        listing.close()
