@@ -3,7 +3,7 @@
 
     python bench/fleetgen.py OUT --clusters 50 --apps 40 [--apps-per-cluster 28] [--seed 1]
 
-writes the hand-written half of a fleet repository as DESIGN.md section 1 lays it out:
+writes the hand-written half of a fleet repository as docs/design.md section 1 lays it out:
 ``gitops-gen.yaml``, ``clusters/<cluster>/cluster.yaml`` and ``apps/<app>/{base,company,zone,env,cluster}/``
 plus hand-written chain overlays for about a quarter of the apps. The GENERATED files (variants,
 ``mapping/``, ``sync.yaml``) are left to ``gitops-gen generate``.

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 class GitopsGenError(Exception):
     """A problem in the user's input: reported as one line, exit 1."""
 
+    exit_code = 1
+
     def __init__(self, message: str, path: str | None = None, line: int | None = None, col: int | None = None):
         super().__init__(message)
         self.message = message
@@ -21,8 +23,8 @@ class GitopsGenError(Exception):
         self.col = col
 
     def __reduce__(self) -> tuple[type[GitopsGenError], tuple[str, str | None, int | None, int | None]]:
-        # Keep the location when an error crosses a process boundary (parallel render).
-        return GitopsGenError, (self.message, self.path, self.line, self.col)
+        # Keep the location (and the class) when an error crosses a process boundary (parallel render).
+        return type(self), (self.message, self.path, self.line, self.col)
 
     def location(self) -> str:
         return format_location(self.path, self.line, self.col)
@@ -30,6 +32,13 @@ class GitopsGenError(Exception):
     def __str__(self) -> str:
         loc = self.location()
         return f"{loc}: {self.message}" if loc else self.message
+
+
+class UsageError(GitopsGenError):
+    """The command line is wrong: a malformed argument, or one naming a cluster, app, layer or git
+    revision that does not exist. Reported as one line, exit 2."""
+
+    exit_code = 2
 
 
 def format_location(path: str | None, line: int | None, col: int | None) -> str:

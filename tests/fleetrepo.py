@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLEET_PARTS = ("gitops-gen.yaml", "clusters", "apps", "mapping")
+FLEET_PARTS = ("gitops-gen.yaml", ".sourceignore", "clusters", "apps", "mapping")
 VALIDATE_BASE = Path(__file__).resolve().parent / "data" / "validate" / "base-fleet"
 
 

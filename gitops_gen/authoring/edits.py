@@ -23,7 +23,7 @@ from gitops_gen.authoring.roundtrip import (
     scalar,
     take_trailing,
 )
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.inventory import CLUSTER_LAYER, Cluster, Fleet
 from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR
 from gitops_gen.kustomize.types import FILE_NAMES
@@ -53,7 +53,7 @@ class ImageRef:
 def check_name(name: str, what: str) -> None:
     """NAME must be a DNS-1123 label (a cluster or app name becomes object and directory names)."""
     if len(name) > 63 or not _DNS_LABEL.match(name):
-        raise GitopsGenError(f"{what} name {name!r} is not a DNS-1123 label "
+        raise UsageError(f"{what} name {name!r} is not a DNS-1123 label "
                              "(lowercase letters, digits and '-', starting and ending alphanumeric, at most 63)")
 
 
@@ -64,9 +64,9 @@ def parse_assignments(items: Iterable[str], option: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not key or not value:
-            raise GitopsGenError(f"{option} {item!r}: expected KEY=VALUE")
+            raise UsageError(f"{option} {item!r}: expected KEY=VALUE")
         if key in out and out[key] != value:
-            raise GitopsGenError(f"{option}: {key} given twice ({out[key]!r} and {value!r})")
+            raise UsageError(f"{option}: {key} given twice ({out[key]!r} and {value!r})")
         out[key] = value
     return out
 
@@ -78,9 +78,9 @@ def check_layer_value(key: str, value: str, fleet: Fleet, option: str = "--layer
         return
     if key not in fleet.config.layers:
         known = ", ".join(fleet.config.all_layers)
-        raise GitopsGenError(f"{option} {key}={value}: unknown layer {key!r} (layers: {known})")
+        raise UsageError(f"{option} {key}={value}: unknown layer {key!r} (layers: {known})")
     if len(value) > 253 or not _DIRNAME.match(value):
-        raise GitopsGenError(f"{option} {key}={value}: {value!r} is not a valid directory name")
+        raise UsageError(f"{option} {key}={value}: {value!r} is not a valid directory name")
 
 
 def parse_image(ref: str) -> ImageRef:
@@ -89,11 +89,11 @@ def parse_image(ref: str) -> ImageRef:
     slash, colon = rest.rfind("/"), rest.rfind(":")
     name, tag = (rest[:colon], rest[colon + 1:]) if colon > slash else (rest, None)
     if not name or not _IMAGE_NAME.match(name):
-        raise GitopsGenError(f"image {ref!r}: {name!r} is not a valid image name")
+        raise UsageError(f"image {ref!r}: {name!r} is not a valid image name")
     if tag is not None and not _TAG.match(tag):
-        raise GitopsGenError(f"image {ref!r}: {tag!r} is not a valid tag")
+        raise UsageError(f"image {ref!r}: {tag!r} is not a valid tag")
     if at and not _DIGEST.match(digest):
-        raise GitopsGenError(f"image {ref!r}: {digest!r} is not a valid digest (like sha256:<64 hex digits>)")
+        raise UsageError(f"image {ref!r}: {digest!r} is not a valid digest (like sha256:<64 hex digits>)")
     return ImageRef(name, tag, digest or None)
 
 
@@ -101,9 +101,9 @@ def pinned_image(ref: str) -> ImageRef:
     """An image that says exactly what runs: a tag other than ``latest``, or a digest, not both."""
     image = parse_image(ref)
     if image.tag and image.digest:
-        raise GitopsGenError(f"image {ref!r}: give a tag or a digest, not both")
+        raise UsageError(f"image {ref!r}: give a tag or a digest, not both")
     if image.digest is None and image.tag in (None, "latest"):
-        raise GitopsGenError(f"image {ref!r}: pin it to a tag other than 'latest' (or a digest)")
+        raise UsageError(f"image {ref!r}: pin it to a tag other than 'latest' (or a digest)")
     return image
 
 
@@ -213,9 +213,9 @@ def match_image(tree: Tree, app: str, image: ImageRef) -> str:
         return same[0]
     where = f"{APPS_DIR}/{app}/{BASE_DIR}/"
     if same:
-        raise GitopsGenError(f"image {image.name!r} is ambiguous: {where} uses {', '.join(same)}; give the full name")
+        raise UsageError(f"image {image.name!r} is ambiguous: {where} uses {', '.join(same)}; give the full name")
     known = ", ".join(names) or "none"
-    raise GitopsGenError(f"image {image.name!r} matches no image of {where} (images: {known})")
+    raise UsageError(f"image {image.name!r} matches no image of {where} (images: {known})")
 
 
 def has_base(tree: Tree, app: str) -> bool:
@@ -229,7 +229,7 @@ def known_apps(tree: Tree) -> list[str]:
 def require_base(tree: Tree, app: str) -> None:
     if not has_base(tree, app):
         known = ", ".join(known_apps(tree)) or "none"
-        raise GitopsGenError(f"unknown app {app!r}: no {APPS_DIR}/{app}/{BASE_DIR}/ directory (apps: {known})")
+        raise UsageError(f"unknown app {app!r}: no {APPS_DIR}/{app}/{BASE_DIR}/ directory (apps: {known})")
 
 
 def select_clusters(fleet: Fleet, names: Iterable[str], where: Mapping[str, str]) -> list[Cluster]:
@@ -240,11 +240,11 @@ def select_clusters(fleet: Fleet, names: Iterable[str], where: Mapping[str, str]
     for key in where:
         if key != CLUSTER_LAYER and key not in fleet.config.layers:
             known = ", ".join(fleet.config.all_layers)
-            raise GitopsGenError(f"--where {key}={where[key]}: unknown layer {key!r} (layers: {known})")
+            raise UsageError(f"--where {key}={where[key]}: unknown layer {key!r} (layers: {known})")
     chosen = [c for c in fleet.clusters.values() if all(dict(c.layer_chain).get(k) == v for k, v in where.items())]
     if not chosen:
         shown = " ".join(f"{k}={v}" for k, v in where.items())
-        raise GitopsGenError(f"--where {shown}: no cluster matches")
+        raise UsageError(f"--where {shown}: no cluster matches")
     return chosen
 
 

@@ -30,7 +30,7 @@ from gitops_gen.authoring.edits import (
 )
 from gitops_gen.authoring.roundtrip import detect_indent
 from gitops_gen.authoring.scaffold import app_files, cluster_from, cluster_text, component_text, layer_files
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import CLUSTER_LAYER, Fleet, load_fleet
 from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR, CLUSTER_FILE, CLUSTERS_DIR
@@ -57,10 +57,10 @@ def _check_layers(fleet: Fleet, layers: Mapping[str, str]) -> dict[str, str]:
     unknown = [k for k in layers if k not in configured]
     if unknown:
         known = ", ".join(configured) or "none"
-        raise GitopsGenError(f"--layer {unknown[0]}: unknown layer (gitops-gen.yaml layers: {known})")
+        raise UsageError(f"--layer {unknown[0]}: unknown layer (gitops-gen.yaml layers: {known})")
     missing = [k for k in configured if k not in layers]
     if missing:
-        raise GitopsGenError(f"missing --layer for {', '.join(missing)} (every cluster needs a value for each "
+        raise UsageError(f"missing --layer for {', '.join(missing)} (every cluster needs a value for each "
                              f"layer of gitops-gen.yaml: {', '.join(configured)})")
     for key in configured:
         check_layer_value(key, layers[key], fleet)
@@ -79,7 +79,7 @@ def plan_new_cluster(tree: Tree, fleet: Fleet, name: str, layers: Mapping[str, s
                      from_cluster: str | None = None, kubernetes_version: str | None = None) -> Change:
     check_name(name, "cluster")
     if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
-        raise GitopsGenError(f"--kubernetes-version {kubernetes_version!r}: expected a minor version like 1.30")
+        raise UsageError(f"--kubernetes-version {kubernetes_version!r}: expected a minor version like 1.30")
     path = f"{CLUSTERS_DIR}/{name}/{CLUSTER_FILE}"
     if name in fleet.clusters or tree.kind(f"{CLUSTERS_DIR}/{name}") is not None:
         raise GitopsGenError(f"cluster {name!r} already exists", tree.display(path))

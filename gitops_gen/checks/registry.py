@@ -19,13 +19,10 @@ from gitops_gen.fleet import generate, inventory
 
 RENDER = Rule("render", "error", "kustomization", "a cluster's mapping does not build (at the file:line the "
               "engine names)", "checks.validate.validate")
-UNKNOWN_CLUSTER = Rule("unknown-cluster", "error", "inventory", "--cluster names a cluster that does not exist",
-                       "checks.validate.validate")
 
 RULES: tuple[Rule, ...] = (
     *inventory.RULES,
     *generate.RULES,
-    UNKNOWN_CLUSTER,
     RENDER,
     *k8sschema.RULES,
     *gpu_rules.RULES,

@@ -13,7 +13,9 @@ Problems about a rendered value point at the line that set it (provenance): ever
 renders fast without tracing first, then only clusters with findings are rebuilt traced.
 
 With FILE arguments only the clusters those files can affect are checked (``deps``),
-checks 1 and 2 only for those clusters; this is what the pre-commit hook runs. There,
+checks 1 and 2 only for those clusters. ``--staged`` (what the pre-commit hook runs) takes the
+files from ``git diff --cached`` itself, so deletions and renames count too: where they were
+used at HEAD. There,
 per-object checks cover only objects from the apps that reach the changed files, and in a
 git work tree the GPU workloads of untouched mapping entries come from a content-keyed
 cache (``DemandCache``) instead of being rebuilt; capacity still sees the whole cluster.
@@ -38,8 +40,8 @@ from gitops_gen.checks import hygiene, k8sschema, registry
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
-from gitops_gen.checks.registry import RENDER, UNKNOWN_CLUSTER
-from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.checks.registry import RENDER
+from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
@@ -437,18 +439,65 @@ def merge_capacity(found: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, 
 # ---------------------------------------------------------------- the command
 
 
+def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affected]:
+    """The paths the index changes against HEAD, and the clusters they affect.
+
+    Additions and modifications count where they are now; a deleted path and the source of a
+    rename count where they were, in HEAD's tree, since nothing in the working tree names a
+    directory that is gone.
+    """
+    from gitops_gen.gitflow.git import staged_changes
+
+    changes = staged_changes(root)
+    paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old})
+    scope = deps.affected(root, paths, index) if paths else deps.Affected(False, frozenset())
+    gone = sorted({c.path for c in changes if c.status == "D"} | {c.old for c in changes if c.old})
+    return paths, scope.union(head_scope(root, gone))
+
+
+def head_scope(root: Path, gone: list[str]) -> deps.Affected:
+    """The clusters that used the paths GONE (deleted or renamed away) at HEAD; none outside a git work tree."""
+    from gitops_gen.gitflow.git import RevisionFiles
+
+    nothing = deps.Affected(False, frozenset())
+    if not gone:
+        return nothing
+    try:
+        head = RevisionFiles(root, "HEAD")
+    except GitopsGenError:  # not a git work tree, or no commit yet: nothing used it
+        return nothing
+    try:
+        return deps.affected(root, gone, deps.Index(root, head))
+    finally:
+        head.close()
+
+
+def require_clusters(tree: Tree, names: list[str]) -> None:
+    """Every name given with --cluster has a clusters/<name>/cluster.yaml (a broken one counts)."""
+    known = [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown cluster {name!r} (clusters: {', '.join(known) or 'none'})")
+
+
 def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path] | None = None,
-             cwd: Path | None = None) -> list[Problem]:
-    """Every problem of the fleet (or of the clusters FILES can affect), sorted and de-duplicated."""
+             cwd: Path | None = None, staged: bool = False) -> list[Problem]:
+    """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
+    and de-duplicated."""
     root = tree.root
     index = deps.Index(root)
     affected: deps.Affected | None = None
     changed: list[str] = []
-    if files:
+    if staged:
+        changed, affected = staged_scope(root, index)
+    elif files:
         changed = sorted({r for r in (deps.relative(root, f, cwd) for f in files) if r is not None})
         affected = deps.affected(root, changed, index)
+        # A FILE that no longer exists (deleted, renamed away) counts where HEAD used it.
+        affected = affected.union(head_scope(root, [p for p in changed if not (root / p).exists()]))
     keep: set[str] | None = None
     if clusters:
+        require_clusters(tree, clusters)
         keep = set(clusters)
     if affected is not None and not affected.every:
         keep = set(affected.clusters) if keep is None else keep & set(affected.clusters)
@@ -459,10 +508,6 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         return finish(registry.configure(problems, {}))
     levels = fleet.config.rules
     problems.extend(level_problems(fleet))
-    unknown = sorted(set(clusters or []) - set(fleet.clusters) - {_cluster_of_problem(p.path) for p in problems})
-    for name in unknown:
-        problems.append(Problem("clusters", 1, 1, "error", UNKNOWN_CLUSTER.id,
-                                f"no cluster {name!r} (no clusters/{name}/cluster.yaml)"))
     problems.extend(generated_problems(tree, fleet, keep, broken))
     problems.extend(hygiene.missing_bases(tree, fleet))
 

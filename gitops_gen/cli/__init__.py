@@ -2,7 +2,8 @@
 ``gitops_gen.cli.commands.<name>`` that calls the library and returns an exit code.
 
 Exit codes, decided only in ``run``: 0 ok, 1 problems in the input (GitopsGenError, or
-findings a command reports), 2 usage (click), 3 a bug in gitops-gen, 130 Ctrl-C.
+findings a command reports), 2 usage (click's, a UsageError, or no gitops-gen.yaml at the
+repository), 3 a bug in gitops-gen, 130 Ctrl-C.
 Command modules are imported inside the callbacks, so `gitops-gen build` does not pay
 for git or jsonschema, and an import that fails is reported as the bug it is.
 """
@@ -26,20 +27,28 @@ from gitops_gen.report import problems as problem_reports
 ENGINES = click.Choice(["flux", "argocd"])
 
 
+CONFIG_FILE = "gitops-gen.yaml"
+
+
 def find_repo(repo: str | None) -> Path:
-    """--repo, else the git top-level of the cwd, else the cwd."""
+    """--repo, else the git top-level of the cwd, else the cwd; it must hold gitops-gen.yaml (else exit 2)."""
     if repo:
         path = Path(repo).resolve()
         if not path.is_dir():
             raise click.BadParameter(f"{repo} is not a directory", param_hint="--repo")
-        return path
-    try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        top = ""
-    return Path(top).resolve() if top else Path.cwd().resolve()
+    else:
+        try:
+            top = subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+            ).stdout.strip()
+        except OSError:
+            top = ""
+        path = Path(top).resolve() if top else Path.cwd().resolve()
+    if not (path / CONFIG_FILE).is_file():
+        click.echo(f"gitops-gen: error: not a gitops-gen fleet: no {CONFIG_FILE} at {path} (give --repo DIR)",
+                   err=True)
+        sys.exit(2)
+    return path
 
 
 def run(command: Callable[[], Any]) -> NoReturn:
@@ -48,7 +57,7 @@ def run(command: Callable[[], Any]) -> NoReturn:
         code = command()
     except GitopsGenError as err:
         click.echo(f"gitops-gen: error: {err}", err=True)
-        sys.exit(1)
+        sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -123,14 +132,19 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text",
               show_default=True)
 @click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
+@click.option("--staged", is_flag=True,
+              help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, files: tuple[Path, ...]) -> int:
-    """Run every check; with FILEs only the clusters those files affect."""
+def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, staged: bool,
+             files: tuple[Path, ...]) -> int:
+    """Run every check; with FILEs (or --staged) only the clusters those files affect."""
     from gitops_gen.cli.commands import validate as command
 
     if list_rules:
         return command.list_rules(fmt)
-    return command.validate(find_repo(repo), list(clusters), list(files), fmt)
+    if staged and files:
+        raise click.UsageError("give FILEs or --staged, not both")
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged)
 
 
 @main.command()
@@ -138,7 +152,8 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: 
 @click.option("--base", "base", required=True, help="Base git revision.")
 @click.option("--head", "head", default=None, help="Head revision (default: the working tree).")
 @click.option("--format", "fmt", type=click.Choice(list(diff_reports.REPORTERS)), default="text", show_default=True)
-@click.option("--exit-code", "exit_code", is_flag=True, help="Exit 1 when anything differs.")
+@click.option("--exit-code", "exit_code", is_flag=True,
+              help="Exit 1 when anything differs, 0 when nothing does, 2 on any error (as git diff).")
 @click.option("--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap.")
 def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
     """Per-cluster rendered diff between two git revisions."""

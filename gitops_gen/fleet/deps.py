@@ -10,6 +10,9 @@ Rules:
   ``mapping/<c>/`` affects cluster ``c``.
 - Any other file affects the clusters whose mapping reaches it through kustomization
   references (a kustomization file itself counts as part of its directory).
+- A deleted path (or the source of a rename) is looked up in the tree that still has it
+  (``Index(root, TreeFiles(GitTree(repo, "HEAD")))``): the working tree no longer names
+  a directory that is gone.
 
 Cost control, for fleets of hundreds of clusters: the generated variants
 (``apps/<app>/overlays/<cluster>/``) are read only for apps one of whose hand-written
@@ -26,16 +29,17 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
+from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.layout import CONFIG_PATH, HEADER_PREFIX
 from gitops_gen.kustomize.types import FILE_NAMES, fields_naming
-from gitops_gen.repo.tree import normalize
+from gitops_gen.repo.tree import Tree, normalize
 
 SKIP_TOP = {".git", "clusters", "mapping"}
 _GENERATED_KEYS = (b"apiVersion:", b"kind:", b"resources:", b"components:")
@@ -58,24 +62,106 @@ class Affected:
     clusters: frozenset[str]
     reaching: frozenset[str] = frozenset()  # kustomization directories that reach a changed file
 
+    def union(self, other: Affected) -> Affected:
+        return Affected(self.every or other.every, self.clusters | other.clusters, self.reaching | other.reaching)
+
     def names(self, known: Iterable[str]) -> list[str]:
         return sorted(known) if self.every else sorted(c for c in known if c in self.clusters)
 
 
-def _kust_file(root: Path, directory: str) -> str | None:
+class DiskFiles:
+    """The working tree, read with plain os calls (the hook's fast path)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def is_file(self, rel: str) -> bool:
+        return os.path.isfile(os.path.join(self.root, rel))
+
+    def is_dir(self, rel: str) -> bool:
+        return os.path.isdir(os.path.join(self.root, rel))
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            with open(os.path.join(self.root, rel), "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(os.path.join(self.root, rel)))
+        except OSError:
+            return []
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]:
+        """(repo-relative dir, sub-directory names (prune in place), file names), top-down."""
+        top = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(top):
+            yield dirpath[len(top) + 1:].replace(os.sep, "/"), dirnames, filenames
+
+
+class TreeFiles:
+    """Any Tree (a git revision: what HEAD's kustomizations referenced before a deletion or rename)."""
+
+    def __init__(self, tree: Tree):
+        self.tree = tree
+
+    def is_file(self, rel: str) -> bool:
+        return self._kind(rel) == "file"
+
+    def is_dir(self, rel: str) -> bool:
+        return self._kind(rel) == "dir"
+
+    def _kind(self, rel: str) -> str | None:
+        try:
+            return self.tree.kind(rel)
+        except GitopsGenError:
+            return None
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            return self.tree.read(rel)
+        except GitopsGenError:
+            return None
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return self.tree.listdir(rel)
+        except GitopsGenError:
+            return []
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]:
+        pending = [""]
+        while pending:
+            rel = pending.pop(0)
+            names = self.listdir(rel)
+            dirs = [n for n in names if self.is_dir(posixpath.join(rel, n) if rel else n)]
+            files = [n for n in names if n not in dirs]
+            yield rel, dirs, files
+            pending[:0] = [posixpath.join(rel, d) if rel else d for d in dirs]
+
+
+class Files(Protocol):
+    """What the index reads: repo-relative paths of one tree (the working tree, or a git revision)."""
+
+    def is_file(self, rel: str) -> bool: ...
+
+    def is_dir(self, rel: str) -> bool: ...
+
+    def read(self, rel: str) -> bytes | None: ...
+
+    def listdir(self, rel: str) -> list[str]: ...
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]: ...
+
+
+def _kust_file(files: Files, directory: str) -> str | None:
     for name in FILE_NAMES:
         rel = posixpath.join(directory, name) if directory else name
-        if os.path.isfile(os.path.join(root, rel)):
+        if files.is_file(rel):
             return rel
     return None
-
-
-def _read(root: Path, rel: str) -> bytes | None:
-    try:
-        with open(os.path.join(root, rel), "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
 
 
 def _generated_entries(raw: bytes) -> list[str] | None:
@@ -120,8 +206,7 @@ def _paths_of(data: dict[str, Any]) -> tuple[list[str], list[str]]:
 def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], bool] | None = None) -> Refs:
     """The references of the kustomization RAW in DIRECTORY (bad YAML: none; the render reports it)."""
     if is_dir is None:
-        def is_dir(path: str) -> bool:
-            return (root / path).is_dir()
+        is_dir = DiskFiles(root).is_dir
 
     refs = Refs()
     either: list[str]
@@ -155,8 +240,9 @@ def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], b
 class Index:
     """Kustomization directories of a repository and their references, loaded lazily."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, files: Files | None = None):
         self.root = root.resolve()
+        self.files = files if files is not None else DiskFiles(self.root)
         self.refs: dict[str, Refs] = {}
         self._closures: dict[str, frozenset[str]] = {}
         self._dirs: dict[str, bool] = {}
@@ -166,14 +252,14 @@ class Index:
         # Hundreds of generated variants name the same ../../base: one stat each.
         found = self._dirs.get(path)
         if found is None:
-            found = self._dirs[path] = os.path.isdir(os.path.join(self.root, path))
+            found = self._dirs[path] = self.files.is_dir(path)
         return found
 
     def _load(self, directory: str, must_parse: bool, name: str | None = None) -> Refs | None:
-        rel = _kust_file(self.root, directory) if name is None else posixpath.join(directory, name)
+        rel = _kust_file(self.files, directory) if name is None else posixpath.join(directory, name)
         if rel is None:
             return None
-        raw = _read(self.root, rel)
+        raw = self.files.read(rel)
         if raw is None:
             return None
         self.files_read += 1
@@ -192,9 +278,7 @@ class Index:
             while t:
                 t = posixpath.dirname(t)
                 ancestors.add(t)
-        top = str(self.root)
-        for dirpath, dirnames, filenames in os.walk(top):
-            rel = dirpath[len(top) + 1:].replace(os.sep, "/")
+        for rel, dirnames, filenames in self.files.walk():
             if not rel:
                 dirnames[:] = [d for d in dirnames if d not in SKIP_TOP]
             elif rel.startswith("apps/") and rel.count("/") == 1:
@@ -204,19 +288,13 @@ class Index:
                 self._load(rel, must_parse=parse_all or rel in ancestors, name=name)
 
     def variants(self, app: str) -> None:
-        base = self.root / "apps" / app / "overlays"
-        try:
-            names = sorted(os.listdir(base))
-        except OSError:
-            return
-        for name in names:
+        for name in self.files.listdir(f"apps/{app}/overlays"):
             directory = f"apps/{app}/overlays/{name}"
             if directory not in self.refs:
                 self._load(directory, must_parse=True)
 
     def all_variants(self) -> None:
-        apps = self.root / "apps"
-        for app in sorted(os.listdir(apps)) if apps.is_dir() else []:
+        for app in self.files.listdir("apps"):
             self.variants(app)
 
     def closure(self, directory: str) -> frozenset[str]:
@@ -306,10 +384,9 @@ def affected(root: Path, paths: list[str], index: Index | None = None) -> Affect
         index.variants(app)
     if apps:
         reach = index.reaching(targets)
-    mapping = root / "mapping"
-    for name in sorted(os.listdir(mapping)) if mapping.is_dir() else []:
-        rel = _kust_file(root, f"mapping/{name}")
-        raw = _read(root, rel) if rel else None
+    for name in index.files.listdir("mapping"):
+        rel = _kust_file(index.files, f"mapping/{name}")
+        raw = index.files.read(rel) if rel else None
         if raw is None:
             continue
         refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir)

@@ -8,6 +8,7 @@ header line; a file without it is hand-written and never touched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,17 @@ def mapping_path(cluster: str) -> str:
 
 def sync_path(cluster: str) -> str:
     return f"{CLUSTERS_DIR}/{cluster}/{SYNC_FILE}"
+
+
+SOURCEIGNORE = ".sourceignore"
+GENERATED_PLACES = re.compile(
+    rf"^({CLUSTERS_DIR}/[^/]+/{re.escape(SYNC_FILE)}|{MAPPING_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}"
+    rf"|{APPS_DIR}/[^/]+/{OVERLAYS_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}|{re.escape(SOURCEIGNORE)})$")
+
+
+def is_generated_place(path: str) -> bool:
+    """Whether generate writes (or removes) files at the repo-relative PATH."""
+    return GENERATED_PLACES.match(path) is not None
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -200,9 +212,17 @@ def check_app_sources(tree: Tree, fleet: Fleet, dirs: DirCache | None = None) ->
     return problems
 
 
+def render_sourceignore() -> bytes:
+    """Flux's .sourceignore (gitignore syntax): a cluster bootstrapped at clusters/<cluster>/ must apply
+    sync.yaml there, not the inventory file next to it. Written for every fleet (Argo CD ignores it), so
+    it does not depend on which clusters a scoped validate sees."""
+    return (header("gitops-gen.yaml") + "# Flux: the inventory files are not Kubernetes objects; do not apply them.\n"
+            f"{CLUSTERS_DIR}/*/cluster.yaml\n").encode()
+
+
 def generated_candidates(tree: Tree) -> dict[str, bytes]:
     """Existing files at the places generate writes to (generated or not), with their bytes."""
-    paths = [sync_path(name) for name in tree.listdir(CLUSTERS_DIR)]
+    paths = [SOURCEIGNORE, *(sync_path(name) for name in tree.listdir(CLUSTERS_DIR))]
     paths += [mapping_path(name) for name in tree.listdir(MAPPING_DIR)]
     for app in tree.listdir(APPS_DIR):
         paths += [variant_path(app, cluster) for cluster in tree.listdir(f"{APPS_DIR}/{app}/{OVERLAYS_DIR}")]
@@ -218,7 +238,7 @@ def generated_candidates(tree: Tree) -> dict[str, bytes]:
 def _plan(tree: Tree, fleet: Fleet) -> tuple[Plan, list[Problem]]:
     dirs = DirCache(tree)
     problems = check_app_sources(tree, fleet, dirs)
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = {SOURCEIGNORE: render_sourceignore()}
     for cluster in fleet.clusters.values():
         files[sync_path(cluster.name)] = render_sync(fleet.config, cluster)
         files[mapping_path(cluster.name)] = render_mapping(cluster)

@@ -20,7 +20,7 @@ from typing import Any
 import jsonschema
 
 from gitops_gen.checks.model import Rule
-from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet.layout import CLUSTER_FILE, CLUSTERS_DIR, CONFIG_PATH
 from gitops_gen.repo.tree import Tree
 from gitops_gen.repo.yamlio import LineMap, NodePath, load_with_lines
@@ -112,7 +112,7 @@ class Fleet:
             return self.clusters[name]
         except KeyError:
             known = ", ".join(self.clusters) or "none"
-            raise GitopsGenError(f"unknown cluster {name!r} (clusters: {known})") from None
+            raise UsageError(f"unknown cluster {name!r} (clusters: {known})") from None
 
 
 def locate(lines: Mapping[tuple[Any, ...], tuple[int, int]], node: tuple[Any, ...]) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.kustomize.build import Engine, ParseCache
 from gitops_gen.repo.tree import DiskTree, Tree
 
@@ -182,7 +182,7 @@ def select_clusters(tree: Tree, wanted: list[str]) -> list[str]:
         raise GitopsGenError("no mapping/<cluster>/ directories: run `gitops-gen generate` first", "mapping")
     for name in wanted:
         if name not in known:
-            raise GitopsGenError(f"unknown cluster {name!r} (known: {', '.join(known)})")
+            raise UsageError(f"unknown cluster {name!r} (clusters: {', '.join(known)})")
     return list(dict.fromkeys(wanted)) if wanted else known
 
 

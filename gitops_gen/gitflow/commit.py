@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError, Problem
-from gitops_gen.gitflow.git import command_errors, git_error, open_repo
+from gitops_gen.gitflow.git import open_repo, run_git
 from gitops_gen.gitflow.rendered import commit_rendered
 
 Say = Callable[[str], None]
@@ -37,17 +37,33 @@ def _quiet(_: str) -> None:
 INPUT = re.compile(r"^(gitops-gen\.yaml|clusters/[^/]+/cluster\.yaml|apps/.+)$")
 
 
+def kustomization_inputs(root: Path) -> set[str]:
+    """Every file some kustomization of the repository reads (wherever it lives, e.g. a shared/ directory)."""
+    from gitops_gen.fleet import deps
+
+    index = deps.Index(root)
+    index.hand_written([], parse_all=True)
+    index.all_variants()
+    for name in index.files.listdir("mapping"):
+        index.closure(f"mapping/{name}")
+    return {path for refs in index.refs.values() for path in refs.files}
+
+
 def unstaged_inputs(grepo: Any) -> list[str]:
-    """Input files (inventory, config, anything under apps/) edited but not staged, or untracked."""
+    """Input files edited but not staged, or untracked: the inventory, the config, anything under apps/,
+    and any other file a kustomization reads. Committing without them would commit what was not validated."""
     from gitops_gen.fleet.layout import is_generated
 
+    root = Path(grepo.working_tree_dir)
     paths = {d.a_path for d in grepo.index.diff(None)} | set(grepo.untracked_files)
+    others = [p for p in paths if not INPUT.match(p)]
+    read = kustomization_inputs(root) if others else set()
     out = []
     for path in sorted(paths):
-        if not INPUT.match(path):
+        if not INPUT.match(path) and path not in read:
             continue
-        full = Path(grepo.working_tree_dir) / path
-        # Generated variants live under apps/ too; generate rewrites them, so their state does not matter.
+        full = root / path
+        # Generated files are rewritten by generate, so their state does not matter.
         if full.is_file() and is_generated(full.read_bytes()[:64]):
             continue
         if "/overlays/" in path and not full.exists():
@@ -80,6 +96,27 @@ def validation_problems(repo: Path) -> list[Problem]:
     return validate(DiskTree(repo))
 
 
+def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
+    """Make the index hold exactly what generate would write: FILES added (also ones already current but
+    never committed), and every generated file the index still has but generate no longer writes removed,
+    whoever deleted it from the working tree (generate just now, or `disable` before)."""
+    from gitops_gen.fleet.generate import is_generated, is_generated_place
+
+    if files:
+        grepo.index.add(sorted(files))
+    root = Path(grepo.working_tree_dir)
+    gone = []
+    for path in sorted({str(key[0]) for key in grepo.index.entries}):
+        if path in files or not is_generated_place(path):
+            continue
+        full = root / path
+        # A hand-written file at a generated place is the user's (generate refuses to overwrite it).
+        if not full.is_file() or is_generated(full.read_bytes()[:64]):
+            gone.append(path)
+    if gone:
+        grepo.index.remove(gone, working_tree=False, ignore_unmatch=True)
+
+
 def _staged_anything(grepo: Any) -> bool:
     if not grepo.head.is_valid():
         return len(grepo.index.entries) > 0
@@ -105,15 +142,10 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     tree = DiskTree(repo)
     result = plan(tree, load_fleet(tree))
     done = apply_plan(repo, result)
-    removed = [p for p, what in done if what == "removed"]
     errors = [p for p in validation_problems(repo) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
-    # Stage every generated file: also the ones already current but never committed.
-    if result.files:
-        grepo.index.add(sorted(result.files))
-    if removed:
-        grepo.index.remove(removed, working_tree=False, ignore_unmatch=True)
+    stage_generated(grepo, result.files)
     for path, what in done:
         say(f"{path}: {what}")
     if not _staged_anything(grepo):
@@ -124,18 +156,12 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
         full = message.rstrip("\n")
         if clusters:
             full += "\n\nClusters: " + ", ".join(clusters)
-        try:
-            grepo.git.commit("-m", full)
-        except command_errors() as err:
-            raise GitopsGenError(f"git commit failed: {git_error(err)}") from None
+        run_git(repo, "commit", "-q", "-m", full, what="git commit failed (generated files stay staged)")
         source = grepo.head.commit.hexsha
         say(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
                                                    if clusters else ""))
     if push and source:
-        try:
-            grepo.git.push()
-        except command_errors() as err:
-            raise GitopsGenError(f"git push failed (the local commit stays): {git_error(err)}") from None
+        run_git(repo, "push", "-q", what="git push failed (the local commit stays)")
         say("pushed")
     if rendered_to is not None:
         if source is None:

@@ -280,12 +280,9 @@ def diff_revisions(repo: Path, base: str, head: str | None, sources: bool = Fals
 
     With SOURCES each change is annotated with the files and lines that made it (markdown output).
     """
-    import git
+    from gitops_gen.gitflow.git import open_repo
 
-    try:
-        grepo = git.Repo(repo)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise GitopsGenError(f"{repo} is not a git repository") from None
+    grepo = open_repo(repo)
     base_tree = GitTree(grepo, base)
     head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
     fd = diff_trees(base_tree, head_tree, base, head or "worktree")

@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import Any
 
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.render import select_clusters
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import Resource
@@ -32,7 +32,7 @@ def find_object(resources: list[Resource], ref: str) -> Resource:
     """KIND/NAME or KIND/NAMESPACE/NAME; the name may be the final or the original one."""
     parts = ref.split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        raise GitopsGenError(f"object {ref!r} must be KIND/NAME or KIND/NAMESPACE/NAME")
+        raise UsageError(f"object {ref!r} must be KIND/NAME or KIND/NAMESPACE/NAME")
     kind, name = parts[0], parts[-1]
     namespace = parts[1] if len(parts) == 3 else None
     matches = [
@@ -45,9 +45,9 @@ def find_object(resources: list[Resource], ref: str) -> Resource:
         return matches[0]
     names = sorted(f"{r.kind}/{r.namespace + '/' if r.namespace else ''}{r.name}" for r in resources)
     if matches:
-        raise GitopsGenError(f"{ref} is ambiguous: {', '.join(names[:10])}; add the namespace (KIND/NAMESPACE/NAME)")
+        raise UsageError(f"{ref} is ambiguous: {', '.join(names[:10])}; add the namespace (KIND/NAMESPACE/NAME)")
     near = difflib.get_close_matches(ref, names, n=3, cutoff=0.3) or names[:5]
-    raise GitopsGenError(f"no object {ref} in this cluster; nearby: {', '.join(near)}")
+    raise UsageError(f"no object {ref} in this cluster; nearby: {', '.join(near)}")
 
 
 def layer_of(path: str, layers: list[str]) -> str:
@@ -78,7 +78,7 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     path = rejoin_keys(res.obj, parse_field(field))
     value = get(res.obj, path)
     if value is MISSING:
-        raise GitopsGenError(f"{res.kind}/{res.name} has no field {format_field(path)}{_hint(res.obj, path)}")
+        raise UsageError(f"{res.kind}/{res.name} has no field {format_field(path)}{_hint(res.obj, path)}")
     layers = _config_layers(tree)
     locator = Locator(tree)
     entries: list[dict[str, Any]] = []

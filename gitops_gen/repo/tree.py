@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from gitops_gen.errors import GitopsGenError
+from gitops_gen.errors import GitopsGenError, UsageError
 
 Kind = Literal["file", "dir"]
 
@@ -137,8 +137,8 @@ class GitTree:
         # repo is a git.Repo; typed loosely so importing this module does not import gitpython.
         try:
             self.commit = repo.commit(rev)
-        except Exception as err:  # gitpython raises several unrelated types for a bad rev
-            raise GitopsGenError(f"unknown git revision {rev!r}: {err}") from None
+        except Exception:  # gitpython raises several unrelated types for a bad rev; its wording helps nobody
+            raise UsageError(f"unknown git revision {rev!r}") from None
         self.rev = rev
         self._root = self.commit.tree
 

@@ -77,7 +77,9 @@ def test_golden(tmp_path: Path, case: str) -> None:
     code, out, err = cli(repo, *shlex.split((d / "command.txt").read_text()))
     after = snapshot(repo)
     if (d / "error.txt").is_file():
-        assert (code, err) == (1, (d / "error.txt").read_text())
+        # Usage errors (an argument naming nothing that exists, or malformed) exit 2; input problems 1.
+        expected = int((d / "exit-code.txt").read_text()) if (d / "exit-code.txt").is_file() else 1
+        assert (code, err) == (expected, (d / "error.txt").read_text())
         assert after == before, "a failed command must change nothing"
         return
     assert code == 0, err
@@ -139,7 +141,7 @@ def test_no_op_edits_return_the_text_unchanged(app: str, enabled: bool, outcome:
 
 
 def test_enable_grows_an_empty_flow_list_into_a_block_list() -> None:
-    text = "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: DESIGN.md's style
+    text = "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: docs/design.md's style
     assert set_app_enabled(text, "c.yaml", "web", True)[0] == "spec:\n  nodePools: []\n  apps:\n    - web\n"
 
 

@@ -41,7 +41,7 @@ def make_fleet(tmp: Path, *cases: str) -> Path:
 def run_cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, ["validate", *args])
     assert "Traceback" not in result.output, result.output
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code in (0, 1, 2), result.output
     return result.exit_code, result.output
 
 
@@ -173,7 +173,7 @@ def test_cluster_option_restricts_and_rejects_unknown(tmp_path: Path) -> None:
     repo = make_fleet(tmp_path, "mig-profile-wrong-model")
     assert run_cli("--repo", str(repo), "--cluster", "zone-1-prod") == (0, "")
     code, output = run_cli("--repo", str(repo), "--cluster", "nope")
-    assert code == 1 and "unknown-cluster" in output
+    assert code == 2 and "unknown cluster 'nope' (clusters: zone-1-dev, zone-1-prod, zone-2-prod)" in output
 
 
 def test_broken_config_is_reported_without_a_crash(tmp_path: Path) -> None:
@@ -244,3 +244,16 @@ def test_gpu_projection_keeps_what_feasibility_reads() -> None:
             "nodeSelector": {"pool": "gpu"},
             "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
     assert gpu_projection({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}) is None
+
+
+def test_a_deleted_file_is_checked_where_head_used_it(tmp_path: Path) -> None:
+    from tests.fleetrepo import git
+
+    repo = make_fleet(tmp_path)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet")
+    git(repo, "rm", "-q", "-r", "apps/private-detector/env/prod")
+    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
+    assert code == 1
+    assert "apps/private-detector/overlays/zone-1-prod/kustomization.yaml:1:1: error: [generated-stale]" in output

@@ -39,6 +39,7 @@ class Case:
     problems_ok: bool = False  # problem lines may precede the error line (commit, validate)
     post: Post | None = None
     changes_ok: bool = False  # a failure that legitimately keeps what it did (a refused push)
+    exit_code: int = 1  # of an "error": 2 for usage errors (an argument naming nothing that exists)
 
 
 def steps(*fns: Setup) -> Setup:
@@ -429,21 +430,22 @@ CASES: list[Case] = [
          symlinked_cluster, expect="clean", where=CL, post=link_edited,
          known="replaces the link with a regular file"),
     # ------------------------------------------------------------ git
-    Case("diff-no-commits", "git", ("diff", "--base", "HEAD"), no_commits, where="HEAD"),
+    Case("diff-no-commits", "git", ("diff", "--base", "HEAD"), no_commits, where="HEAD", exit_code=2),
     Case("commit-no-commits", "git", COMMIT, steps(no_commits, lambda w: w.git("add", "-A")), expect="ok"),
     Case("commit-detached-head", "git", COMMIT, detached, expect="clean"),
     Case("diff-shallow-base", "git", ("diff", "--base", "HEAD~1"), shallow_clone, where="HEAD~1",
          known="traceback from git"),
-    Case("diff-bad-ref", "git", ("diff", "--base", "no-such-ref"), where="no-such-ref"),
+    Case("diff-bad-ref", "git", ("diff", "--base", "no-such-ref"), where="no-such-ref", exit_code=2),
     Case("diff-ref-newline", "git", ("diff", "--base", "a\nb"), where="a", known="message spans lines"),
-    Case("diff-bad-head", "git", ("diff", "--base", "HEAD", "--head", "nope^{{tree}}"), where="nope"),
+    Case("diff-bad-head", "git", ("diff", "--base", "HEAD", "--head", "nope^{{tree}}"), where="nope",
+         exit_code=2),
     Case("commit-stale-index-lock", "git", COMMIT, steps(staged_change, lambda w: w.path(".git/index.lock")
                                                          .write_text("")), where="index.lock",
          known="traceback from GitPython"),
     Case("commit-refusing-remote", "git", ("commit", "-m", "change", "--push"), refusing_remote,
          where="git push failed", changes_ok=True),
     Case("commit-not-a-repo", "git", COMMIT, lambda w: __import__("shutil").rmtree(w.path(".git")),
-         where="not a git repository"),
+         where="not a git repository", exit_code=2),
     Case("rendered-to-escaping-namespace", "rendered", ("commit", "-m", "x", "--rendered-to", "{target}"),
          escaping_namespace, where="../../../x/ns", post=nothing_outside,
          known="writes above the target, crashes after the source commit"),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FLEET_PARTS = ("gitops-gen.yaml", "clusters", "apps", "mapping")
+FLEET_PARTS = ("gitops-gen.yaml", ".sourceignore", "clusters", "apps", "mapping")
 
 # A value no output may ever show, in any encoding a Secret holds it.
 SECRET_VALUE = "hunter2-fault-harness-s3cr3t"
@@ -248,12 +248,17 @@ def is_crash(outcome: Outcome) -> bool:
     return outcome.code not in (0, 1, 2) or "Traceback (most recent call last)" in outcome.text
 
 
-def check_error(outcome: Outcome, verdict: Verdict, where: str | None, problems_ok: bool = False) -> None:
-    """Exit 1 and one line `gitops-gen: error: ...` on stderr naming WHERE (problem lines may precede it
-    when PROBLEMS_OK)."""
-    lines = outcome.err.splitlines()
-    if outcome.code != 1:
-        verdict.add(UNCLEAN, f"exit {outcome.code}, wanted 1")
+GIT_SAID = "    "  # gitflow.git indents what git said under our error line
+
+
+def check_error(outcome: Outcome, verdict: Verdict, where: str | None, problems_ok: bool = False,
+                exit_code: int = 1) -> None:
+    """Exit EXIT_CODE (1 bad input, 2 usage) and one line `gitops-gen: error: ...` on stderr naming WHERE
+    (problem lines may precede it when PROBLEMS_OK; what a failing git command said may follow it,
+    each line indented)."""
+    lines = [x for x in outcome.err.splitlines() if not x.startswith(GIT_SAID)]
+    if outcome.code != exit_code:
+        verdict.add(UNCLEAN, f"exit {outcome.code}, wanted {exit_code}")
     if not lines:
         if not (problems_ok and any(PROBLEM_LINE.match(x) for x in outcome.out.splitlines())):
             verdict.add(UNCLEAN, "no message on stderr")
@@ -284,7 +289,7 @@ def check_findings(outcome: Outcome, verdict: Verdict, where: str | None) -> Non
 
 def judge(outcome: Outcome, expect: str, where: str | None, before: dict[str, dict[str, Entry]],
           after: dict[str, dict[str, Entry]], secrets: Sequence[str] = (SECRET_VALUE, SECRET_B64),
-          problems_ok: bool = False, changes_ok: bool = False) -> Verdict:
+          problems_ok: bool = False, changes_ok: bool = False, exit_code: int = 1) -> Verdict:
     """The verdict on one run. EXPECT: "ok" (exit 0), "error" (exit 1, one line, nothing changed),
     "findings" (validate's problem lines), "clean" (either ok or a clean error).
 
@@ -296,10 +301,11 @@ def judge(outcome: Outcome, expect: str, where: str | None, before: dict[str, di
         verdict.add(CRASH, f"exit {outcome.code}: {tail[0][:300]}")
     if expect == "clean":
         expect = "ok" if outcome.code == 0 else "error"
+        exit_code = outcome.code if outcome.code in (1, 2) else exit_code
     if expect == "ok" and outcome.code != 0:
         verdict.add(UNCLEAN, f"exit {outcome.code}, wanted 0: {outcome.err.strip()[-300:]!r}")
     elif expect == "error":
-        check_error(outcome, verdict, where, problems_ok)
+        check_error(outcome, verdict, where, problems_ok, exit_code)
     elif expect == "findings":
         check_findings(outcome, verdict, where)
     failed = outcome.code != 0

@@ -43,6 +43,6 @@ def test_case(case: Case) -> None:
         outcome = cli(argv, world.repo, as_nobody=case.nobody, netns=NETNS)
         after = world.snapshots()
         verdict = judge(outcome, case.expect, case.where, before, after, problems_ok=case.problems_ok,
-                        changes_ok=case.changes_ok)
+                        changes_ok=case.changes_ok, exit_code=case.exit_code)
         extra = case.post(world, outcome) if case.post is not None else []
         assert verdict.clean and not extra, f"{verdict}; {extra}\n--- stdout\n{outcome.out[-1500:]}\n--- stderr\n{outcome.err[-1500:]}"

@@ -98,3 +98,32 @@ def test_bad_yaml_in_a_kustomization_does_not_crash(fleet: Path) -> None:
     (fleet / "apps/private-detector/env/dev/kustomization.yaml").write_text("patches: [\n")
     assert deps.affected(fleet, ["apps/private-detector/env/dev/mig-slice.yaml"]).names(ALL) == []
     assert deps.affected(fleet, ["apps/private-detector/env/dev/kustomization.yaml"]).names(ALL) == ["zone-1-dev"]
+
+
+def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Path) -> None:
+    import git
+
+    from gitops_gen.gitflow.git import RevisionFiles
+    from gitops_gen.repo.tree import GitTree
+    from tests.fleetrepo import git as run_git
+
+    run_git(fleet, "init", "-q")
+    run_git(fleet, "add", "-A")
+    run_git(fleet, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet")
+    run_git(fleet, "rm", "-q", "-r", "apps/private-detector/env/prod")
+    gone = ["apps/private-detector/env/prod/kustomization.yaml"]
+    # The working tree no longer says who read it (the variant names a directory that is gone) ...
+    assert deps.affected(fleet, gone).names(ALL) == []
+    # ... HEAD's tree does.
+    head = deps.Index(fleet, deps.TreeFiles(GitTree(git.Repo(fleet), "HEAD")))
+    assert deps.affected(fleet, gone, head).names(ALL) == ["zone-1-prod"]
+    chain = ["apps/spam-detector/bumble/kustomization.yaml"]
+    run_git(fleet, "rm", "-q", *chain)
+    assert deps.affected(fleet, chain, head).names(ALL) == ALL  # zone-1-dev chains through bumble
+    # The hook's fast reader of HEAD (one ls-tree, one cat-file process) answers the same.
+    listing = RevisionFiles(fleet, "HEAD")
+    try:
+        for paths in (gone, chain, ["apps/private-detector/base/service.yaml"]):
+            assert deps.affected(fleet, paths, deps.Index(fleet, listing)) == deps.affected(fleet, paths, head)
+    finally:
+        listing.close()

@@ -302,7 +302,7 @@ def test_schemas_are_valid_json_schemas() -> None:
 
 
 def test_design_example_cluster_is_valid(tmp_path: Path) -> None:
-    # The cluster.yaml printed in DESIGN.md section 1, verbatim.
+    # The cluster.yaml printed in docs/design.md section 1, verbatim.
     repo = make_fleet(tmp_path)
     write(repo, "gitops-gen.yaml", "apiVersion: gitops-gen/v1alpha1\nkind: Config\nlayers: [company, zone, env]\n")
     (repo / "clusters/dev/cluster.yaml").unlink()

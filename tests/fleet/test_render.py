@@ -53,7 +53,7 @@ def test_several_clusters_need_out() -> None:
 
 def test_unknown_cluster() -> None:
     code, _, err = invoke("render", "--repo", str(ROOT), "--cluster", "nope")
-    assert code == 1 and "unknown cluster 'nope' (known: zone-1-dev, zone-1-prod, zone-2-prod)" in err
+    assert code == 2 and "unknown cluster 'nope' (clusters: zone-1-dev, zone-1-prod, zone-2-prod)" in err
 
 
 def test_shared_directories_are_built_once() -> None:

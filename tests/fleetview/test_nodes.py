@@ -235,7 +235,7 @@ def test_bad_input(fleet: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["nodes", "check", "--repo", str(fleet), "--cluster", "gpu-1", str(snap)])
     assert result.exit_code == 1 and result.output.startswith(f"gitops-gen: error: {snap}:2:")
     result = CliRunner().invoke(main, ["nodes", "check", "--repo", str(fleet), "--cluster", "nope", str(snap)])
-    assert result.exit_code == 1 and "unknown cluster 'nope'" in result.output
+    assert result.exit_code == 2 and "unknown cluster 'nope'" in result.output  # usage
     result = CliRunner().invoke(main, ["nodes", "check", "--repo", str(fleet), str(snap)])
     assert result.exit_code == 2
 

@@ -72,8 +72,8 @@ def test_cluster_filter_and_out_file(tmp_path: Path) -> None:
     assert code == 0
     doc = json.loads(out.read_text())
     assert [c["name"] for c in doc["capacity"]["clusters"]] == ["zone-2-prod"]
-    code, msg = report("--repo", str(ROOT), "--cluster", "nope")
-    assert code == 1 and msg.startswith("gitops-gen: error: unknown cluster 'nope'") and msg.count("\n") == 1
+    code, msg = report("--repo", str(ROOT), "--cluster", "nope")  # a usage error
+    assert code == 2 and msg.startswith("gitops-gen: error: unknown cluster 'nope'") and msg.count("\n") == 1
 
 
 def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> No
 
 def test_bad_revision_and_usage() -> None:
     code, out = report("--repo", str(ROOT), "--base", "no-such-rev")
-    assert code == 1 and out.startswith("gitops-gen: error: unknown git revision 'no-such-rev'")
+    assert code == 2 and out.startswith("gitops-gen: error: unknown git revision 'no-such-rev'")
     code, out = report("--repo", str(ROOT), "--head", "HEAD")
     assert code == 2
     code, out = report("--repo", str(ROOT), "--format", "yaml")

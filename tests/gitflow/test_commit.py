@@ -109,14 +109,47 @@ def test_push_to_upstream(fleet: Path, tmp_path: Path) -> None:
     assert git(remote, "rev-parse", "main") == git(fleet, "rev-parse", "HEAD")
 
 
-def test_push_without_upstream_is_one_line_and_keeps_the_commit(fleet: Path) -> None:
+def test_push_without_upstream_prints_all_git_said_and_keeps_the_commit(fleet: Path) -> None:
     drop_toxicity_from_zone_1_prod(fleet)
     git(fleet, "add", "-A")
     before = head(fleet)
     code, _, err = commit(fleet, "-m", "no remote", "--push")
     assert code == 1
-    assert err.count("\n") == 1 and "git push failed (the local commit stays)" in err
+    first, *rest = err.splitlines()
+    assert first.startswith("gitops-gen: error: git push failed (the local commit stays)"), err
+    said = "\n".join(rest)
+    # git's reason and its advice, not just the last line.
+    assert "    fatal: No configured push destination." in said, err
+    assert "git remote add <name> <url>" in said and "git push <name>" in said, err
+    assert "Traceback" not in err
     assert head(fleet) != before
+
+
+def test_push_with_no_upstream_branch_says_how_to_set_it(fleet: Path, tmp_path: Path) -> None:
+    bare_remote(fleet, tmp_path)
+    git(fleet, "checkout", "-q", "-b", "feature")
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "on a new branch", "--push")
+    assert code == 1
+    assert "    fatal: The current branch feature has no upstream branch." in err, err
+    assert "git push --set-upstream origin feature" in err, err
+
+
+def test_commit_refused_by_a_git_hook_prints_the_hooks_reason(fleet: Path) -> None:
+    hook = fleet / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho 'policy check: 2 problems' >&2\necho '  missing ticket id' >&2\n"
+                    "echo '  see the team wiki'\nexit 1\n")
+    hook.chmod(0o755)
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "-A")
+    before = head(fleet)
+    code, _, err = commit(fleet, "-m", "refused")
+    assert code == 1
+    assert err.startswith("gitops-gen: error: git commit failed"), err
+    for said in ("    policy check: 2 problems", "      missing ticket id", "      see the team wiki"):
+        assert said in err.splitlines(), err
+    assert head(fleet) == before
 
 
 def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
@@ -143,3 +176,89 @@ def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
     assert not any(f.startswith("zone-1-prod/") and "toxicity" in f for f in after)
     assert any(f.startswith("zone-2-prod/") and "toxicity" in f for f in after)
     assert git(rendered, "status", "--porcelain") == ""
+
+
+def cli(repo: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [*args, "--repo", str(repo)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_head_is_current(fleet: Path, tmp_path: Path) -> None:
+    """A clean checkout of HEAD passes `generate --check` and `validate`."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(fleet), str(clone)], check=True)
+    code, out, err = cli(clone, "generate", "--check")
+    assert code == 0, out + err
+    code, out, err = cli(clone, "validate")
+    assert code == 0, out + err
+
+
+AUTHORING = {
+    "disable": ["disable", "toxicity-detector", "--cluster", "zone-1-prod"],
+    "enable": ["enable", "private-detector", "--cluster", "zone-2-prod"],
+    "new-cluster": ["new", "cluster", "zone-3-dev", "--from", "zone-1-dev", "--layer", "company=bumble",
+                    "--layer", "zone=zone-1", "--layer", "env=dev"],
+    "new-app": ["new", "app", "embedder", "--image", "registry.example.com/embedder:1.0.0"],
+    "new-layer": ["new", "layer", "toxicity-detector", "env=prod"],
+    "set-image": ["set", "image", "private-detector", "pd:1.15.0", "--layer", "env=prod"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTHORING))
+def test_authoring_command_then_commit_leaves_a_current_head(fleet: Path, tmp_path: Path, name: str) -> None:
+    code, out, err = cli(fleet, *AUTHORING[name])
+    assert code == 0, out + err
+    # As a user would: stage the hand-written files the command reports, not the generated ones.
+    authored = [line.split(": ")[0] for line in out.splitlines() if line.endswith((": edited", ": created"))]
+    assert authored, out
+    git(fleet, "add", "--", *authored)
+    code, out, err = commit(fleet, "-m", name)
+    assert code == 0, out + err
+    assert git(fleet, "status", "--porcelain") == ""
+    assert_head_is_current(fleet, tmp_path)
+
+
+def test_deletion_made_before_commit_is_committed(fleet: Path, tmp_path: Path) -> None:
+    code, out, err = cli(fleet, "disable", "toxicity-detector", "--cluster", "zone-1-prod")
+    assert code == 0, out + err
+    assert "apps/toxicity-detector/overlays/zone-1-prod/kustomization.yaml: removed" in out
+    git(fleet, "add", "clusters/zone-1-prod/cluster.yaml")
+    code, out, err = commit(fleet, "-m", "zone-1-prod: no toxicity-detector")
+    assert code == 0, out + err
+    changed = git(fleet, "show", "--name-status", "--format=", "HEAD").split("\n")
+    assert "D\tapps/toxicity-detector/overlays/zone-1-prod/kustomization.yaml" in changed
+    assert_head_is_current(fleet, tmp_path)
+
+
+def test_generated_file_deleted_by_hand_is_restored_and_a_stale_one_rewritten(fleet: Path, tmp_path: Path) -> None:
+    (fleet / "mapping/zone-1-dev/kustomization.yaml").unlink()
+    stale = fleet / "clusters/zone-2-prod/sync.yaml"
+    stale.write_text(stale.read_text().replace("selfHeal: true", "selfHeal: false"))
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "clusters/zone-1-prod/cluster.yaml")
+    code, out, err = commit(fleet, "-m", "mixed")
+    assert code == 0, out + err
+    assert git(fleet, "status", "--porcelain") == ""
+    assert_head_is_current(fleet, tmp_path)
+
+
+def test_unstaged_edit_outside_apps_that_a_kustomization_reads_is_refused(fleet: Path) -> None:
+    shared = fleet / "shared/monitoring"
+    shared.mkdir(parents=True)
+    (shared / "kustomization.yaml").write_text("resources:\n- configmap.yaml\n")
+    (shared / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scrape\n"
+                                           "data:\n  interval: 30s\n")
+    base = fleet / "apps/spam-detector/base/kustomization.yaml"
+    base.write_text(base.read_text().replace("resources:\n", "resources:\n- ../../../shared/monitoring\n", 1))
+    git(fleet, "add", "-A")
+    code, out, err = commit(fleet, "-m", "shared monitoring")
+    assert code == 0, out + err
+    (shared / "configmap.yaml").write_text((shared / "configmap.yaml").read_text().replace("30s", "10s"))
+    (fleet / "NOTES.md").write_text("not read by any kustomization: no reason to refuse\n")
+    drop_toxicity_from_zone_1_prod(fleet)
+    git(fleet, "add", "clusters")
+    before = status(fleet)
+    code, _, err = commit(fleet, "-m", "forgot the shared file")
+    assert code == 1
+    assert "unstaged changes to input files: shared/monitoring/configmap.yaml;" in err, err
+    assert status(fleet) == before

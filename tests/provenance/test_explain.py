@@ -76,12 +76,12 @@ def test_map_field_shows_each_entry() -> None:
     assert fields[mig] == "apps/private-detector/env/dev/mig-slice.yaml"
 
 
-def test_unknown_object_cluster_and_field_exit_1_with_one_line() -> None:
+def test_unknown_object_cluster_and_field_are_usage_errors_with_one_line() -> None:
     for args, fragment in [
         (["--cluster", "zone-1-prod", "Deployment/nope", "spec.replicas"], "nearby: Deployment/"),
         (["--cluster", "no-such", "Deployment/private-detector", "spec.replicas"], "unknown cluster 'no-such'"),
         (["--cluster", "zone-1-prod", "Deployment/private-detector", "spec.replicaz"], "fields at spec: replicas"),
     ]:
         code, out, err = explain(ROOT, *args)
-        assert code == 1, (args, out)
+        assert code == 2, (args, out)
         assert err.count("\n") == 1 and fragment in err, err

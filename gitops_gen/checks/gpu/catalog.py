@@ -1,6 +1,6 @@
 """NVIDIA GPU / MIG facts: the models, their MIG profiles and configs, the resource names.
 
-Every fact here comes from the project's GPU reference (gpu-reference.md, section numbers
+Every fact here comes from the project's GPU reference (docs/gpu-reference.md, section numbers
 in the comments). Facts that the reference marks unverified are flagged at their table
 entry. What a node pool supplies, given these facts, is ``supply``.
 """

@@ -13,7 +13,9 @@ from gitops_gen.cli.commands._change import apply, load
 
 def enable(repo: Path, app: str, enabled: bool, clusters: list[str], where: list[str]) -> int:
     """Enable (or disable) APP on the named clusters or on those matching every KEY=VALUE of WHERE."""
-    if bool(clusters) == bool(where):
-        raise click.UsageError("give either --cluster or --where (not both)")
+    if not clusters and not where:
+        raise click.UsageError("give --cluster C or --where KEY=VALUE")
+    if clusters and where:
+        raise click.UsageError("give --cluster C or --where KEY=VALUE, not both")
     tree, fleet = load(repo)
     return apply(repo, plan_enable(tree, fleet, app, enabled, clusters, parse_assignments(where, "--where")))

@@ -14,9 +14,9 @@ from gitops_gen.repo.tree import DiskTree
 from gitops_gen.report.problems import REPORTERS
 
 
-def validate(repo: Path, clusters: list[str], files: list[Path], fmt: str) -> int:
-    """Every check; exit 1 when any problem is an error."""
-    problems = run_checks(DiskTree(repo), clusters, files)
+def validate(repo: Path, clusters: list[str], files: list[Path], fmt: str, staged: bool = False) -> int:
+    """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an error."""
+    problems = run_checks(DiskTree(repo), clusters, files, staged=staged)
     sys.stdout.write(REPORTERS[fmt](problems))
     return exit_code(problems)
 
