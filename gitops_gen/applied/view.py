@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
 from gitops_gen.applied import postbuild
+from gitops_gen.applied.model import Applied, Expander, Sync
 from gitops_gen.applied.rules import POSTBUILD_UNSET
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.layout import CONFIG_PATH
@@ -37,29 +37,6 @@ ARGO_APPLICATION = "Application"
 ARGO_GROUP = "argoproj.io/"
 # The spec fields of a Flux Kustomization that change what kustomize builds.
 FLUX_BUILD_FIELDS = ("targetNamespace", "namePrefix", "nameSuffix", "patches", "images", "components")
-
-
-@dataclass
-class Sync:
-    """The object in clusters/<c>/sync.yaml that applies mapping/<c>."""
-
-    engine: str  # flux | argocd
-    obj: dict[str, Any]
-    path: str  # repo-relative path of the file holding it
-
-
-@dataclass
-class Applied:
-    resources: list[Resource]
-    notes: list[Problem] = field(default_factory=list)  # warnings the plain build does not have
-    rebuilt: bool = False  # the sync object changed the build, so it was built again
-
-    @property
-    def objects(self) -> list[dict[str, Any]]:
-        return [r.obj for r in self.resources]
-
-
-Expander = Callable[[Tree, "Sync | None", list[Resource]], Applied]
 
 
 def mapping_dir(cluster: str) -> str:
@@ -313,7 +290,9 @@ def default_namespace(res: Resource, namespace: str) -> Resource:
 
 def applied_view(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | None = None) -> Applied:
     """The applied view with every expansion this installation can do (Helm releases included)."""
-    return applied(tree, engine, cluster, built, expand=None)
+    from gitops_gen.applied.helmrelease import expand_releases
+
+    return applied(tree, engine, cluster, built, expand=expand_releases)
 
 
 CACHED = Origin("", "resource")  # objects validate took from its demand cache, not from this build

@@ -85,8 +85,14 @@ repo_option = click.option("--repo", "repo", default=None, help="Fleet repositor
 
 @click.group(cls=Shell, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitops-gen")
-def main() -> None:
+@click.option("--helm-command", "helm_command", default=None, envvar="GITOPS_GEN_HELM_COMMAND", metavar="PATH",
+              help="Render helmCharts with this helm binary instead of the in-process helm-python-sdk.")
+def main(helm_command: str | None) -> None:
     """Compose, validate, render and diff the Kustomize tree of a GPU Kubernetes fleet."""
+    if helm_command:
+        from gitops_gen.kustomize.builtins import helm
+
+        helm.use_command(helm_command)
 
 
 @main.command()

@@ -219,6 +219,12 @@ class Engine:
                         res.history = []
                         res.record(res.origin)
                 generators.absorb(ra, generated)
+        if kust.data.get("helmCharts"):
+            from gitops_gen.kustomize.builtins import helm
+
+            lineage = (*lineage, ("helm", kust.dir))
+            with self._blame(kust, "helmCharts"):
+                generators.absorb(ra, helm.resources(self.tree, kust, _checked_objects))
 
         for i, entry in enumerate(kust.get_list("components")):
             path = self._resolve(kust, entry, "components", i)
@@ -583,6 +589,13 @@ def expand_lists(doc: Any, display: str) -> list[dict[str, Any]]:
             out.extend(expand_lists(item, display))
         return out
     return [doc]
+
+
+def _checked_objects(doc: Any, display: str) -> list[dict[str, Any]]:
+    objs = expand_lists(doc, display)
+    for obj in objs:
+        check_resource(obj, display)
+    return objs
 
 
 def check_resource(obj: dict[str, Any], display: str) -> None:

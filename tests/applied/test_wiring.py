@@ -18,10 +18,7 @@ def run(repo: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def fleet(tmp_path: Path) -> Path:
-    repo = example_fleet_repo(tmp_path / "fleet")
-    cluster = repo / "clusters/zone-1-dev/cluster.yaml"
-    cluster.write_text(cluster.read_text().replace("  gitops: {engine: flux}\n",
-                                                   "  gitops: {engine: flux}\n  vars: {log_level: debug}\n"))
+    repo = example_fleet_repo(tmp_path / "fleet")  # zone-1-dev sets spec.vars log_level: debug
     deployment = repo / "apps/private-detector/base/deployment.yaml"
     deployment.write_text(deployment.read_text().replace("        - --port=8501\n",
                                                          "        - --port=8501\n        - --log=${log_level}\n"))

@@ -63,11 +63,11 @@ def test_json_and_markdown(fleet: Path) -> None:
     assert [c["name"] for c in data["clusters"]] == ["zone-1-prod"]
     (obj,) = data["clusters"][0]["objects"]
     assert (obj["kind"], obj["name"], obj["status"]) == ("Deployment", "private-detector", "changed")
-    # private-detector goes from 10 to 12 GPUs; toxicity-detector keeps its 2
-    assert data["clusters"][0]["gpu"] == {"before": {"nvidia.com/gpu": 12}, "after": {"nvidia.com/gpu": 14}}
+    # private-detector goes from 10 to 12 GPUs; toxicity-detector and llm-server (a HelmRelease) keep 2 each
+    assert data["clusters"][0]["gpu"] == {"before": {"nvidia.com/gpu": 14}, "after": {"nvidia.com/gpu": 16}}
     code, out, _ = run(fleet, "diff", "--base", "HEAD", "--format", "markdown")
     assert "| cluster | status | added | changed | removed | GPU / MIG requests |" in out
-    assert "| zone-1-prod | changed | 0 | 1 | 0 | gpu: 12 → 14 |" in out
+    assert "| zone-1-prod | changed | 0 | 1 | 0 | gpu: 14 → 16 |" in out
     assert "<details>" in out and "```diff" in out
 
 
