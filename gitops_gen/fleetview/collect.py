@@ -62,12 +62,16 @@ def entry_dir(cluster: str, entry: str) -> str:
     return entry.removeprefix("../../") if entry.startswith("../../") else f"mapping/{cluster}/{entry}"
 
 
-def _app_of(path: str) -> str | None:
+def _app_of(path: str, tree: Tree) -> str | None:
+    # Origins carry the tree's display form ("REV:apps/..." for a git revision).
+    rev = tree.display("")
+    if rev.endswith(":"):
+        path = path.removeprefix(rev)
     parts = path.split("/")
     return parts[1] if len(parts) > 2 and parts[0] == "apps" else None
 
 
-def _attribute(view: ClusterView, result: Applied, owners: list[str]) -> None:
+def _attribute(view: ClusterView, result: Applied, owners: list[str], tree: Tree) -> None:
     """Give each applied object to its app: by position when the sync object did not change the build
     (post-build substitution and metadata keep the order), else by the file it came from."""
     if not result.rebuilt and len(result.resources) == len(owners):
@@ -75,7 +79,7 @@ def _attribute(view: ClusterView, result: Applied, owners: list[str]) -> None:
             view.apps[owner].objects.append(res.obj)
         return
     for res in result.resources:
-        app = _app_of(res.origin.path)
+        app = _app_of(res.origin.path, tree)
         if app is not None and app in view.apps and view.apps[app].enabled:
             view.apps[app].objects.append(res.obj)
         else:
@@ -109,7 +113,7 @@ def collect(tree: Tree, fleet: Fleet | None = None, engine: Engine | None = None
                 built += resources
                 owners += [ref.name] * len(resources)
         view = ClusterView(cluster, apps)
-        _attribute(view, applied_view(tree, engine, name, built), owners)
+        _attribute(view, applied_view(tree, engine, name, built), owners, tree)
         views.append(view)
     listed = {a for v in views for a in v.apps}
     on_disk = {n for n in tree.listdir("apps") if tree.kind(f"apps/{n}") == "dir"}

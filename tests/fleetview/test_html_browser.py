@@ -81,13 +81,13 @@ def test_example_fleet_page_in_chromium(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--repo", str(ROOT), "--format", "html", "--out", str(page)])
     assert result.exit_code == 0, result.output
     rows = load(page, tmp_path / "report.png")
-    # Hand figures: zone-1-prod a100 = 4 x 4 GPUs, demand 10 + 2, surge 3 + 1; zone-1-dev 2 x 7 slices, 1 used.
+    # Hand figures: zone-1-prod a100 = 5 x 4 GPUs, demand 10 + 2 + 2, surge 3 + 1 + 1; zone-1-dev 2 x 7 slices, 1 used.
     # (The bar cell's text is its SVG title.)
-    assert ["zone-1-prod", "a100", "4 x 4 A100 40GB", "gpu", "16", "12", "16", "4", "0",
-            "supply 16, demand 12, at surge 16", "private-detector 10, toxicity-detector 2"] in rows
+    assert ["zone-1-prod", "a100", "5 x 4 A100 40GB", "gpu", "20", "14", "19", "6", "1",
+            "supply 20, demand 14, at surge 19", "private-detector 10, llm-server 2, toxicity-detector 2"] in rows
     assert ["zone-1-dev", "a100-mig", "2 x 1 A100 40GB, mixed all-1g.5gb", "mig-1g.5gb", "14", "1", "2", "13", "12",
             "supply 14, demand 1, at surge 2", "private-detector 1"] in rows
-    assert ["all models", "gpu", "2", "32", "32", "16", "21", "16", "11", "supply 32, demand 16, at surge 21"] in rows
+    assert ["all models", "gpu", "2", "36", "36", "18", "24", "18", "12", "supply 36, demand 18, at surge 24"] in rows
     matrix = next(r for r in rows if r and r[0] == "private-detector")
     assert matrix[1:] == ["detector=1.13.2 metrics=v0.26.1 (1x mig-1g.5gb:1)",
                           "detector=1.13.2 metrics=v0.26.1 (10x gpu:1)", "disabled"]

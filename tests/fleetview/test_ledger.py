@@ -24,13 +24,14 @@ def test_example_fleet_capacity_by_hand() -> None:
     assert (dev.per_node, dev.supply, dev.steady, dev.surge, dev.headroom, dev.surge_headroom) == (7, 14, 1, 2, 13, 12)
     assert dev.apps == ["private-detector"]
     assert led.cluster("zone-1-dev").pool("a100-mig").line("nvidia.com/gpu") is None  # mixed: no whole GPUs
-    # zone-1-prod: pool a100 = 4 nodes x 4 GPUs = 16. private-detector 10 x 1, toxicity-detector 2 x 1 -> 12.
-    # Surge: ceil(10 * 0.25) = 3 and ceil(2 * 0.25) = 1 -> 12 + 4 = 16, headroom at surge 0.
+    # zone-1-prod: pool a100 = 5 nodes x 4 GPUs = 20. private-detector 10 x 1, toxicity-detector 2 x 1,
+    # llm-server (a HelmRelease, applied view) 2 x 1 -> 14. Surge: ceil(10 * 0.25) = 3, ceil(2 * 0.25) = 1
+    # twice -> 14 + 5 = 19, headroom at surge 1.
     prod = led.cluster("zone-1-prod").pool("a100").line("nvidia.com/gpu")
     assert prod is not None
-    assert (prod.supply, prod.steady, prod.surge, prod.headroom, prod.surge_headroom) == (16, 12, 16, 4, 0)
+    assert (prod.supply, prod.steady, prod.surge, prod.headroom, prod.surge_headroom) == (20, 14, 19, 6, 1)
     assert {c.app: (c.pods, c.surge_pods) for c in prod.contributions} == {
-        "private-detector": (10, 3), "toxicity-detector": (2, 1)}
+        "private-detector": (10, 3), "toxicity-detector": (2, 1), "llm-server": (2, 1)}
     # zone-2-prod: pool h100 = 2 x 8 = 16; toxicity-detector 4 (cluster layer), surge ceil(1.0) = 1 -> 5.
     h100 = led.cluster("zone-2-prod").pool("h100").line("nvidia.com/gpu")
     assert h100 is not None
@@ -38,14 +39,14 @@ def test_example_fleet_capacity_by_hand() -> None:
     # The system pools have no GPUs, hence no lines; spam-detector asks for no GPU, so it is in no line.
     assert all(not led.cluster(c).pool("system").lines for c in ("zone-1-dev", "zone-1-prod", "zone-2-prod"))
     assert not any(c.unplaced for c in led.clusters)
-    # Fleet totals: whole GPUs 16 (A100) + 16 (H100) = 32 supplied, 12 + 4 = 16 asked, 16 + 5 = 21 at surge.
+    # Fleet totals: whole GPUs 20 (A100) + 16 (H100) = 36 supplied, 14 + 4 = 18 asked, 19 + 5 = 24 at surge.
     totals = {t.resource: t for t in led.by_resource}
     gpu = totals["nvidia.com/gpu"]
-    assert (gpu.pools, gpu.gpus, gpu.supply, gpu.steady, gpu.surge, gpu.headroom) == (2, 32, 32, 16, 21, 16)
+    assert (gpu.pools, gpu.gpus, gpu.supply, gpu.steady, gpu.surge, gpu.headroom) == (2, 36, 36, 18, 24, 18)
     mig = totals["nvidia.com/mig-1g.5gb"]
     assert (mig.gpus, mig.supply, mig.steady, mig.surge) == (2, 14, 1, 2)
     by_model = {(t.model, t.resource): (t.supply, t.steady) for t in led.by_model}
-    assert by_model == {("A100 40GB", "nvidia.com/gpu"): (16, 12), ("A100 40GB", "nvidia.com/mig-1g.5gb"): (14, 1),
+    assert by_model == {("A100 40GB", "nvidia.com/gpu"): (20, 14), ("A100 40GB", "nvidia.com/mig-1g.5gb"): (14, 1),
                         ("H100 80GB", "nvidia.com/gpu"): (16, 4)}
 
 

@@ -26,15 +26,15 @@ def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
     pool = next(p for p in prod["pools"] if p["name"] == "a100")
     assert pool["gpu"] == {"product": "NVIDIA-A100-PCIE-40GB", "model": "A100 40GB", "perNode": 4}
     (line,) = pool["resources"]
-    # 4 nodes x 4 GPUs; 10 + 2 replicas of one GPU; surge ceil(2.5) + ceil(0.5) = 3 + 1.
+    # 5 nodes x 4 GPUs; 10 + 2 + 2 replicas of one GPU; surge ceil(2.5) + ceil(0.5) + ceil(0.5) = 3 + 1 + 1.
     assert {k: line[k] for k in ("resource", "perNode", "supply", "demand", "surgeDemand", "headroom",
                                  "surgeHeadroom")} == {
-        "resource": "nvidia.com/gpu", "perNode": 4, "supply": 16, "demand": 12, "surgeDemand": 16,
-        "headroom": 4, "surgeHeadroom": 0}
+        "resource": "nvidia.com/gpu", "perNode": 4, "supply": 20, "demand": 14, "surgeDemand": 19,
+        "headroom": 6, "surgeHeadroom": 1}
     assert [(a["app"], a["pods"], a["perPod"], a["surgePods"]) for a in line["apps"]] == [
-        ("private-detector", 10, 1, 3), ("toxicity-detector", 2, 1, 1)]
+        ("llm-server", 2, 1, 1), ("private-detector", 10, 1, 3), ("toxicity-detector", 2, 1, 1)]
     totals = {t["resource"]: t for t in doc["capacity"]["totals"]["byResource"]}
-    assert (totals["nvidia.com/gpu"]["supply"], totals["nvidia.com/gpu"]["demand"]) == (32, 16)
+    assert (totals["nvidia.com/gpu"]["supply"], totals["nvidia.com/gpu"]["demand"]) == (36, 18)
     apps = {a["name"]: a for a in doc["versions"]["apps"]}
     pd = apps["private-detector"]["cells"]
     assert pd["zone-2-prod"] == {"status": "disabled"}
@@ -53,7 +53,7 @@ def test_text_markdown_and_html_carry_the_same_figures() -> None:
             assert needle in out, (fmt, needle)
     code, text = report("--repo", str(ROOT))
     row = next(line for line in text.splitlines() if line.startswith("zone-1-prod"))
-    assert row.split()[-10:-4] == ["gpu", "16", "12", "16", "4", "0"]
+    assert row.split()[-12:-6] == ["gpu", "20", "14", "19", "6", "1"]
     code, md = report("--repo", str(ROOT), "--format", "markdown")
     assert "| zone-1-dev | a100-mig | 2 x 1 A100 40GB, mixed all-1g.5gb | mig-1g.5gb | 14 | 1 | 2 | 13 | 12 |" in md
 
@@ -88,20 +88,21 @@ def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> No
     assert status(repo) == before  # nothing checked out, nothing written
     doc = json.loads(out)
     (pool,) = doc["capacity"]
-    # 14 replicas: demand 14 + 2 = 16 of 16; surge ceil(3.5) + ceil(0.5) = 4 + 1 -> 21, headroom -5.
+    # 14 replicas: demand 14 + 2 + 2 = 18 of 20; surge ceil(3.5) + ceil(0.5) + ceil(0.5) = 4 + 1 + 1 -> 24,
+    # headroom at surge -4.
     assert (pool["cluster"], pool["pool"], pool["apps"]) == ("zone-1-prod", "a100", ["private-detector"])
-    assert pool["before"] == {"supply": 16, "demand": 12, "surgeDemand": 16, "headroom": 4, "surgeHeadroom": 0}
-    assert pool["after"] == {"supply": 16, "demand": 16, "surgeDemand": 21, "headroom": 0, "surgeHeadroom": -5}
+    assert pool["before"] == {"supply": 20, "demand": 14, "surgeDemand": 19, "headroom": 6, "surgeHeadroom": 1}
+    assert pool["after"] == {"supply": 20, "demand": 18, "surgeDemand": 24, "headroom": 2, "surgeHeadroom": -4}
     assert sorted((v["app"], v["cluster"]) for v in doc["versions"]) == [
         ("private-detector", "zone-1-dev"), ("private-detector", "zone-1-prod")]
     code, md = report("--repo", str(repo), "--base", "HEAD", "--format", "markdown")
-    assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in md
+    assert "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |" in md
     code, page = report("--repo", str(repo), "--base", "HEAD", "--format", "html")
     assert code == 0 and page.startswith("<!DOCTYPE html>") and "<script" not in page
-    assert "<td class='n'>4 → 0</td><td class='n neg'>0 → -5</td>" in page
+    assert "<td class='n'>6 → 2</td><td class='n neg'>1 → -4</td>" in page
     git(repo, "commit", "-qam", "more")
     code, out = report("--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
-    assert code == 0 and "4 → 0" in out
+    assert code == 0 and "6 → 2" in out
     code, out = report("--repo", str(repo), "--base", "HEAD")
     assert code == 0 and "No change to capacity or versions." in out
 
@@ -123,7 +124,7 @@ def test_markdown_diff_summary_has_the_headroom_per_pool(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     summary = result.output.partition("<details>")[0]
     assert "GPU headroom per pool" in summary
-    assert "| zone-1-prod | a100 | gpu | 16 / 12 / 16 | 16 / 16 / 21 | 4 → 0 | **0 → -5** | private-detector |" in summary
+    assert "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |" in summary
 
 
 def test_readme_shows_the_real_report() -> None:
