@@ -28,6 +28,7 @@ def test_every_field_once_and_each_shape_has_a_check() -> None:
     ("commonLabels: [a]\n", "commonLabels must be a mapping"),
     ("patchesStrategicMerge: a.yaml\n", "patchesStrategicMerge must be a list"),
     ("validators: []\n", "not supported: validators"),
+    ("helmCharts: [a]\n", "helmCharts[0] must be a mapping"),
 ])
 def test_shapes_are_checked_from_the_table(tmp_path: Path, text: str, message: str) -> None:
     raw = text.encode()
