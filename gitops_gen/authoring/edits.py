@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from gitops_gen import kube
 from gitops_gen.authoring.roundtrip import (
     _eol_column,
     _is_block,
@@ -159,23 +160,11 @@ def base_objects(tree: Tree, directory: str, depth: int = 0) -> Iterator[BaseObj
                 yield BaseObject(target, doc)
 
 
-def _containers(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("containers", "initContainers") and isinstance(value, list):
-                yield from (c for c in value if isinstance(c, dict))
-            else:
-                yield from _containers(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _containers(item)
-
-
 def base_images(tree: Tree, app: str) -> list[str]:
     """The image names (no tag or digest) the containers of APP's base use, in order of appearance."""
     names: list[str] = []
     for found in base_objects(tree, f"{APPS_DIR}/{app}/{BASE_DIR}"):
-        for container in _containers(found.obj):
+        for container in (c.container for c in kube.all_containers(found.obj)):
             image = container.get("image")
             if isinstance(image, str) and image:
                 rest = image.partition("@")[0]

@@ -98,7 +98,9 @@ def plan_new_app(tree: Tree, name: str, image: str | None = None) -> Change:
     ref = pinned_image(image) if image else ImageRef(f"registry.example.com/{name}", DEFAULT_TAG)
     if tree.kind(f"{APPS_DIR}/{name}/{BASE_DIR}") is not None:
         raise GitopsGenError(f"app {name!r} already exists", tree.display(f"{APPS_DIR}/{name}/{BASE_DIR}"))
-    notes = (f"{name} runs nowhere yet: `gitops-gen enable {name} --cluster C`",)
+    notes: tuple[str, ...] = (f"{name} runs nowhere yet: `gitops-gen enable {name} --cluster C`",)
+    if not image:
+        notes = (f"no --image: wrote the placeholder {ref} (validate warns while it reaches a cluster)", *notes)
     return Change(_encode(app_files(name, ref)), (), notes)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gitops_gen import kube
 from gitops_gen.checks.gpu.feasibility import Finding
 from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
@@ -30,8 +31,6 @@ from gitops_gen.kustomize.selector import SELECTOR_KEYS, select
 from gitops_gen.kustomize.types import FILE_NAMES, PATCH_FIELDS
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
-
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
 LAYER_UNUSED = Rule("layer-unused", "warning", "kustomization", "apps/<app>/<layer>/<value>/ that no cluster uses",
                     "checks.hygiene.unused_layers")
@@ -106,21 +105,6 @@ def unused_layers(tree: Tree, fleet: Fleet, reached: set[str], only: set[str] | 
 # ---------------------------------------------------------------- images
 
 
-def _containers(node: Any, path: tuple[str | int, ...] = ()) -> Iterable[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
-    """(path, container) of every container list anywhere in an object (workloads and CRs alike)."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key in CONTAINER_LISTS and isinstance(value, list):
-                for i, item in enumerate(value):
-                    if isinstance(item, Mapping) and "image" in item:
-                        yield (*path, key, i), item
-            elif isinstance(value, Mapping | list):
-                yield from _containers(value, (*path, key))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from _containers(item, (*path, i))
-
-
 def image_tag(image: str) -> tuple[str | None, bool]:
     """(tag, has digest) of an image reference; a registry port is not a tag."""
     name, at, _ = image.partition("@")
@@ -134,7 +118,8 @@ def image_findings(obj: Mapping[str, Any]) -> list[Finding]:
     meta: Mapping[str, Any] = md if isinstance(md, Mapping) else {}
     ref = (str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
     out = []
-    for path, container in _containers(obj):
+    for found in kube.all_containers(obj):
+        path, container = found.path, found.container
         image = container.get("image")
         if not isinstance(image, str) or not image:
             continue

@@ -125,6 +125,23 @@ def schema_file(api_version: str, kind: str) -> str | None:
 
 
 @cache
+def _schema_exists(version: str, filename: str) -> bool:
+    return (_schema_root() / f"v{version}.0-local-strict" / filename).is_file()
+
+
+def known_kind(version: str | None, obj: Any) -> bool:
+    """Whether OBJ is of a built-in Kubernetes kind: the schemas of VERSION have it (without
+    schemas: its API group is a Kubernetes one)."""
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str):
+        return False
+    filename = schema_file(api_version, kind)
+    if filename is None:
+        return False
+    return _schema_exists(version, filename) if version is not None else True
+
+
+@cache
 def _registry(version: str) -> Registry[Any] | None:
     path = _schema_root() / f"v{version}.0-local-strict" / "_definitions.json"
     if not path.is_file():

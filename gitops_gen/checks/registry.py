@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from gitops_gen.applied import rules as applied_rules
-from gitops_gen.checks import hygiene, k8sschema
+from gitops_gen.checks import hygiene, k8sschema, namespaces, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.model import LEVELS, Problem, Rule
 from gitops_gen.fleet import generate, inventory
@@ -25,6 +25,8 @@ RULES: tuple[Rule, ...] = (
     *generate.RULES,
     RENDER,
     *k8sschema.RULES,
+    *namespaces.RULES,
+    *silent.RULES,
     *gpu_rules.RULES,
     *hygiene.RULES,
     *applied_rules.RULES,

@@ -34,16 +34,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitops_gen import __version__
+from gitops_gen import __version__, kube
 from gitops_gen.applied import view as applied_view
-from gitops_gen.checks import hygiene, k8sschema, registry
+from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
-from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED
+from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
 from gitops_gen.checks.registry import RENDER
 from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet import deps
-from gitops_gen.fleet.generate import check_generated, mapping_path, sync_path
+from gitops_gen.fleet.generate import check_generated, mapping_path, sync_namespace, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
 from gitops_gen.kustomize.resource import Origin, Resource
@@ -220,9 +220,12 @@ class DemandCache:
                 if owner.setdefault(path, entry) != entry:
                     return  # two entries share a file: we cannot tell whose objects are whose
         per: dict[str, list[Resource]] = {e: [] for e in entries}
+        own = self.index.refs[f"mapping/{cluster}"].files  # the mapping's own files (namespaces.yaml)
         for res in resources:
             who = owner.get(res.origin.path)
             if who is None:
+                if res.origin.path in own:
+                    continue  # generated Namespace objects: no GPU demand, rebuilt with the mapping
                 return
             per[who].append(res)
         for entry, owned in per.items():
@@ -317,14 +320,19 @@ def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.
         schemas = None
     images = registry.enabled(*hygiene.IMAGE_RULES, levels=levels)
     out: list[Finding] = []
+    checked = []
     for res in rendered.resources:
         if focus is not None and not res.origin.path.startswith(focus):
             continue
+        checked.append(res.obj)
         ref = (res.kind, res.namespace, res.name)
         for err in schemas.errors(version, res.obj) if schemas is not None else ():
             out.append(Finding(k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
         if images:
             out.extend(hygiene.image_findings(res.obj))
+        out.extend(silent.image_less_containers(res.obj))
+    crds = kube.crd_scopes([r.obj for r in rendered.resources])
+    out.extend(namespaces.namespace_findings(checked, version, sync_namespace(rendered.cluster), crds))
     if not registry.enabled(*gpu_rules.RULES, levels=levels):
         return out
     everything = list(rendered.resources)
@@ -423,7 +431,7 @@ def merge_capacity(found: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, 
     out: list[tuple[Problem, str]] = []
     shortages: dict[tuple[str, str], list[Problem]] = {}
     for problem, cluster in found:
-        if problem.rule == GPU_CAPACITY_EXCEEDED.id:
+        if problem.rule in (GPU_CAPACITY_EXCEEDED.id, GPU_CAPACITY_ROLLOUT.id):
             shortages.setdefault((cluster, problem.message), []).append(problem)
         else:
             out.append((problem, cluster))
@@ -510,6 +518,7 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
     problems.extend(level_problems(fleet))
     problems.extend(generated_problems(tree, fleet, keep, broken))
     problems.extend(hygiene.missing_bases(tree, fleet))
+    problems.extend(silent.unknown_layer_values(tree, fleet))
 
     schemas = k8sschema.ObjectValidator()
     engine = Engine(tree, warnings=False, parse_cache=ParseCache())

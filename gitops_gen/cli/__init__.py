@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 import click
 
+from gitops_gen import secrets
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleetview import render as fleet_reports
 from gitops_gen.report import diff as diff_reports
@@ -48,7 +49,7 @@ def find_repo(repo: str | None) -> Path:
         click.echo(f"gitops-gen: error: not a gitops-gen fleet: no {CONFIG_FILE} at {path} (give --repo DIR)",
                    err=True)
         sys.exit(2)
-    return path
+    return secrets.note_root(path)
 
 
 def run(command: Callable[[], Any]) -> NoReturn:
@@ -56,7 +57,7 @@ def run(command: Callable[[], Any]) -> NoReturn:
     try:
         code = command()
     except GitopsGenError as err:
-        click.echo(f"gitops-gen: error: {err}", err=True)
+        click.echo(f"gitops-gen: error: {secrets.scrub(str(err))}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -140,8 +141,9 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
 @click.option("--staged", is_flag=True,
               help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).")
+@click.option("--strict", "strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, staged: bool,
+def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, staged: bool, strict: bool,
              files: tuple[Path, ...]) -> int:
     """Run every check; with FILEs (or --staged) only the clusters those files affect."""
     from gitops_gen.cli.commands import validate as command
@@ -150,7 +152,7 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: 
         return command.list_rules(fmt)
     if staged and files:
         raise click.UsageError("give FILEs or --staged, not both")
-    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged)
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged, strict)
 
 
 @main.command()

@@ -18,7 +18,7 @@ import yaml
 from gitops_gen.applied.variables import cluster_vars
 from gitops_gen.checks.model import Rule
 from gitops_gen.errors import GitopsGenError, Problem
-from gitops_gen.fleet.inventory import CLUSTERS_DIR, AppRef, Cluster, Config, Fleet
+from gitops_gen.fleet.inventory import CLUSTERS_DIR, AppRef, Cluster, Config, Fleet, app_namespace
 from gitops_gen.fleet.layout import (
     APPS_DIR,
     HEADER_PREFIX,
@@ -29,6 +29,7 @@ from gitops_gen.fleet.layout import (
     header,
     is_generated,
 )
+from gitops_gen.kustomize.kustfile import plain_namespace
 from gitops_gen.kustomize.types import KUSTOMIZATION_VERSION
 from gitops_gen.repo.files import inside, remove_file, write_atomic_many
 from gitops_gen.repo.tree import Tree
@@ -45,6 +46,7 @@ OVERLAY_MISSING = Rule("overlay-missing", "error", "inventory",
                        "fleet.generate.check_app_sources")
 RULES = (GENERATED_STALE, GENERATED_CONFLICT, APP_MISSING, OVERLAY_MISSING)
 
+NAMESPACES_FILE = "namespaces.yaml"
 
 # Flux convention: `flux bootstrap` names the repository's GitRepository flux-system in flux-system.
 FLUX_SOURCE = {"kind": "GitRepository", "name": "flux-system"}
@@ -52,6 +54,9 @@ FLUX_NAMESPACE = "flux-system"
 FLUX_INTERVAL = "10m"
 ARGOCD_NAMESPACE = "argocd"
 ARGOCD_PROJECT = "default"
+ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# Namespaces every cluster has: a Namespace object for them would let the engine prune (delete) them.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 
 MISSING, STALE, EXTRA = "missing", "stale", "extra"
 
@@ -82,12 +87,17 @@ def sync_path(cluster: str) -> str:
 SOURCEIGNORE = ".sourceignore"
 GENERATED_PLACES = re.compile(
     rf"^({CLUSTERS_DIR}/[^/]+/{re.escape(SYNC_FILE)}|{MAPPING_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}"
+    rf"|{MAPPING_DIR}/[^/]+/{re.escape(NAMESPACES_FILE)}"
     rf"|{APPS_DIR}/[^/]+/{OVERLAYS_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}|{re.escape(SOURCEIGNORE)})$")
 
 
 def is_generated_place(path: str) -> bool:
     """Whether generate writes (or removes) files at the repo-relative PATH."""
     return GENERATED_PLACES.match(path) is not None
+
+
+def namespaces_path(cluster: str) -> str:
+    return f"{MAPPING_DIR}/{cluster}/{NAMESPACES_FILE}"
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -127,10 +137,14 @@ def variant_components(tree: Tree | DirCache, cluster: Cluster, app: str) -> lis
             if dirs.has_dir(f"{APPS_DIR}/{app}/{layer}", value)]
 
 
-def render_variant(tree: Tree | DirCache, cluster: Cluster, app: str) -> bytes:
-    # Written by hand, not dumped: every entry is a relative path starting "../../", always a plain string.
+def render_variant(tree: Tree | DirCache, cluster: Cluster, app: str, namespace: str | None = None) -> bytes:
+    # Written by hand, not dumped: every entry is a relative path starting "../../", always a plain string,
+    # and a namespace is a DNS label (the schema's pattern), never needing quotes.
     lines = [header(cluster.path).rstrip("\n"), f"apiVersion: {KUSTOMIZATION_VERSION}",
-             "kind: Kustomization", "resources:", "- ../../base"]
+             "kind: Kustomization"]
+    if namespace is not None:
+        lines.append(f"namespace: {namespace}" if plain_namespace(namespace) else f'namespace: "{namespace}"')
+    lines += ["resources:", "- ../../base"]
     components = variant_components(tree, cluster, app)
     if components:
         lines.append("components:")
@@ -145,9 +159,46 @@ def app_entry(app: AppRef, cluster: str) -> str:
     return f"../../{APPS_DIR}/{app.name}/{OVERLAYS_DIR}/{cluster}"
 
 
-def render_mapping(cluster: Cluster) -> bytes:
+def engine_namespace(cluster: Cluster) -> str:
+    """The namespace of the cluster's sync object."""
+    if cluster.engine == "argocd":
+        return str(cluster.argocd.get("namespace", ARGOCD_NAMESPACE))
+    return str(cluster.flux.get("namespace", FLUX_NAMESPACE))
+
+
+def sync_namespace(cluster: Cluster) -> str | None:
+    """The namespace the sync object gives objects that have none (Flux targetNamespace, Argo destination)."""
+    if cluster.engine == "argocd":
+        return cluster.argocd.get("destinationNamespace")
+    return cluster.flux.get("targetNamespace")
+
+
+def cluster_namespaces(config: Config, cluster: Cluster) -> list[str]:
+    """The Namespace objects mapping/<cluster>/ creates: every enabled app's namespace, sorted.
+
+    Flux's targetNamespace moves every object into that one namespace, so it is then the only
+    one. System namespaces and the engine's own are never created (pruning one would delete it).
+    """
+    target = cluster.flux.get("targetNamespace") if cluster.engine == "flux" else None
+    wanted = {target} if target else {app_namespace(config, app) for app in cluster.enabled_apps}
+    skip = SYSTEM_NAMESPACES | {engine_namespace(cluster)}
+    return sorted(n for n in wanted if n is not None and n not in skip)
+
+
+def _scalar(name: str) -> str:
+    return name if plain_namespace(name) else f'"{name}"'
+
+
+def render_namespaces(cluster: Cluster, names: list[str]) -> bytes:
+    docs = [f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {_scalar(name)}\n" for name in names]
+    return (header(cluster.path) + "---\n".join(docs)).encode()
+
+
+def render_mapping(cluster: Cluster, namespaces: bool = False) -> bytes:
     lines = [header(cluster.path).rstrip("\n"), f"apiVersion: {KUSTOMIZATION_VERSION}", "kind: Kustomization"]
-    lines.append("resources:" if cluster.enabled_apps else "resources: []")
+    lines.append("resources:" if cluster.enabled_apps or namespaces else "resources: []")
+    if namespaces:
+        lines.append(f"- {NAMESPACES_FILE}")
     for app in cluster.apps:
         entry = app_entry(app, cluster.name)
         # Disabled apps stay visible (and trivially re-enabled) as a comment.
@@ -155,39 +206,64 @@ def render_mapping(cluster: Cluster) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _flux_sync(config: Config, cluster: Cluster) -> dict[str, Any]:
+    flux = cluster.flux
+    spec: dict[str, Any] = {"interval": flux.get("interval", FLUX_INTERVAL)}
+    for key in ("retryInterval", "timeout"):
+        if key in flux:
+            spec[key] = flux[key]
+    spec["path"] = f"./{MAPPING_DIR}/{cluster.name}"
+    spec["prune"] = flux.get("prune", True)
+    source = {**FLUX_SOURCE, **flux.get("sourceRef", {})}
+    spec["sourceRef"] = {key: source[key] for key in ("kind", "name", "namespace") if key in source}
+    for key in ("wait", "targetNamespace", "serviceAccountName"):
+        if key in flux:
+            spec[key] = flux[key]
+    if "dependsOn" in flux:
+        spec["dependsOn"] = [{"name": d} if isinstance(d, str) else dict(d) for d in flux["dependsOn"]]
+    if "decryption" in flux:
+        spec["decryption"] = flux["decryption"]
+    substitute = cluster_vars(config, cluster)
+    if substitute is not None:
+        spec["postBuild"] = {"substitute": substitute}
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": cluster.name, "namespace": engine_namespace(cluster)},
+        "spec": spec,
+    }
+
+
+def _argocd_sync(config: Config, cluster: Cluster) -> dict[str, Any]:
+    argo = cluster.argocd
+    metadata: dict[str, Any] = {"name": cluster.name, "namespace": engine_namespace(cluster)}
+    if argo.get("finalizer"):
+        metadata["finalizers"] = [ARGOCD_FINALIZER]
+    destination = {"name": cluster.name}
+    if "destinationNamespace" in argo:
+        destination["namespace"] = argo["destinationNamespace"]
+    policy: dict[str, Any] = {"automated": {"prune": argo.get("prune", True), "selfHeal": argo.get("selfHeal", True)}}
+    if argo.get("syncOptions"):
+        policy["syncOptions"] = list(argo["syncOptions"])
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": metadata,
+        "spec": {
+            "project": argo.get("project", ARGOCD_PROJECT),
+            "source": {
+                "repoURL": config.repo_url,
+                "targetRevision": config.branch,
+                "path": f"{MAPPING_DIR}/{cluster.name}",
+            },
+            "destination": destination,
+            "syncPolicy": policy,
+        },
+    }
+
+
 def render_sync(config: Config, cluster: Cluster) -> bytes:
-    body: dict[str, Any]
-    if cluster.engine == "argocd":
-        body = {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
-            "metadata": {"name": cluster.name, "namespace": ARGOCD_NAMESPACE},
-            "spec": {
-                "project": ARGOCD_PROJECT,
-                "source": {
-                    "repoURL": config.repo_url,
-                    "targetRevision": config.branch,
-                    "path": f"{MAPPING_DIR}/{cluster.name}",
-                },
-                "destination": {"name": cluster.name},
-                "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
-            },
-        }
-    else:
-        body = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": cluster.name, "namespace": FLUX_NAMESPACE},
-            "spec": {
-                "interval": FLUX_INTERVAL,
-                "path": f"./{MAPPING_DIR}/{cluster.name}",
-                "prune": True,
-                "sourceRef": dict(FLUX_SOURCE),
-            },
-        }
-        substitute = cluster_vars(config, cluster)
-        if substitute is not None:
-            body["spec"]["postBuild"] = {"substitute": substitute}
+    body = _argocd_sync(config, cluster) if cluster.engine == "argocd" else _flux_sync(config, cluster)
     return (header(cluster.path) + _dump(body)).encode()
 
 
@@ -224,6 +300,7 @@ def generated_candidates(tree: Tree) -> dict[str, bytes]:
     """Existing files at the places generate writes to (generated or not), with their bytes."""
     paths = [SOURCEIGNORE, *(sync_path(name) for name in tree.listdir(CLUSTERS_DIR))]
     paths += [mapping_path(name) for name in tree.listdir(MAPPING_DIR)]
+    paths += [namespaces_path(name) for name in tree.listdir(MAPPING_DIR)]
     for app in tree.listdir(APPS_DIR):
         paths += [variant_path(app, cluster) for cluster in tree.listdir(f"{APPS_DIR}/{app}/{OVERLAYS_DIR}")]
     found = {}
@@ -241,10 +318,14 @@ def _plan(tree: Tree, fleet: Fleet) -> tuple[Plan, list[Problem]]:
     files: dict[str, bytes] = {SOURCEIGNORE: render_sourceignore()}
     for cluster in fleet.clusters.values():
         files[sync_path(cluster.name)] = render_sync(fleet.config, cluster)
-        files[mapping_path(cluster.name)] = render_mapping(cluster)
+        namespaces = cluster_namespaces(fleet.config, cluster)
+        files[mapping_path(cluster.name)] = render_mapping(cluster, bool(namespaces))
+        if namespaces:
+            files[namespaces_path(cluster.name)] = render_namespaces(cluster, namespaces)
         for app in cluster.apps:
             if app.enabled and app.overlay is None:
-                files[variant_path(app.name, cluster.name)] = render_variant(dirs, cluster, app.name)
+                files[variant_path(app.name, cluster.name)] = render_variant(
+                    dirs, cluster, app.name, app_namespace(fleet.config, app))
     changes: list[tuple[str, str]] = []
     extra: list[str] = []
     existing = generated_candidates(tree)

@@ -52,6 +52,9 @@ class Config:
     lines: LineMap = field(default_factory=dict, compare=False, repr=False)
     rules: Mapping[str, str] = field(default_factory=dict)  # rule id -> error | warning | off
     vars: dict[str, str] | None = None  # Flux post-build variable defaults; None: not set
+    namespace: str | None = None  # default app namespace; "{app}" stands for the app name
+    flux: dict[str, Any] = field(default_factory=dict)  # gitops.flux as written
+    argocd: dict[str, Any] = field(default_factory=dict)  # gitops.argocd as written
 
     @property
     def all_layers(self) -> tuple[str, ...]:
@@ -71,6 +74,7 @@ class AppRef:
     overlay: str | None  # a hand-written directory under apps/<name>/, or None for the generated variant
     line: int
     col: int = 1
+    namespace: str | None = None  # as written in the entry (see ``app_namespace`` for the effective one)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class Cluster:
     raw: dict[str, Any] = field(compare=False, repr=False)
     lines: LineMap = field(default_factory=dict, compare=False, repr=False)
     vars: dict[str, str] | None = None  # spec.vars as written; None: not set
+    flux: dict[str, Any] = field(default_factory=dict)  # gitops-gen.yaml's gitops.flux, then spec.gitops.flux
+    argocd: dict[str, Any] = field(default_factory=dict)  # likewise for argocd
 
     @property
     def layer_chain(self) -> tuple[tuple[str, str], ...]:
@@ -113,6 +119,16 @@ class Fleet:
         except KeyError:
             known = ", ".join(self.clusters) or "none"
             raise UsageError(f"unknown cluster {name!r} (clusters: {known})") from None
+
+
+def app_namespace(config: Config, app: AppRef) -> str | None:
+    """The namespace gitops-gen gives APP: the entry's own, else the config default (not for hand-written
+    overlays, which gitops-gen does not generate and so cannot put in a namespace)."""
+    if app.namespace is not None:
+        return app.namespace
+    if app.overlay is not None or config.namespace is None:
+        return None
+    return config.namespace.replace("{app}", app.name)
 
 
 def locate(lines: Mapping[tuple[Any, ...], tuple[int, int]], node: tuple[Any, ...]) -> tuple[int, int]:
@@ -298,6 +314,12 @@ def _pattern_name(node: NodePath) -> str:
         return 'Kubernetes minor version like "1.30"'
     if node[-1:] == ("vars",):
         return "Flux variable name (letters, digits and '_', not starting with a digit)"
+    if node[-1:] in (("interval",), ("retryInterval",), ("timeout",)):
+        return "duration like 5m or 1h30m"
+    if node == ("namespace",):
+        return "namespace (lowercase letters, digits, '-' and {app})"
+    if node[-1:] == ("syncOptions",) or (len(node) >= 2 and node[-2] == "syncOptions"):
+        return "sync option like CreateNamespace=true"
     if node[-1:] == ("overlay",) or node[:2] == ("spec", "layers"):
         return "directory name"
     return "name (lowercase letters, digits and '-')"
@@ -426,6 +448,9 @@ def _check_config(tree: Tree, out: list[Problem]) -> Config | None:
         lines=lines,
         rules=dict(doc.get("rules") or {}),
         vars=doc.get("vars"),
+        namespace=doc.get("namespace"),
+        flux=dict(gitops.get("flux") or {}),
+        argocd=dict(gitops.get("argocd") or {}),
     )
 
 
@@ -449,7 +474,8 @@ def _app_refs(items: list[Any], lines: LineMap) -> list[AppRef]:
         if isinstance(item, str):
             refs.append(AppRef(item, True, None, line, col))
         else:
-            refs.append(AppRef(item["name"], item.get("enabled", True), item.get("overlay"), line, col))
+            refs.append(AppRef(item["name"], item.get("enabled", True), item.get("overlay"), line, col,
+                               item.get("namespace")))
     return refs
 
 
@@ -488,6 +514,7 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
         out.extend(col.problems)
         return None
     spec_layers = spec.get("layers") or {}
+    own = spec.get("gitops") or {}
     return Cluster(
         name=dirname,
         path=path,
@@ -499,6 +526,8 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
         raw=doc,
         lines=lines,
         vars=spec.get("vars"),
+        flux={**config.flux, **(own.get("flux") or {})},
+        argocd={**config.argocd, **(own.get("argocd") or {})},
     )
 
 

@@ -16,19 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops_gen import kube
 from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.render import DocumentCache, fleet_clusters
 from gitops_gen.kustomize.build import Engine, ParseCache
 from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+from gitops_gen.secrets import mask_object
 
 if TYPE_CHECKING:
     from gitops_gen.fleetview.change import PoolChange
 
 ObjKey = tuple[str, str, str]  # kind, namespace, name
 HASHED = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
-MASK = "<masked>"
-MASK_CHANGED = "<masked: changed>"
 GPU_PREFIX = "nvidia.com/"
 
 
@@ -77,50 +77,22 @@ def _key(obj: dict[str, Any]) -> ObjKey:
     return str(obj.get("kind", "")), str(md.get("namespace") or ""), str(md.get("name") or "")
 
 
-def mask_secret(obj: dict[str, Any], reference: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Secret with every value replaced; a value that differs from REFERENCE's says so."""
-    if obj.get("kind") != "Secret":
-        return obj
-    masked = dict(obj)
-    for section in ("data", "stringData"):
-        values = obj.get(section)
-        if not isinstance(values, dict):
-            continue
-        ref = (reference or {}).get(section) or {}
-        masked[section] = {
-            k: (MASK if reference is None or ref.get(k) == v or k not in ref else MASK_CHANGED)
-            for k, v in values.items()
-        }
-    return masked
-
-
 def gpu_requests(objs: list[dict[str, Any]]) -> dict[str, int]:
-    """NVIDIA resources the workloads ask for: replicas x per-pod limits (DaemonSets excluded)."""
+    """NVIDIA resources the workloads ask for: pods x per-pod limits (DaemonSets excluded)."""
     totals: dict[str, int] = defaultdict(int)
     for obj in objs:
-        kind = obj.get("kind")
-        spec = obj.get("spec") or {}
-        if kind in ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"):
-            count, pod = spec.get("replicas", 1), ((spec.get("template") or {}).get("spec") or {})
-        elif kind == "Job":
-            count, pod = spec.get("parallelism", 1), ((spec.get("template") or {}).get("spec") or {})
-        elif kind == "CronJob":
-            job = ((spec.get("jobTemplate") or {}).get("spec") or {})
-            count, pod = job.get("parallelism", 1), ((job.get("template") or {}).get("spec") or {})
-        elif kind == "Pod":
-            count, pod = 1, spec
-        else:
-            continue
-        if not isinstance(count, int) or not isinstance(pod, dict):
-            continue
-        for container in pod.get("containers") or []:
-            limits = ((container or {}).get("resources") or {}).get("limits") or {}
-            for name, qty in limits.items():
-                if str(name).startswith(GPU_PREFIX):
-                    try:
-                        totals[name] += int(str(qty)) * count
-                    except ValueError:
-                        continue
+        for template in kube.pod_templates(obj):
+            if template.per_node:
+                continue
+            for container in kube.containers(template, ("containers",)):
+                resources = container.container.get(container.resources_key)
+                limits = (resources.get("limits") if isinstance(resources, dict) else None) or {}
+                for name, qty in limits.items() if isinstance(limits, dict) else ():
+                    if str(name).startswith(GPU_PREFIX):
+                        try:
+                            totals[name] += int(str(qty)) * template.pods
+                        except ValueError:
+                            continue
     return dict(sorted(totals.items()))
 
 
@@ -229,8 +201,8 @@ def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, An
         if key in renamed:
             new_key = renamed[key]
             new_obj = after[new_key]
-            masked_old = mask_secret(old_obj) if old_obj else None
-            masked_new = mask_secret(new_obj, old_obj)
+            masked_old = mask_object(old_obj) if old_obj else None
+            masked_new = mask_object(new_obj, old_obj)
             diff = _unified(docs, masked_old, masked_new, ObjectChange(new_key, "").label(), base, head)
             changes.append(ObjectChange(new_key, "renamed", diff, old_name=key[2]))
             continue
@@ -239,14 +211,14 @@ def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, An
         if old_obj is not None and new_obj is not None:
             if old_obj == new_obj:
                 continue
-            diff = _unified(docs, mask_secret(old_obj), mask_secret(new_obj, old_obj),
+            diff = _unified(docs, mask_object(old_obj), mask_object(new_obj, old_obj),
                             ObjectChange(key, "").label(), base, head)
             changes.append(ObjectChange(key, "changed", diff, fields=changed_fields(old_obj, new_obj)))
         elif new_obj is not None:
-            diff = _unified(docs, None, mask_secret(new_obj), ObjectChange(key, "").label(), base, head)
+            diff = _unified(docs, None, mask_object(new_obj), ObjectChange(key, "").label(), base, head)
             changes.append(ObjectChange(key, "added", diff))
         elif old_obj is not None:
-            diff = _unified(docs, mask_secret(old_obj), None, ObjectChange(key, "").label(), base, head)
+            diff = _unified(docs, mask_object(old_obj), None, ObjectChange(key, "").label(), base, head)
             changes.append(ObjectChange(key, "removed", diff))
     return ClusterDiff(name, "changed", changes, gpu_requests(old), gpu_requests(new))
 

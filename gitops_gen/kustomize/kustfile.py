@@ -76,16 +76,23 @@ def find(tree: Tree, directory: str) -> str | None:
     return posixpath.join(directory, found[0]) if found else None
 
 
-_SIMPLE_PATH = re.compile(r"(?:\.\./)+[A-Za-z0-9][A-Za-z0-9._/-]*")
+_SIMPLE_PATH = re.compile(r"(?:\.\./)+[A-Za-z0-9][A-Za-z0-9._/-]*|[A-Za-z][A-Za-z0-9_-]*\.yaml")
 _SIMPLE_HEAD = {"apiVersion: " + KUSTOMIZATION_VERSION: ("apiVersion", KUSTOMIZATION_VERSION),
                 "kind: Kustomization": ("kind", "Kustomization")}
+# A namespace YAML can only read as a plain string: starts with a letter, no YAML 1.1/1.2 keyword.
+SIMPLE_NAMESPACE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
+def plain_namespace(value: str) -> bool:
+    return SIMPLE_NAMESPACE.fullmatch(value) is not None and value not in YAML_WORDS
 
 
 def parse_simple(raw: bytes) -> dict[str, Any] | None:
     """The kustomizations `generate` writes (variants, mappings) without a YAML parser.
 
     Thousands of them are read per fleet render. Only the exact shape generate emits is
-    accepted: comment lines, apiVersion/kind, and `resources:`/`components:` lists of
+    accepted: comment lines, apiVersion/kind, a plain `namespace:`, and `resources:`/`components:` lists of
     relative paths whose characters YAML can only read as plain strings. Anything else
     returns None and goes through the YAML loader.
     """
@@ -107,6 +114,12 @@ def parse_simple(raw: bytes) -> dict[str, Any] | None:
             if key in data:
                 return None
             data[key] = value
+            current = None
+        elif line.startswith("namespace: "):
+            value = line[len("namespace: "):]
+            if "namespace" in data or not plain_namespace(value):
+                return None
+            data["namespace"] = value
             current = None
         elif line in ("resources:", "components:", "resources: []", "components: []"):
             key = line.split(":")[0]

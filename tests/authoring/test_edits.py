@@ -226,7 +226,13 @@ def test_a_rename_notes_later_entries_it_strands(tmp_path: Path) -> None:
 
 
 def _validate_or_render(repo: Path, cluster: str) -> str:
-    """validate once gitops_gen/validate.py exists; the kubectl render of the mapping in any case."""
+    """validate once gitops_gen/validate.py exists; the kubectl render of the mapping in any case.
+
+    The shared fleet predates app namespaces: give each app its own, as a fleet Flux can apply must.
+    """
+    config = repo / "gitops-gen.yaml"
+    config.write_text(config.read_text() + 'namespace: "{app}"\n')
+    assert cli(repo, "generate")[0] == 0
     if importlib.util.find_spec("gitops_gen.checks.validate") is not None:
         code, out, err = cli(repo, "validate", "--cluster", cluster)
         assert code == 0, out + err

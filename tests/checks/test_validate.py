@@ -257,3 +257,11 @@ def test_a_deleted_file_is_checked_where_head_used_it(tmp_path: Path) -> None:
     code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
     assert code == 1
     assert "apps/private-detector/overlays/zone-1-prod/kustomization.yaml:1:1: error: [generated-stale]" in output
+
+
+def test_strict_turns_warnings_into_exit_1(tmp_path: Path) -> None:
+    repo = make_fleet(tmp_path, "image-latest")
+    code, output = run_cli("--repo", str(repo))
+    assert code == 0 and "warning" in output
+    assert run_cli("--repo", str(repo), "--strict") == (1, output)
+    assert run_cli("--repo", str(make_fleet(tmp_path / "clean"))  , "--strict") == (0, "")

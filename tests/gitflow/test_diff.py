@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from gitops_gen.cli import main
 from gitops_gen.fleet.render import DocumentCache
-from gitops_gen.gitflow.diff import HASHED, compare_cluster, gpu_requests, mask_secret
+from gitops_gen.gitflow.diff import HASHED, compare_cluster, gpu_requests
+from gitops_gen.secrets import mask_object as mask_secret
 from tests.fleetrepo import example_fleet_repo, git, status
 
 SECRET = "s3cr3t-token-value"
@@ -117,11 +118,16 @@ def test_gpu_requests_count_replicas_and_parallelism() -> None:
         return {"containers": [{"name": "a", "resources": {"limits": limits}}, {"name": "b"}]}
 
     objs = [
-        {"kind": "Deployment", "spec": {"replicas": 3, "template": {"spec": pod({"nvidia.com/gpu": 2})}}},
-        {"kind": "Job", "spec": {"parallelism": 2, "template": {"spec": pod({"nvidia.com/mig-1g.5gb": 1})}}},
-        {"kind": "Deployment", "spec": {"template": {"spec": pod({"nvidia.com/gpu": "1", "cpu": "2"})}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "spec": {"replicas": 3, "template": {"spec": pod({"nvidia.com/gpu": 2})}}},
+        {"apiVersion": "batch/v1", "kind": "Job",
+         "spec": {"parallelism": 2, "template": {"spec": pod({"nvidia.com/mig-1g.5gb": 1})}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "spec": {"template": {"spec": pod({"nvidia.com/gpu": "1", "cpu": "2"})}}},
+        {"apiVersion": "ray.io/v1", "kind": "RayCluster", "spec": {"workerGroupSpecs": [
+            {"replicas": 2, "template": {"spec": pod({"nvidia.com/gpu": 4})}}]}},  # custom resources count too
     ]
-    assert gpu_requests(objs) == {"nvidia.com/gpu": 7, "nvidia.com/mig-1g.5gb": 2}
+    assert gpu_requests(objs) == {"nvidia.com/gpu": 15, "nvidia.com/mig-1g.5gb": 2}
 
 
 def test_markdown_is_capped_with_a_note(fleet: Path) -> None:

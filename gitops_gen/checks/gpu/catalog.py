@@ -7,6 +7,7 @@ entry. What a node pool supplies, given these facts, is ``supply``.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -182,6 +183,18 @@ def model_for_product(product: str | None) -> GpuModel | None:
         name = name[len("NVIDIA-") :]
     key = _PRODUCTS.get(name)
     return MODELS[key] if key else None
+
+
+def known_products() -> list[str]:
+    """Every gpu.product label the catalog knows, as GPU feature discovery writes them."""
+    return [f"NVIDIA-{name}" for name in _PRODUCTS]
+
+
+def unknown_product(pool: str, product: str) -> str:
+    close = difflib.get_close_matches(product.upper(), [p.upper() for p in known_products()], n=3, cutoff=0.5)
+    names = {p.upper(): p for p in known_products()}
+    hint = f"; closest: {', '.join(names[c] for c in close)}" if close else ""
+    return f"pool {pool}: gpu.product {product!r} is not a known NVIDIA product label{hint}"
 
 
 def resource_suffix(profile: str) -> str:

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from gitops_gen import kube
 from gitops_gen.checks.gpu import rules
 from gitops_gen.checks.gpu.catalog import (
     GPU_RESOURCE,
@@ -106,22 +107,6 @@ class Finding:
     obj: ObjRef
     field: NodePath
 
-
-# Kind -> (path of the pod spec, path of the pod count or None). Core workload groups only.
-_TEMPLATES: dict[str, tuple[NodePath, NodePath | None]] = {
-    "Pod": (("spec",), None),
-    "Deployment": (("spec", "template", "spec"), ("spec", "replicas")),
-    "StatefulSet": (("spec", "template", "spec"), ("spec", "replicas")),
-    "ReplicaSet": (("spec", "template", "spec"), ("spec", "replicas")),
-    "ReplicationController": (("spec", "template", "spec"), ("spec", "replicas")),
-    "DaemonSet": (("spec", "template", "spec"), None),
-    "Job": (("spec", "template", "spec"), ("spec", "parallelism")),
-    "CronJob": (
-        ("spec", "jobTemplate", "spec", "template", "spec"),
-        ("spec", "jobTemplate", "spec", "parallelism"),
-    ),
-}
-_CORE_GROUPS = ("", "apps", "batch", "extensions")
 
 # Labels the kubelet / cloud provider always sets with values the inventory does not
 # model (os, arch, hostname, zone, instance type): assumed to match, silently, so
@@ -187,6 +172,9 @@ class _Workload:
     count_path: NodePath | None
     entries: list[_Entry]
     demand: dict[str, tuple[int, NodePath]]  # resource -> (effective pod request, path to blame)
+    peak: int = 0  # pods at the worst moment: autoscaler maximum plus rolling-update surge
+    peak_why: str = ""  # how the peak comes about, for the message
+    peak_path: NodePath | None = None  # what to blame for it (maxSurge, maxReplicas)
 
 
 def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Finding]:
@@ -205,13 +193,17 @@ def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) ->
             )
 
     placed: list[tuple[_Workload, list[PoolSupply]]] = []
+    hpas = _autoscalers(objects)
     for obj in objects:
-        workload = _workload(obj, findings)
-        if workload is None or not workload.demand:
-            continue
-        candidates = _place(workload, supplies, findings)
-        if candidates is not None:
-            placed.append((workload, candidates))
+        if isinstance(obj, Mapping):
+            findings.extend(_unchecked(obj))
+        for workload in _workloads(obj, findings):
+            if not workload.demand:
+                continue
+            _set_peak(workload, obj, hpas)
+            candidates = _place(workload, supplies, findings)
+            if candidates is not None:
+                placed.append((workload, candidates))
     findings.extend(_capacity(placed))
     return findings
 
@@ -241,24 +233,37 @@ def placements(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> li
     out: list[Placement] = []
     for obj in objects:
         scratch: list[Finding] = []
-        workload = _workload(obj, scratch)
-        if workload is None or not workload.demand:
-            continue
-        before = len(scratch)
-        candidates = _place(workload, supplies, scratch)
-        demand = {r: q for r, (q, _) in workload.demand.items()}
-        if candidates is not None:
-            out.append(Placement(workload.obj, workload.kind, workload.pods, demand,
-                                 tuple(p.name for p in candidates), "placed"))
-            continue
-        why = scratch[before:]
-        status = "unknown" if any(f.rule == rules.GPU_SUPPLY_UNKNOWN.id for f in why) else "unschedulable"
-        reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
-        out.append(Placement(workload.obj, workload.kind, workload.pods, demand, (), status, reason))
+        for workload in _workloads(obj, scratch):
+            if workload.demand:
+                out.append(_placement(workload, supplies, scratch))
     return out
 
 
+def _placement(workload: _Workload, supplies: list[PoolSupply], scratch: list[Finding]) -> Placement:
+    before = len(scratch)
+    candidates = _place(workload, supplies, scratch)
+    demand = {r: q for r, (q, _) in workload.demand.items()}
+    if candidates is not None:
+        return Placement(workload.obj, workload.kind, workload.pods, demand,
+                         tuple(p.name for p in candidates), "placed")
+    why = scratch[before:]
+    status = "unknown" if any(f.rule == "gpu-supply-unknown" for f in why) else "unschedulable"
+    reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
+    return Placement(workload.obj, workload.kind, workload.pods, demand, (), status, reason)
+
+
 # --- workloads ---------------------------------------------------------------------------------
+
+
+def _unchecked(obj: Mapping[str, Any]) -> list[Finding]:
+    """A warning for NVIDIA requests outside every container the table knows of OBJ's kind."""
+    paths = kube.unchecked_gpu_paths(obj)
+    if not paths:
+        return []
+    ref = _obj_ref(obj)
+    return [Finding(rules.GPU_REQUEST_UNCHECKED.id, "warning",
+                    f"not checked: {ref[0]}/{ref[2]} asks for {paths[0][-1]} in a place gitops-gen does not know "
+                    "(add the kind to gitops_gen/data/workloads.json)", ref, paths[0])]
 
 
 def _get(node: Any, path: NodePath) -> Any:
@@ -276,70 +281,40 @@ def _obj_ref(obj: Mapping[str, Any]) -> ObjRef:
     return (str(obj.get("kind", "")), str(meta.get("namespace") or ""), str(meta.get("name", "")))
 
 
-def _workload(obj: Any, findings: list[Finding]) -> _Workload | None:
+def _workloads(obj: Any, findings: list[Finding]) -> list[_Workload]:
+    """One workload per pod template of OBJ (kube's table: built-in kinds and known custom resources)."""
     if not isinstance(obj, Mapping):
-        return None
-    kind = obj.get("kind")
-    api = obj.get("apiVersion")
-    if (
-        kind not in _TEMPLATES
-        or not isinstance(api, str)
-        or (api.split("/")[0] if "/" in api else "") not in _CORE_GROUPS
-    ):
-        return None
-    pod_path, count_path = _TEMPLATES[kind]
-    pod_spec = _get(obj, pod_path)
-    if not isinstance(pod_spec, Mapping):
-        return None
+        return []
     ref = _obj_ref(obj)
-    pods, set_path = _pod_count(obj, kind, count_path)
-    entries = _entries(ref, pod_path, pod_spec, findings)
-    return _Workload(ref, kind, pod_path, pod_spec, pods, set_path, entries, _effective(entries))
+    out = []
+    for template in kube.pod_templates(obj):
+        kind = "DaemonSet" if template.per_node else ref[0]
+        entries = _entries(ref, template, findings)
+        out.append(_Workload(ref, kind, template.path, template.spec, template.pods, template.count_path,
+                             entries, _effective(entries)))
+    return out
 
 
-def _pod_count(obj: Mapping[str, Any], kind: str, count_path: NodePath | None) -> tuple[int, NodePath | None]:
-    """Pods running at once (DaemonSet: per node) and the path of the value that set it, if any."""
-    if count_path is None:
-        return 1, None
-    value = _get(obj, count_path)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return 1, None
-    if kind in ("Job", "CronJob"):
-        completions = _get(obj, (*count_path[:-1], "completions"))
-        if isinstance(completions, int) and not isinstance(completions, bool) and 0 <= completions < value:
-            return completions, (*count_path[:-1], "completions")
-    return value, count_path
-
-
-def _entries(
-    ref: ObjRef, pod_path: NodePath, pod_spec: Mapping[str, Any], findings: list[Finding]
-) -> list[_Entry]:
+def _entries(ref: ObjRef, template: kube.PodTemplate, findings: list[Finding]) -> list[_Entry]:
     entries: list[_Entry] = []
-    for section in ("initContainers", "containers"):
-        containers = pod_spec.get(section)
-        if not isinstance(containers, list):
-            continue
-        for index, container in enumerate(containers):
-            if not isinstance(container, Mapping):
-                continue
-            init = section == "initContainers"
-            sidecar = init and container.get("restartPolicy") == "Always"
-            base = (*pod_path, section, index, "resources")
-            found = _container(ref, base, container.get("resources"), findings)
-            entries.extend(_Entry(r, q, p, init, sidecar, index) for r, q, p in found)
-            named = [(r, p) for r, q, p in found if q > 0]
-            if len({r for r, _ in named}) > 1:
-                names = ", ".join(dict.fromkeys(r for r, _ in named))
-                findings.append(
-                    Finding(
-                        rules.GPU_MIXED_RESOURCES.id,
-                        "warning",
-                        f"container {container.get('name', index)!s} asks for several NVIDIA resources ({names}): only "
-                        "mixed-strategy nodes offer them together, and the container sees only one resource's devices",
-                        ref,
-                        named[1][1],
-                    )
+    for container in kube.containers(template, ("initContainers", "containers")):
+        init = container.section == "initContainers"
+        sidecar = init and container.container.get("restartPolicy") == "Always"
+        found = _container(ref, container.resources_path, container.container.get(container.resources_key), findings)
+        entries.extend(_Entry(r, q, p, init, sidecar, container.index) for r, q, p in found)
+        named = [(r, p) for r, q, p in found if q > 0]
+        if len({r for r, _ in named}) > 1:
+            names = ", ".join(dict.fromkeys(r for r, _ in named))
+            findings.append(
+                Finding(
+                    rules.GPU_MIXED_RESOURCES.id,
+                    "warning",
+                    f"container {container.name} asks for several NVIDIA resources ({names}): only "
+                    "mixed-strategy nodes offer them together, and the container sees only one resource's devices",
+                    ref,
+                    named[1][1],
                 )
+            )
     return entries
 
 
@@ -746,6 +721,66 @@ def _shared_warning(workload: _Workload, fitting: list[PoolSupply], findings: li
 
 # --- capacity ----------------------------------------------------------------------------------
 
+# Rolling updates that start new pods before old ones stop, and their default maxSurge.
+_SURGING = {("apps", "Deployment"): ("spec", "strategy"), ("argoproj.io", "Rollout"): ("spec", "strategy", "canary")}
+_DEFAULT_SURGE = "25%"
+
+
+def _autoscalers(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[int, NodePath, str]]:
+    """(namespace, kind, name) of each HPA target -> (maxReplicas, its path, the HPA's name)."""
+    out: dict[tuple[str, str, str], tuple[int, NodePath, str]] = {}
+    for obj in objects:
+        if not isinstance(obj, Mapping) or obj.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        spec = obj.get("spec") if isinstance(obj.get("spec"), Mapping) else {}
+        assert isinstance(spec, Mapping)
+        target = spec.get("scaleTargetRef") if isinstance(spec.get("scaleTargetRef"), Mapping) else {}
+        assert isinstance(target, Mapping)
+        most = spec.get("maxReplicas")
+        if isinstance(most, int) and not isinstance(most, bool):
+            _, ns, name = _obj_ref(obj)
+            out[(ns, str(target.get("kind", "")), str(target.get("name", "")))] = (most, ("spec", "maxReplicas"), name)
+    return out
+
+
+def _surge(obj: Mapping[str, Any], pods: int) -> tuple[int, str, NodePath | None]:
+    """Extra pods a rolling update of OBJ starts at PODS replicas: (count, maxSurge as written, its path)."""
+    group = kube.group_of(obj.get("apiVersion"))
+    where = _SURGING.get((group or "", str(obj.get("kind"))))
+    if where is None:
+        return 0, "", None
+    strategy = _get(obj, where)
+    if isinstance(strategy, Mapping) and strategy.get("type") == "Recreate":
+        return 0, "", None
+    path: NodePath = (*where, "rollingUpdate", "maxSurge") if where[-1] == "strategy" else (*where, "maxSurge")
+    value = _get(obj, path)
+    if value is None:
+        value, path_set = _DEFAULT_SURGE, None
+    else:
+        path_set = path
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return math.ceil(pods * int(value[:-1]) / 100), value, path_set
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value, str(value), path_set
+    return 0, "", None
+
+
+def _set_peak(workload: _Workload, obj: Any, hpas: Mapping[tuple[str, str, str], tuple[int, NodePath, str]]) -> None:
+    if not isinstance(obj, Mapping) or workload.kind == "DaemonSet":
+        workload.peak = workload.pods
+        return
+    base, why, blame = workload.pods, [], None
+    hpa = hpas.get((workload.obj[1], workload.obj[0], workload.obj[2]))
+    if hpa is not None and hpa[0] > base:
+        base, why = hpa[0], [f"HPA {hpa[2]} maxReplicas {hpa[0]}"]
+    surge, written, surge_path = _surge(obj, base)
+    if surge:
+        why.append(f"maxSurge {written}")
+        blame = surge_path
+    workload.peak = base + surge
+    workload.peak_why = " and ".join(why)
+    workload.peak_path = blame
+
 
 @dataclass(frozen=True)
 class _Demand:
@@ -782,10 +817,40 @@ def _capacity(placed: list[tuple[_Workload, list[PoolSupply]]]) -> list[Finding]
                 workload = placed[d.workload][0]
                 field = workload.count_path or workload.demand[resource][1]
                 findings.append(Finding(rules.GPU_CAPACITY_EXCEEDED.id, "error", message, workload.obj, field))
+    findings.extend(_rollout_capacity(placed, supply_by_name, reported))
     return findings
 
 
-def _demands(placed: list[tuple[_Workload, list[PoolSupply]]], resource: str) -> list[_Demand]:
+def _rollout_capacity(placed: list[tuple[_Workload, list[PoolSupply]]], supply_by_name: Mapping[str, PoolSupply],
+                      reported: set[tuple[int, str]]) -> list[Finding]:
+    """Warnings where the pools hold the steady state but not the peak (surge, autoscaler maximum)."""
+    findings: list[Finding] = []
+    resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
+    for resource in resources:
+        demands = _demands(placed, resource, peak=True)
+        for union in _violations(demands, supply_by_name, resource):
+            inside = [d for d in demands if d.pools <= union]
+            if any((d.workload, resource) in reported for d in inside):
+                continue  # already short in steady state: the error says it
+            growing = [d for d in inside if placed[d.workload][0].peak > placed[d.workload][0].pods]
+            if not growing:
+                continue
+            need = sum(d.amount for d in inside)
+            pools = sorted(union)
+            have = sum(supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0) for n in pools)
+            why = "; ".join(dict.fromkeys(placed[d.workload][0].peak_why for d in growing))
+            parts = "; ".join(d.detail for d in inside)
+            where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
+            message = (f"{resource}: needed {need} during a rollout with {why}, {where} has {have} "
+                       f"(steady state fits); demand: {parts}")
+            for d in growing:
+                workload = placed[d.workload][0]
+                field = workload.peak_path or workload.count_path or workload.demand[resource][1]
+                findings.append(Finding(rules.GPU_CAPACITY_ROLLOUT.id, "warning", message, workload.obj, field))
+    return findings
+
+
+def _demands(placed: list[tuple[_Workload, list[PoolSupply]]], resource: str, peak: bool = False) -> list[_Demand]:
     out: list[_Demand] = []
     for index, (workload, pools) in enumerate(placed):
         if resource not in workload.demand:
@@ -801,14 +866,15 @@ def _demands(placed: list[tuple[_Workload, list[PoolSupply]]], resource: str) ->
                         index, amount, frozenset([p.name]), f"{name} {p.nodes} nodes x {per_pod} = {amount}"
                     )
                 )
-        elif workload.pods > 0:
-            amount = per_pod * workload.pods
+        elif (workload.peak if peak else workload.pods) > 0:
+            pods = workload.peak if peak else workload.pods
+            amount = per_pod * pods
             out.append(
                 _Demand(
                     index,
                     amount,
                     frozenset(p.name for p in pools),
-                    f"{name} {workload.pods} x {per_pod} = {amount}",
+                    f"{name} {pods} x {per_pod} = {amount}",
                 )
             )
     return out

@@ -14,6 +14,9 @@ GPU_POOL_CONFIG_INVALID = Rule(
 GPU_MODEL_UNKNOWN = Rule(
     "gpu-model-unknown", "warning", "inventory",
     "MIG is configured on a GPU whose product or MIG profiles are not known", _POOLS)
+GPU_PRODUCT_UNKNOWN = Rule(
+    "gpu-product-unknown", "error", "inventory",
+    "a node pool's gpu.product is not a known NVIDIA product label (the message names the closest)", _POOLS)
 MIG_CONFIG_UNKNOWN = Rule(
     "mig-config-unknown", "warning", "inventory",
     "a custom mig-parted config whose layout cannot be known", _POOLS)
@@ -66,11 +69,19 @@ GPU_SHARED_REQUEST_GT_ONE = Rule(
 GPU_CAPACITY_EXCEEDED = Rule(
     "gpu-capacity-exceeded", "error", "cluster capacity",
     "replicas x per-pod GPUs exceed what the candidate pools supply", _CONTAINERS)
+GPU_CAPACITY_ROLLOUT = Rule(
+    "gpu-capacity-rollout", "warning", "cluster capacity",
+    "the pools hold the steady state but not a rolling update's surge (maxSurge, default 25% rounded up) "
+    "or an HPA's maxReplicas", _CONTAINERS)
+GPU_REQUEST_UNCHECKED = Rule(
+    "gpu-request-unchecked", "warning", "rendered object",
+    "not checked: NVIDIA resources requested where the workload table (gitops_gen/data/workloads.json) "
+    "knows no pod template", _CONTAINERS)
 
 RULES = (
-    GPU_POOL_CONFIG_INVALID, GPU_MODEL_UNKNOWN, MIG_CONFIG_UNKNOWN, GPU_RESOURCE_UNKNOWN, GPU_RESOURCE_SHARED,
+    GPU_POOL_CONFIG_INVALID, GPU_MODEL_UNKNOWN, GPU_PRODUCT_UNKNOWN, MIG_CONFIG_UNKNOWN, GPU_RESOURCE_UNKNOWN, GPU_RESOURCE_SHARED,
     GPU_QUANTITY_NOT_INTEGER, GPU_REQUEST_NOT_LIMIT, GPU_MIXED_RESOURCES, GPU_RESOURCE_NOT_ADVERTISED,
     MIG_PROFILE_NOT_ON_GPU, MIG_STRATEGY_NOT_MIXED, MIG_PROFILE_NOT_CONFIGURED, GPU_SELECTOR_NO_POOL,
     GPU_SUPPLY_UNKNOWN, GPU_SELECTOR_UNVERIFIABLE, GPU_POD_TOO_LARGE, GPU_DAEMONSET_PARTIAL,
-    GPU_SHARED_REQUEST_GT_ONE, GPU_CAPACITY_EXCEEDED,
+    GPU_SHARED_REQUEST_GT_ONE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT, GPU_REQUEST_UNCHECKED,
 )

@@ -24,6 +24,7 @@ from gitops_gen.checks.gpu.catalog import (
     mig_resource,
     model_for_product,
     resource_suffix,
+    unknown_product,
 )
 from gitops_gen.checks.gpu.nodeselect import label_value
 from gitops_gen.repo.yamlio import NodePath
@@ -170,6 +171,9 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     config = mig.get("config") if isinstance(mig.get("config"), str) else None
     replicas = _int(sharing.get("replicas", 1))
     known = True
+    if product is not None and model_for_product(product) is None and "-MIG-" not in product.upper():
+        issues.append(PoolIssue(rules.GPU_PRODUCT_UNKNOWN.id, "error", unknown_product(name, product),
+                                ("gpu", "product")))
 
     if count is None or count < 1:
         issues.append(

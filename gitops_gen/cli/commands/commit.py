@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from gitops_gen import secrets
 from gitops_gen.gitflow.commit import ValidationFailed, commit_generated
 
 
@@ -15,6 +16,6 @@ def commit(repo: Path, message: str, push: bool, rendered_to: Path | None, branc
         commit_generated(repo, message, push, rendered_to, branch, say=click.echo)
     except ValidationFailed as err:
         for problem in err.problems:
-            click.echo(problem.format(), err=True)
+            click.echo(secrets.scrub(problem.format()), err=True)
         raise
     return 0

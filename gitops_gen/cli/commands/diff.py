@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from gitops_gen import secrets
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.gitflow.diff import diff_revisions
 from gitops_gen.report.diff import REPORTERS, WITH_SOURCES
@@ -19,5 +20,5 @@ def diff(repo: Path, base: str, head: str | None, fmt: str, exit_code: bool, max
             # 1 means "differs" here, so a failure must exit with something else.
             err.exit_code = max(err.exit_code, 2)
         raise
-    sys.stdout.write(REPORTERS[fmt](fd, max_chars))
+    sys.stdout.write(secrets.scrub(REPORTERS[fmt](fd, max_chars)))
     return 1 if exit_code and fd.clusters else 0

@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from gitops_gen import secrets
 from gitops_gen.checks import registry
 from gitops_gen.checks.validate import exit_code
 from gitops_gen.checks.validate import validate as run_checks
@@ -14,11 +15,13 @@ from gitops_gen.repo.tree import DiskTree
 from gitops_gen.report.problems import REPORTERS
 
 
-def validate(repo: Path, clusters: list[str], files: list[Path], fmt: str, staged: bool = False) -> int:
-    """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an error."""
+def validate(repo: Path, clusters: list[str], files: list[Path], fmt: str, staged: bool = False,
+             strict: bool = False) -> int:
+    """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an
+    error (with STRICT: when there is any problem at all)."""
     problems = run_checks(DiskTree(repo), clusters, files, staged=staged)
-    sys.stdout.write(REPORTERS[fmt](problems))
-    return exit_code(problems)
+    sys.stdout.write(secrets.scrub(REPORTERS[fmt](problems)))
+    return 1 if strict and problems else exit_code(problems)
 
 
 def list_rules(fmt: str) -> int:

@@ -166,9 +166,9 @@ def test_pool_label_unknown() -> None:
         ),
         (
             _pool(gpu={"product": "NVIDIA-X", "count": 1}, mig={"strategy": "mixed", "config": "all-1g.5gb"}),
-            [("gpu-model-unknown", "warning")],
+            [("gpu-product-unknown", "error"), ("gpu-model-unknown", "warning")],
         ),
-        (_pool(gpu={"product": "NVIDIA-X", "count": 1}), []),
+        (_pool(gpu={"product": "NVIDIA-X", "count": 1}), [("gpu-product-unknown", "error")]),
         (
             _pool(gpu=A100_40, mig={"strategy": "mixed", "config": "mine"}),
             [("mig-config-unknown", "warning")],

@@ -1,0 +1,313 @@
+"""Facts about Kubernetes objects every check shares: where pods and containers are, and scope.
+
+One walker finds the pod templates of a workload and the containers inside them, for the
+built-in workload kinds and the custom resources GPU fleets run (KServe, Kubeflow, Ray,
+JobSet, LeaderWorkerSet, Argo Rollouts, Knative, Volcano). The kinds live in one data table,
+``gitops_gen/data/workloads.json``; each entry names its source. Per kind, ``templates`` lists:
+
+- ``pod``: the path of a pod spec (``"*"`` stands for every key of a mapping or item of a list);
+- ``containers``: paths, relative to the pod, of single containers kept outside ``containers``
+  (KServe's ``predictor.model``; ``[]`` is the pod path itself, as for a TrainJob's trainer);
+- ``resources``: the key holding a container's resource requirements (default ``resources``);
+- ``factors``: numbers multiplied to give the pods running at once; each takes the first of its
+  ``paths`` that is set, else ``default``; ``capBy`` caps it (a Job's completions), ``atLeast``
+  raises it, ``lessOneIf`` subtracts one when that path is set (a leader counted apart);
+- ``max``: the path of the most replicas an autoscaler may reach;
+- ``perNode``: one pod on every node it fits (DaemonSet).
+
+Scope: a built-in kind is known to kubernetes-validate's schemas; the cluster-scoped ones are
+listed in ``CLUSTER_SCOPED`` (from the Kubernetes API discovery documents, ``namespaced: false``).
+A custom resource is namespaced when the table knows it, else as its CRD's ``spec.scope`` says
+when the CRD is among the objects, else unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+GPU_PREFIX = "nvidia.com/"
+
+# Built-in kinds whose objects live outside namespaces, by API group (Kubernetes API discovery
+# documents, kubernetes/kubernetes api/discovery/*.json, resources with "namespaced": false).
+CLUSTER_SCOPED: dict[str, frozenset[str]] = {
+    "": frozenset({"ComponentStatus", "Namespace", "Node", "PersistentVolume"}),
+    "admissionregistration.k8s.io": frozenset({
+        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"}),
+    "apiextensions.k8s.io": frozenset({"CustomResourceDefinition"}),
+    "apiregistration.k8s.io": frozenset({"APIService"}),
+    "authentication.k8s.io": frozenset({"TokenReview", "SelfSubjectReview"}),
+    "authorization.k8s.io": frozenset({"SelfSubjectAccessReview", "SelfSubjectRulesReview", "SubjectAccessReview"}),
+    "certificates.k8s.io": frozenset({"CertificateSigningRequest", "ClusterTrustBundle"}),
+    "flowcontrol.apiserver.k8s.io": frozenset({"FlowSchema", "PriorityLevelConfiguration"}),
+    "internal.apiserver.k8s.io": frozenset({"StorageVersion"}),
+    "networking.k8s.io": frozenset({"IngressClass", "IPAddress", "ServiceCIDR", "ClusterCIDR"}),
+    "node.k8s.io": frozenset({"RuntimeClass"}),
+    "policy": frozenset({"PodSecurityPolicy"}),
+    "rbac.authorization.k8s.io": frozenset({"ClusterRole", "ClusterRoleBinding"}),
+    "resource.k8s.io": frozenset({"DeviceClass", "ResourceSlice", "ResourceClass", "DeviceTaintRule"}),
+    "scheduling.k8s.io": frozenset({"PriorityClass"}),
+    "storage.k8s.io": frozenset({"CSIDriver", "CSINode", "StorageClass", "VolumeAttachment", "VolumeAttributesClass"}),
+    "storagemigration.k8s.io": frozenset({"StorageVersionMigration"}),
+}  # fmt: skip
+
+# Old API groups whose workload kinds moved: looked up under their new group.
+_GROUP_ALIASES = {"extensions": "apps"}
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """One pod template of a workload."""
+
+    path: Path  # of the pod spec inside the object
+    spec: Mapping[str, Any]
+    pods: int  # pods running at once (per node for a DaemonSet)
+    count_path: Path | None  # the value that set ``pods``, when the object sets it
+    max_pods: int | None  # the most an autoscaler field of the object allows (None: none set)
+    per_node: bool
+    singles: tuple[Path, ...]  # single-container paths relative to the pod
+    resources_key: str
+
+
+@dataclass(frozen=True)
+class Container:
+    """One container of a pod template."""
+
+    path: Path  # of the container inside the object
+    section: str  # containers, initContainers, ephemeralContainers, or "single"
+    index: int
+    container: Mapping[str, Any]
+    resources_key: str = "resources"
+
+    @property
+    def name(self) -> str:
+        name = self.container.get("name")
+        return str(name) if name is not None else str(self.index)
+
+    @property
+    def resources_path(self) -> Path:
+        return (*self.path, self.resources_key)
+
+
+@cache
+def _table() -> dict[tuple[str, str], list[dict[str, Any]]]:
+    text = resources.files("gitops_gen").joinpath("data", "workloads.json").read_text(encoding="utf-8")
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for entry in json.loads(text)["kinds"]:
+        out[(entry["group"], entry["kind"])] = entry["templates"]
+    return out
+
+
+def group_of(api_version: Any) -> str | None:
+    if not isinstance(api_version, str) or not api_version:
+        return None
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    return _GROUP_ALIASES.get(group, group)
+
+
+def known_workload(obj: Mapping[str, Any]) -> bool:
+    """Whether the table says where OBJ's pods are."""
+    group = group_of(obj.get("apiVersion"))
+    return group is not None and (group, str(obj.get("kind"))) in _table()
+
+
+def _get(node: Any, path: Path) -> Any:
+    for key in path:
+        if isinstance(node, Mapping) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def _expand(node: Any, pattern: list[str], done: Path = ()) -> Iterator[tuple[Path, tuple[str | int, ...]]]:
+    """(concrete path, values the wildcards took) for every match of PATTERN."""
+    if not pattern:
+        yield done, ()
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*":
+        keys: list[str | int] = []
+        if isinstance(node, Mapping):
+            keys = [k for k in node if isinstance(k, str)]
+        elif isinstance(node, list):
+            keys = list(range(len(node)))
+        for key in keys:
+            for path, bound in _expand(_get(node, (key,)), rest, (*done, key)):
+                yield path, (key, *bound)
+        return
+    child = _get(node, (head,))
+    if child is not None:
+        yield from _expand(child, rest, (*done, head))
+
+
+def _bind(pattern: list[str], bound: tuple[str | int, ...]) -> Path:
+    values = iter(bound)
+    return tuple(next(values) if part == "*" else part for part in pattern)
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _factor(obj: Mapping[str, Any], factor: Mapping[str, Any], bound: tuple[str | int, ...]) -> tuple[int, Path | None]:
+    value, where = int(factor.get("default", 1)), None
+    for pattern in factor["paths"]:
+        path = _bind(pattern, bound)
+        found = _number(_get(obj, path))
+        if found is not None:
+            value, where = found, path
+            break
+    cap = factor.get("capBy")
+    if cap is not None:
+        path = _bind(cap, bound)
+        limit = _number(_get(obj, path))
+        if limit is not None and limit < value:
+            value, where = limit, path
+    value = max(value, int(factor.get("atLeast", 0)))
+    less = factor.get("lessOneIf")
+    if less is not None and _get(obj, _bind(less, bound)) is not None:
+        value = max(value - 1, 0)
+    return value, where
+
+
+def pod_templates(obj: Mapping[str, Any]) -> list[PodTemplate]:
+    """Every pod template of OBJ the table knows, with the pods each runs; [] for other kinds."""
+    group = group_of(obj.get("apiVersion"))
+    templates = _table().get((group or "", str(obj.get("kind")))) if group is not None else None
+    out: list[PodTemplate] = []
+    for entry in templates or []:
+        for path, bound in _expand(obj, entry["pod"]):
+            spec = _get(obj, path)
+            if not isinstance(spec, Mapping):
+                continue
+            pods, count_path = 1, None
+            for factor in entry.get("factors", []):
+                value, where = _factor(obj, factor, bound)
+                pods *= value
+                if where is not None and (count_path is None or value != 1):
+                    count_path = where
+            max_path = entry.get("max")
+            max_pods = _number(_get(obj, _bind(max_path, bound))) if max_path else None
+            singles = tuple(tuple(p) for p in entry.get("containers", []))
+            out.append(PodTemplate(path, spec, pods, count_path, max_pods, bool(entry.get("perNode")),
+                                   singles, entry.get("resources", "resources")))
+    return out
+
+
+def containers(template: PodTemplate, sections: tuple[str, ...] = CONTAINER_LISTS) -> Iterator[Container]:
+    """The containers of one pod template: the SECTIONS lists, then its single containers."""
+    for section in sections:
+        items = template.spec.get(section)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                if isinstance(item, Mapping):
+                    yield Container((*template.path, section, index), section, index, item)
+    if "containers" not in sections:
+        return
+    for offset, single in enumerate(template.singles):
+        item = _get(template.spec, single) if single else template.spec
+        if isinstance(item, Mapping):
+            name = single[-1] if single else "trainer"
+            yield Container((*template.path, *single), "single", offset, {"name": name, **item},
+                            template.resources_key)
+
+
+def _generic_containers(node: Any, path: Path = ()) -> Iterator[Container]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in CONTAINER_LISTS and isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, Mapping):
+                        yield Container((*path, key, index), key, index, item)
+            elif isinstance(value, (Mapping, list)):
+                yield from _generic_containers(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _generic_containers(item, (*path, index))
+
+
+def all_containers(obj: Mapping[str, Any]) -> Iterator[Container]:
+    """Every container of OBJ: through the table for a known kind, else every container list found."""
+    if known_workload(obj):
+        for template in pod_templates(obj):
+            yield from containers(template)
+    else:
+        yield from _generic_containers(obj)
+
+
+def gpu_request_paths(node: Any, path: Path = ()) -> Iterator[Path]:
+    """Paths of every ``nvidia.com/...`` key inside a ``limits`` or ``requests`` mapping of NODE."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in ("limits", "requests") and isinstance(value, Mapping):
+                for name in value:
+                    if isinstance(name, str) and name.startswith(GPU_PREFIX):
+                        yield (*path, key, name)
+            if isinstance(value, (Mapping, list)) and key not in ("status",):
+                yield from gpu_request_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from gpu_request_paths(item, (*path, index))
+
+
+def unchecked_gpu_paths(obj: Mapping[str, Any]) -> list[Path]:
+    """GPU requests of OBJ outside every container the walker knows (what feasibility cannot see)."""
+    covered = {c.resources_path for c in all_containers(obj)} if known_workload(obj) else set()
+    out = []
+    for path in gpu_request_paths(obj):
+        if path[:-2] not in covered:
+            out.append(path)
+    return out
+
+
+# ---------------------------------------------------------------- scope
+
+
+def crd_scopes(objects: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], bool]:
+    """(group, kind) -> namespaced, for every CustomResourceDefinition among OBJECTS."""
+    out: dict[tuple[str, str], bool] = {}
+    for obj in objects:
+        if obj.get("kind") != "CustomResourceDefinition" or group_of(obj.get("apiVersion")) != "apiextensions.k8s.io":
+            continue
+        spec = obj.get("spec")
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("names"), Mapping):
+            continue
+        kind, group = spec["names"].get("kind"), spec.get("group")
+        if isinstance(kind, str) and isinstance(group, str):
+            out[(group, kind)] = spec.get("scope") != "Cluster"
+    return out
+
+
+def namespaced(obj: Mapping[str, Any], crds: Mapping[tuple[str, str], bool], builtin: bool) -> bool | None:
+    """Whether OBJ's kind is namespaced; None when nothing says (a custom resource without its CRD).
+
+    BUILTIN: the Kubernetes schemas know the kind (kubernetes-validate ships a schema for it).
+    """
+    group = group_of(obj.get("apiVersion"))
+    kind = str(obj.get("kind"))
+    if group is None:
+        return None
+    if builtin:
+        return kind not in CLUSTER_SCOPED.get(group, frozenset())
+    if (group, kind) in crds:
+        return crds[(group, kind)]
+    if (group, kind) in _table():
+        return True  # every custom workload kind in the table is namespaced
+    return None

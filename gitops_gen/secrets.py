@@ -1,0 +1,171 @@
+"""Secret values are never printed: one place that knows what a secret value is and hides it.
+
+Two tools, used together by every command that prints fleet content (explain, validate,
+diff, error messages; not build/render, which print what kustomize prints):
+
+- ``mask_object``: a Secret with its ``data`` / ``stringData`` replaced (a value, or the whole
+  field when it is not a mapping) and its ``last-applied-configuration`` annotation, which
+  holds a copy of them, hidden;
+- ``redact``: TEXT with every known secret value replaced by ``<masked>``, in plain and
+  base64 form. The values come from ``object_values`` (rendered Secrets) and ``tree_values``
+  (the Secrets and ``secretGenerator`` literals written in a repository's YAML files).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MASK = "<masked>"
+MASK_CHANGED = "<masked: changed>"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SECTIONS = ("data", "stringData")
+# Shorter values are too likely to be ordinary words or numbers of the output to replace blindly.
+MIN_LENGTH = 6
+FLEET_DIRS = ("apps", "clusters", "mapping")
+_SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
+
+
+def is_secret(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("kind") == "Secret" and obj.get("apiVersion", "v1") == "v1"
+
+
+def mask_object(obj: dict[str, Any], reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """OBJ with its secret content hidden; with REFERENCE (the previous version), values that
+    differ read ``<masked: changed>``. Objects other than Secrets come back as they are."""
+    if not is_secret(obj):
+        return obj
+    masked = dict(obj)
+    for section in SECTIONS:
+        if section not in obj:
+            continue
+        values = obj[section]
+        ref = (reference or {}).get(section)
+        if not isinstance(values, Mapping):
+            masked[section] = MASK if reference is None or ref == values else MASK_CHANGED
+            continue
+        ref = ref if isinstance(ref, Mapping) else {}
+        masked[section] = {
+            k: (MASK if reference is None or ref.get(k) == v or k not in ref else MASK_CHANGED)
+            for k, v in values.items()
+        }
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping) and isinstance(meta.get("annotations"), Mapping) and LAST_APPLIED in meta["annotations"]:
+        masked["metadata"] = {**meta, "annotations": {**meta["annotations"], LAST_APPLIED: MASK}}
+    return masked
+
+
+def _forms(value: Any, encoded: bool) -> set[str]:
+    """VALUE as written, and its base64 twin (decoded when ENCODED, encoded otherwise)."""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        return set()
+    text = str(value)
+    out = {text}
+    if encoded:
+        try:
+            decoded = base64.b64decode(text, validate=True).decode("utf-8")
+            out.add(decoded)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            pass
+    else:
+        out.add(base64.b64encode(text.encode()).decode())
+    return out
+
+
+def _section_values(values: Any, encoded: bool) -> set[str]:
+    if isinstance(values, Mapping):
+        return {f for v in values.values() for f in _forms(v, encoded)}
+    if isinstance(values, list):
+        return {f for v in values for f in _forms(v, encoded)}
+    return _forms(values, encoded)
+
+
+def object_values(obj: Any) -> set[str]:
+    """Every secret value OBJ carries (a Secret's data, stringData and last-applied copy of them)."""
+    if not is_secret(obj):
+        return set()
+    out = _section_values(obj.get("data"), True) | _section_values(obj.get("stringData"), False)
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+    if isinstance(annotations, Mapping) and isinstance(annotations.get(LAST_APPLIED), str):
+        text = annotations[LAST_APPLIED]
+        out.add(text)
+        with contextlib.suppress(ValueError, TypeError):
+            out |= object_values({"kind": "Secret", **json.loads(text)})
+    return {v for v in out if len(v) >= MIN_LENGTH}
+
+
+def generator_values(kustomization: Any) -> set[str]:
+    """The literal values of a kustomization's secretGenerator entries, plain and base64."""
+    out: set[str] = set()
+    generators = kustomization.get("secretGenerator") if isinstance(kustomization, Mapping) else None
+    for gen in generators if isinstance(generators, list) else []:
+        literals = gen.get("literals") if isinstance(gen, Mapping) else None
+        for literal in literals if isinstance(literals, list) else []:
+            if isinstance(literal, str) and "=" in literal:
+                out |= _forms(literal.split("=", 1)[1].strip("'\""), False)
+    return {v for v in out if len(v) >= MIN_LENGTH}
+
+
+def values_of(objects: Iterable[Any]) -> set[str]:
+    out: set[str] = set()
+    for obj in objects:
+        out |= object_values(obj) | generator_values(obj)
+    return out
+
+
+@cache
+def tree_values(root: Path) -> frozenset[str]:
+    """Secret values written in the YAML files of ROOT's fleet directories (Secrets, secretGenerator literals)."""
+    found: set[str] = set()
+    for directory, dirs, files in (w for top in FLEET_DIRS for w in os.walk(root / top)):
+        dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
+        for name in files:
+            if not name.endswith((".yaml", ".yml")):
+                continue
+            try:
+                raw = (Path(directory) / name).read_bytes()
+            except OSError:
+                continue
+            if b"Secret" not in raw and b"secretGenerator" not in raw:
+                continue
+            try:
+                docs = list(yaml.load_all(raw, Loader=yaml.CSafeLoader))
+            except yaml.YAMLError:
+                continue
+            found |= values_of(docs)
+    return frozenset(found)
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """TEXT with every one of VALUES replaced by <masked>, longest first (a value inside another)."""
+    for value in sorted({v for v in values if len(v) >= MIN_LENGTH and v in text}, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+_roots: list[Path] = []
+
+
+def note_root(root: Path) -> Path:
+    """Remember ROOT as the repository this process works on (``scrub`` hides its secret values)."""
+    if root not in _roots:
+        _roots.append(root)
+    return root
+
+
+def scrub(text: str, extra: Iterable[str] = ()) -> str:
+    """TEXT with the secret values of the noted repositories (and EXTRA) hidden."""
+    values = set(extra)
+    for root in _roots:
+        values |= tree_values(root)
+    return redact(text, values)

@@ -1,0 +1,111 @@
+"""No command but build/render prints a secret value, in plain or base64 form (gitops_gen/secrets.py).
+
+The fleet: the example fleet with a Secret (stringData, data, a last-applied-configuration copy) and
+a secretGenerator literal, committed; then changed (so diff has something to show) and broken in
+ways whose messages quote source lines. Every command's whole output is searched for the values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitops_gen import secrets
+from gitops_gen.cli import main
+from tests.faults.harness import commit_all, example_fleet
+
+PLAIN = "s3cr3t-plain-value-42"
+ENCODED = "s3cr3t-encoded-value-77"
+LITERAL = "s3cr3t-generator-literal-9"
+CHANGED = "s3cr3t-changed-value-13"
+VALUES = [PLAIN, ENCODED, LITERAL, CHANGED]
+FORMS = [*VALUES, *(base64.b64encode(v.encode()).decode() for v in VALUES)]
+BASE = "apps/private-detector/base"
+
+
+def secret_yaml(token: str) -> str:
+    last = json.dumps({"apiVersion": "v1", "kind": "Secret", "stringData": {"token": token}})
+    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\n  annotations:\n"
+            f"    kubectl.kubernetes.io/last-applied-configuration: '{last}'\ntype: Opaque\n"
+            f"stringData:\n  token: {token}\n"
+            f"data:\n  key: {base64.b64encode(ENCODED.encode()).decode()}\n")
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Path:
+    repo = example_fleet(tmp_path / "fleet", with_secret=False, commit=False)
+    base = repo / BASE
+    (base / "secret.yaml").write_text(secret_yaml(PLAIN))
+    kust = base / "kustomization.yaml"
+    kust.write_text(kust.read_text().replace("- service.yaml\n", "- service.yaml\n- secret.yaml\n")
+                    + f"secretGenerator:\n- name: pd-extra\n  literals:\n  - password={LITERAL}\n")
+    commit_all(repo)
+    (base / "secret.yaml").write_text(secret_yaml(CHANGED))
+    return repo
+
+
+def run(repo: Path, *args: str) -> str:
+    result = CliRunner().invoke(main, [*args[:1], "--repo", str(repo), *args[1:]])
+    assert "Traceback" not in result.output, result.output
+    return result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+COMMANDS = [
+    ("validate",),
+    ("validate", "--format", "json"),
+    ("validate", "--format", "sarif"),
+    ("validate", "--format", "github"),
+    ("validate", "--format", "junit"),
+    ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "stringData.token"),
+    ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "data.key"),
+    ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "metadata.annotations"),
+    ("diff", "--base", "HEAD"),
+    ("diff", "--base", "HEAD", "--format", "markdown"),
+    ("diff", "--base", "HEAD", "--format", "json"),
+    ("generate", "--check"),
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_no_command_prints_a_secret(fleet: Path, args: tuple[str, ...]) -> None:
+    output = run(fleet, *args)
+    assert output.strip() or args[0] in ("generate", "validate"), args  # a clean fleet: no output
+    leaked = [v for v in FORMS if v in output]
+    assert leaked == [], output
+
+
+def test_errors_quoting_source_lines_hide_secrets(fleet: Path) -> None:
+    # data not a mapping (validate quotes the value), and a JSON 6902 patch failing on the Secret.
+    (fleet / BASE / "secret.yaml").write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\ndata: {PLAIN}\n")
+    output = run(fleet, "validate")
+    assert "pd-token" in output and not [v for v in FORMS if v in output], output
+    (fleet / BASE / "secret.yaml").write_text(secret_yaml(PLAIN))
+    (fleet / BASE / "p.yaml").write_text("- op: replace\n  path: /data/nope/deeper\n  value: x\n")
+    kust = fleet / BASE / "kustomization.yaml"
+    kust.write_text(kust.read_text() + "patches:\n- path: p.yaml\n  target: {kind: Secret, name: pd-token}\n")
+    for args in (("validate",), ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "data.key"),
+                 ("generate",)):
+        output = run(fleet, *args)
+        assert not [v for v in FORMS if v in output], (args, output)
+
+
+def test_render_prints_what_kustomize_prints(fleet: Path) -> None:
+    output = CliRunner().invoke(main, ["render", "--repo", str(fleet), "--cluster", "zone-1-dev"]).output
+    assert CHANGED in output and base64.b64encode(LITERAL.encode()).decode() in output
+
+
+def test_mask_object_hides_every_form() -> None:
+    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {
+        secrets.LAST_APPLIED: json.dumps({"stringData": {"t": PLAIN}})}}, "data": PLAIN, "stringData": [PLAIN]}
+    masked = secrets.mask_object(obj)
+    assert PLAIN not in json.dumps(masked)
+    assert masked["data"] == masked["stringData"] == secrets.MASK
+    assert secrets.mask_object(obj, obj)["data"] == secrets.MASK
+    assert secrets.mask_object(obj, {**obj, "data": "other"})["data"] == secrets.MASK_CHANGED
+    assert PLAIN in secrets.object_values(obj)
+    assert secrets.redact(f"x {PLAIN} y", secrets.object_values(obj)) == "x <masked> y"
