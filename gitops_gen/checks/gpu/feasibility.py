@@ -247,7 +247,7 @@ def _placement(workload: _Workload, supplies: list[PoolSupply], scratch: list[Fi
         return Placement(workload.obj, workload.kind, workload.pods, demand,
                          tuple(p.name for p in candidates), "placed")
     why = scratch[before:]
-    status = "unknown" if any(f.rule == "gpu-supply-unknown" for f in why) else "unschedulable"
+    status = "unknown" if any(f.rule == rules.GPU_SUPPLY_UNKNOWN.id for f in why) else "unschedulable"
     reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
     return Placement(workload.obj, workload.kind, workload.pods, demand, (), status, reason)
 
