@@ -11,7 +11,7 @@ from pathlib import Path
 from gitops_gen.authoring.edits import Change, OverlayTree
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
-from gitops_gen.repo.files import inside, write_atomic
+from gitops_gen.repo.files import edit_target
 from gitops_gen.repo.tree import DiskTree
 
 
@@ -25,8 +25,8 @@ def apply_change(repo: Path, change: Change) -> list[tuple[str, str]]:
     after = OverlayTree(disk, change.files)
     generated = plan(after, load_fleet(after))
     root = repo.resolve()
-    targets = {path: inside(root, path) for path in change.files}
+    targets = {path: edit_target(root, path) for path in change.files}
     done = [(path, "edited" if disk.kind(path) == "file" else "created") for path in sorted(change.files)]
-    for path in sorted(change.files):
-        write_atomic(targets[path], change.files[path])
-    return done + apply_plan(repo, generated)
+    # The edits and the regenerated files in one all-or-nothing write.
+    edits = [(targets[path], change.files[path]) for path in sorted(change.files)]
+    return done + apply_plan(repo, generated, also=edits)

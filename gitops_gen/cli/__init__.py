@@ -9,6 +9,8 @@ for git or jsonschema, and an import that fails is reported as the bug it is.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -41,15 +43,57 @@ def find_repo(repo: str | None) -> Path:
     return Path(top).resolve() if top else Path.cwd().resolve()
 
 
+# Every recursive walk over user data (loader, emitter, merge, JSON patch, provenance, diff) takes a
+# few frames per level; this leaves room for the deepest document the loader accepts (MAX_DEPTH).
+RECURSION_LIMIT = 20_000
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so temp files go and half-done writes roll back."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked render worker: die as the signal says, the parent cleans up
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated(signum)
+
+
+_MAIN_PID = os.getpid()
+
+
+def one_line(text: str) -> str:
+    """TEXT on one line: line breaks (from names, refs or git's dumps) shown escaped."""
+    return text.strip("\n").replace("\r", "\\r").replace("\n", "\\n")
+
+
 def run(command: Callable[[], Any]) -> NoReturn:
     """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     try:
         code = command()
     except GitopsGenError as err:
-        click.echo(f"gitops-gen: error: {err}", err=True)
+        click.echo(f"gitops-gen: error: {one_line(str(err))}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Terminated as err:
+        sys.exit(128 + err.signum)
+    except RecursionError:
+        from gitops_gen.repo.yamlio import MAX_DEPTH
+
+        click.echo(f"gitops-gen: error: the input is nested too deeply (gitops-gen handles at most {MAX_DEPTH} "
+                   "levels)", err=True)
+        sys.exit(1)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
     except BrokenPipeError:

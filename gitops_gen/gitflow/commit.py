@@ -16,7 +16,7 @@ from typing import Any
 
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.gitflow.git import git_error, open_repo
-from gitops_gen.gitflow.rendered import commit_rendered
+from gitops_gen.gitflow.rendered import commit_rendered, prepare_rendered
 
 Say = Callable[[str], None]
 
@@ -109,6 +109,8 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     errors = [p for p in validation_problems(repo) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
+    # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.
+    rendered = prepare_rendered(repo, rendered_to, branch) if rendered_to is not None else None
     # Stage every generated file: also the ones already current but never committed.
     if result.files:
         grepo.index.add(sorted(result.files))
@@ -137,7 +139,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
         except Exception as err:
             raise GitopsGenError(f"git push failed (the local commit stays): {git_error(err)}") from None
         say("pushed")
-    if rendered_to is not None:
+    if rendered is not None:
         if source is None:
             raise GitopsGenError("--rendered-to needs a commit to name as the source")
-        commit_rendered(repo, rendered_to, branch, source, push, say)
+        commit_rendered(rendered, source, push, say)

@@ -195,7 +195,7 @@ def containing_repo(w: Scene) -> None:
 
 def escaping_namespace(w: Scene) -> None:
     add_resource("escape.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: escape\n"
-                 "  namespace: ../../../x/ns\ndata:\n  a: b\n")(w)
+                 "  namespace: ../../x/ns\ndata:\n  a: b\n")(w)
     w.commit("escape")
     rendered_target(w)
 
@@ -225,7 +225,8 @@ def no_namespaced_in_cluster_dir(w: Scene, outcome: Outcome) -> list[str]:
 
 
 def nothing_outside(w: Scene, outcome: Outcome) -> list[str]:
-    found = [p for p in ("x", "ns", "../x") if (w.base / p).exists()]
+    # zone-1-dev/../../x/ns/... from the target lands in the scene's own directory.
+    found = [p for p in ("x", "ns") if (w.base / p).exists()]
     return [f"wrote outside the target: {found}"] if found else []
 
 
@@ -290,30 +291,30 @@ CASES: list[Case] = [
                                                                               + "\n")), where=f"{BASE}/huge.yaml"),
     Case("deep-block-3000", "yaml", RENDER, add_resource("deep.yaml", nested_block(3000)),
          where=f"{BASE}/deep.yaml"),
+    Case("deep-alias-chain", "yaml", RENDER, add_resource("chain.yaml", configmap("chain", "".join(
+        f"  a{i}: &a{i} [*a{i - 1}]\n" if i else "  a0: &a0 [x]\n" for i in range(1200)))),
+         where=f"{BASE}/chain.yaml"),
     Case("deep-flow-3000", "yaml", RENDER, add_resource("flow.yaml", nested_flow(3000)),
          where=f"{BASE}/flow.yaml"),
     Case("deep-block-990-render", "yaml", RENDER, add_resource("deep.yaml", nested_block(990)), expect="clean",
-         where=f"{BASE}/deep.yaml", known="recursion limit in the emitter"),
+         where=f"{BASE}/deep.yaml"),
     Case("deep-block-990-validate", "yaml", VALIDATE, add_resource("deep.yaml", nested_block(990)),
-         expect="clean", where=f"{BASE}/deep.yaml", problems_ok=True, known="recursion limit in the traced build"),
+         expect="clean", where=f"{BASE}/deep.yaml", problems_ok=True),
     Case("deep-flow-500-render", "yaml", RENDER, add_resource("flow.yaml", nested_flow(500)), expect="clean",
-         where=f"{BASE}/flow.yaml", known="'nested too deeply to print' names no file"),
-    Case("deep-smp-patch-500", "yaml", RENDER, deep_patch(500), expect="clean", where=f"{DEV}/deep-patch.yaml",
-         known="recursion limit in strategic merge"),
+         where=f"{BASE}/flow.yaml"),
+    Case("deep-smp-patch-500", "yaml", RENDER, deep_patch(500), expect="clean", where=f"{DEV}/deep-patch.yaml"),
     Case("deep-smp-patch-500-validate", "yaml", VALIDATE, deep_patch(500), expect="clean", problems_ok=True,
-         where=f"{DEV}/deep-patch.yaml", known="recursion limit in strategic merge"),
+         where=f"{DEV}/deep-patch.yaml"),
     Case("deep-diff-990", "yaml", ("diff", "--base", "HEAD"), steps(
         add_resource("deep.yaml", nested_block(990)), lambda w: w.commit("deep"),
-        replace(f"{BASE}/deep.yaml", " leaf", " leaf2")), expect="clean", where=f"{BASE}/deep.yaml",
-        known="recursion limit in diff"),
+        replace(f"{BASE}/deep.yaml", " leaf", " leaf2")), expect="clean", where=f"{BASE}/deep.yaml"),
     Case("deep-explain-990", "yaml", ("explain", "--cluster", "zone-1-dev", "Deep/deep", "spec.k0"),
-         add_resource("deep.yaml", nested_block(990)), expect="clean", where=f"{BASE}/deep.yaml",
-         known="recursion limit in provenance"),
+         add_resource("deep.yaml", nested_block(990)), expect="clean", where=f"{BASE}/deep.yaml"),
     Case("deep-json6902-990", "yaml", RENDER, steps(add_resource("deep.yaml", nested_block(990)), write(
         f"{DEV}/deep-json.yaml", "- op: replace\n  path: /spec/" + "/".join(f"k{i}" for i in range(990))
         + "\n  value: patched\n"), replace(f"{DEV}/kustomization.yaml", "patches:\n",
                                           "patches:\n- path: deep-json.yaml\n  target:\n    kind: Deep\n")),
-         expect="clean", where=f"{DEV}/deep-json.yaml", known="recursion limit in JSON patch"),
+         expect="clean", where=f"{DEV}/deep-json.yaml"),
     Case("utf16-inventory", "yaml", GEN, lambda w: w.write(CL, w.path(CL).read_text().encode("utf-16")),
          expect="clean", where=CL),
     Case("latin1-resource", "yaml", RENDER, add_resource("latin.yaml", configmap("latin", "  a: caf\xe9\n")
@@ -367,8 +368,7 @@ CASES: list[Case] = [
     Case("name-dotdot", "inventory", GEN, rename_cluster_dir("a..b"), expect="clean", where="clusters/a..b"),
     Case("name-unicode", "inventory", GEN, rename_cluster_dir("zöne-1-dev"), expect="clean",
          where="clusters/zöne-1-dev"),
-    Case("name-newline", "inventory", GEN, rename_cluster_dir("zone\nevil"), where="clusters/zone",
-         known="message spans two lines"),
+    Case("name-newline", "inventory", GEN, rename_cluster_dir("zone\nevil"), where="clusters/zone"),
     Case("app-dotdot", "inventory", GEN, replace(CL, "    - private-detector\n", "    - ../../../x\n"),
          where=CL),
     Case("overlay-dotdot", "inventory", GEN, replace(CL, "overlay: zone-1-dev", "overlay: ../../../../x"),
@@ -402,32 +402,30 @@ CASES: list[Case] = [
     Case("symlink-mapping-dir-escape", "fs", GEN, steps(make_stale, lambda w: (
         (w.base / "elsewhere").mkdir(), os.rename(w.path("mapping/zone-1-dev"), w.base / "elsewhere/m"),
         w.link("mapping/zone-1-dev", w.base / "elsewhere/m"))), where="mapping/zone-1-dev"),
-    Case("dir-where-generate-writes", "fs", GEN, lambda w: (w.remove(MAP), w.path(MAP).mkdir()), where=MAP,
-         known="traceback: IsADirectoryError"),
+    Case("dir-where-generate-writes", "fs", GEN, lambda w: (w.remove(MAP), w.path(MAP).mkdir()), where=MAP),
     Case("read-only-dir-where-generate-writes", "fs", GEN, steps(make_stale, chmod("mapping/zone-1-dev", 0o555)),
-         nobody=True, where="mapping/zone-1-dev", known="traceback: PermissionError"),
+         nobody=True, where="mapping/zone-1-dev"),
     Case("immutable-file-mid-write", "fs", GEN, steps(make_stale, chattr_immutable("mapping/zone-2-prod")),
-         root_only=True, where="mapping/zone-2-prod", known="half-applied write, traceback"),
+         root_only=True, where="mapping/zone-2-prod"),
     Case("unreadable-component-dir", "fs", GEN, chmod("apps/private-detector/env", 0), nobody=True,
          where="apps/private-detector/env", known="traceback: PermissionError"),
     Case("unreadable-resource", "fs", RENDER, chmod(f"{BASE}/service.yaml", 0), nobody=True,
          where=f"{BASE}/service.yaml"),
     Case("read-only-repo-authoring", "fs", ("enable", "toxicity-detector", "--cluster", "zone-1-dev"),
-         chmod_tree(".", 0o555), nobody=True, where="clusters/zone-1-dev", known="traceback: PermissionError"),
+         chmod_tree(".", 0o555), nobody=True, where="clusters/zone-1-dev"),
     Case("render-out-read-only", "fs", RENDER, lambda w: (w.out.mkdir(), os.chmod(w.out, 0o555)), nobody=True,
-         where="out", known="traceback: PermissionError"),
+         where="out"),
     Case("render-out-under-file", "fs", ("render", "--out", "{base}/afile/out"),
-         lambda w: (w.base / "afile").write_text("x"), where="afile", known="traceback: NotADirectoryError"),
+         lambda w: (w.base / "afile").write_text("x"), where="afile"),
     Case("render-out-is-cluster-dir", "fs", ("render", "--out", "{repo}/clusters/zone-1-dev"),
-         where="clusters/zone-1-dev", known="overwrites the fleet's inputs"),
+         where="clusters/zone-1-dev"),
     Case("render-out-is-app-base", "fs", ("render", "--out", "{repo}/apps/private-detector/base"),
-         where="apps/private-detector/base", known="writes into the fleet's inputs"),
+         where="apps/private-detector/base"),
     Case("render-out-foreign-file", "fs", RENDER, lambda w: (w.out.mkdir(), (w.out / "zone-1-dev.yaml")
                                                              .write_text("mine\n"), w.watch("out", w.out)),
-         where="zone-1-dev.yaml", known="overwrites a file gitops-gen did not write"),
+         where="zone-1-dev.yaml"),
     Case("symlinked-inventory-authoring", "fs", ("enable", "toxicity-detector", "--cluster", "zone-1-dev"),
-         symlinked_cluster, expect="clean", where=CL, post=link_edited,
-         known="replaces the link with a regular file"),
+         symlinked_cluster, expect="clean", where=CL, post=link_edited),
     # ------------------------------------------------------------ git
     Case("diff-no-commits", "git", ("diff", "--base", "HEAD"), no_commits, where="HEAD"),
     Case("commit-no-commits", "git", COMMIT, steps(no_commits, lambda w: w.git("add", "-A")), expect="ok"),
@@ -435,7 +433,7 @@ CASES: list[Case] = [
     Case("diff-shallow-base", "git", ("diff", "--base", "HEAD~1"), shallow_clone, where="HEAD~1",
          known="traceback from git"),
     Case("diff-bad-ref", "git", ("diff", "--base", "no-such-ref"), where="no-such-ref"),
-    Case("diff-ref-newline", "git", ("diff", "--base", "a\nb"), where="a", known="message spans lines"),
+    Case("diff-ref-newline", "git", ("diff", "--base", "a\nb"), where="a"),
     Case("diff-bad-head", "git", ("diff", "--base", "HEAD", "--head", "nope^{{tree}}"), where="nope"),
     Case("commit-stale-index-lock", "git", COMMIT, steps(staged_change, lambda w: w.path(".git/index.lock")
                                                          .write_text("")), where="index.lock",
@@ -445,20 +443,18 @@ CASES: list[Case] = [
     Case("commit-not-a-repo", "git", COMMIT, lambda w: __import__("shutil").rmtree(w.path(".git")),
          where="not a git repository"),
     Case("rendered-to-escaping-namespace", "rendered", ("commit", "-m", "x", "--rendered-to", "{target}"),
-         escaping_namespace, where="../../../x/ns", post=nothing_outside,
-         known="writes above the target, crashes after the source commit"),
+         escaping_namespace, where="../../x/ns", post=nothing_outside),
     Case("rendered-to-source-repo", "rendered", ("commit", "-m", "x", "--rendered-to", "{repo}"),
-         where="--rendered-to", known="switches the source repo to an orphan branch"),
+         where="--rendered-to"),
     Case("rendered-to-repo-containing-source", "rendered", ("commit", "-m", "x", "--rendered-to", "{base}"),
-         lambda w: containing_repo(w), where="--rendered-to", known="accepted"),
+         lambda w: containing_repo(w), where="--rendered-to"),
     Case("rendered-to-keeps-foreign-files", "rendered", ("commit", "-m", "x", "--rendered-to", "{target}",
                                                           "--branch", "main"),
-         with_target({"README.md": "x\n", "docs/keep.yaml": "a: b\n"}), expect="ok", post=keep_file_survives,
-         known="deletes every tracked YAML of the branch"),
+         with_target({"README.md": "x\n", "docs/keep.yaml": "a: b\n"}), expect="ok", post=keep_file_survives),
     Case("rendered-to-leaves-checkout", "rendered", ("commit", "-m", "x", "--rendered-to", "{target}"),
-         with_target(), expect="ok", post=target_checkout_untouched, known="checks out the rendered branch"),
+         with_target(), expect="ok", post=target_checkout_untouched),
     Case("rendered-to-namespaced-kinds", "rendered", ("commit", "-m", "x", "--rendered-to", "{target}"),
-         with_target(), expect="ok", post=no_namespaced_in_cluster_dir, known="files them under _cluster/"),
+         with_target(), expect="ok", post=no_namespaced_in_cluster_dir),
     # ------------------------------------------------------------ secrets (the validation helper's masking)
     Case("secret-data-string-validate", "secrets", VALIDATE, secret_data_string, expect="findings",
          where=f"{BASE}/secret.yaml", known="quotes the value", owner="validation"),
