@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The slow half of the fault harness: kill -9, signals, concurrent runs and a full disk on a synthetic fleet.
 
-    python bench/faults.py [--clusters 60] [--apps 20] [--trials 8] [--seed 1] [--family NAME]...
+    python bench/faults.py [--clusters 100] [--apps 16] [--trials 6] [--seed 1] [--family NAME]...
 
 Builds a fleet with bench/fleetgen.py, generates and commits it, then for each family runs the CLI
 (a subprocess, as a user would) and hurts it:
@@ -197,7 +197,8 @@ def signal_trials(fam: Family, fleet: Path, work: Path, trials: int, rng: random
         before, before_out = snapshot(repo), snapshot(scratch / "out")
         proc = subprocess.Popen(command(fam.argv(repo, scratch)), cwd=repo, env=cli_env(repo), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        time.sleep(rng.uniform(0.05, took * 1.05))
+        # Most of a run is reading and planning; aim at its second half, where the writes happen.
+        time.sleep(took * rng.uniform(0.3, 0.95))
         if proc.poll() is None:
             tally.hit += 1
             with contextlib.suppress(ProcessLookupError):
@@ -397,8 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--inner-full-disk":
         return inner_full_disk(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--clusters", type=int, default=40)
-    parser.add_argument("--apps", type=int, default=12)
+    parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--apps", type=int, default=16)
     parser.add_argument("--trials", type=int, default=6, help="trials per family")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--family", action="append", default=[], help="only these families (prefix match)")

@@ -111,7 +111,23 @@ def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = Non
             yield name, cache.dump_all(result.objects)
             continue
         resources = engine.build(f"mapping/{name}")
-        yield name, cache.dump_all(r.obj for r in resources)
+        try:
+            text = cache.dump_all(r.obj for r in resources)
+        except GitopsGenError as err:
+            raise unprintable(resources, err) if err.path is None else err from None
+        yield name, text
+
+
+def unprintable(resources: Iterable[Any], err: GitopsGenError) -> GitopsGenError:
+    """ERR (an object kustomize would not print) at the file of the object that caused it."""
+    from gitops_gen.repo.emit import check_printable
+
+    for res in resources:
+        try:
+            check_printable(res.obj)
+        except GitopsGenError as found:
+            return GitopsGenError(f"{res.kind}/{res.name}: {found.message}", res.origin.path, res.origin.line)
+    return err
 
 
 def _warn(engine: Engine, message: str) -> None:

@@ -86,6 +86,15 @@ def _staged_anything(grepo: Any) -> bool:
     return bool(grepo.index.diff("HEAD"))
 
 
+def _check_index_lock(git_dir: Path) -> None:
+    lock = git_dir / "index.lock"
+    if lock.exists():
+        from gitops_gen.repo.files import show
+
+        raise GitopsGenError("another git process is running in this repository, or a crashed one left this lock: "
+                             "remove it once no git command runs; nothing was changed", show(lock))
+
+
 def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
                      branch: str = "rendered", say: Say = _quiet) -> None:
     """Generate, validate, stage the generated files and commit (then push, then --rendered-to).
@@ -97,6 +106,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     from gitops_gen.repo.tree import DiskTree
 
     grepo = open_repo(repo)
+    _check_index_lock(Path(grepo.git_dir))
     dirty = unstaged_inputs(grepo)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
@@ -112,10 +122,14 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.
     rendered = prepare_rendered(repo, rendered_to, branch) if rendered_to is not None else None
     # Stage every generated file: also the ones already current but never committed.
-    if result.files:
-        grepo.index.add(sorted(result.files))
-    if removed:
-        grepo.index.remove(removed, working_tree=False, ignore_unmatch=True)
+    try:
+        if result.files:
+            grepo.index.add(sorted(result.files))
+        if removed:
+            grepo.index.remove(removed, working_tree=False, ignore_unmatch=True)
+    except OSError as err:  # a git command started meanwhile holds the index lock
+        raise GitopsGenError(f"cannot stage the generated files: {git_error(err)}; nothing committed "
+                             "(generated files were updated in the working tree)") from None
     for path, what in done:
         say(f"{path}: {what}")
     if not _staged_anything(grepo):
