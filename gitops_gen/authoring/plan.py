@@ -11,7 +11,7 @@ from pathlib import Path
 from gitops_gen.authoring.edits import Change, OverlayTree
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
-from gitops_gen.repo.files import edit_target
+from gitops_gen.repo.files import edit_target, remove_dead_temp_files
 from gitops_gen.repo.tree import DiskTree
 
 
@@ -27,6 +27,7 @@ def apply_change(repo: Path, change: Change) -> list[tuple[str, str]]:
     root = repo.resolve()
     targets = {path: edit_target(root, path) for path in change.files}
     done = [(path, "edited" if disk.kind(path) == "file" else "created") for path in sorted(change.files)]
+    remove_dead_temp_files({path.parent for path in targets.values()})
     # The edits and the regenerated files in one all-or-nothing write.
     edits = [(targets[path], change.files[path]) for path in sorted(change.files)]
     return done + apply_plan(repo, generated, also=edits)

@@ -316,6 +316,25 @@ def chain_of_bases(depth: int) -> Setup:
     return run
 
 
+def out_rendered_then_cluster_removed(w: Scene) -> None:
+    """render --out once, keep a file of one's own there, then remove cluster zone-2-prod."""
+    from tests.faults.harness import cli
+
+    assert cli(["render", "--out", str(w.out)], w.repo).code == 0
+    (w.out / "notes.txt").write_text("mine\n")
+    w.remove("clusters/zone-2-prod")
+    assert cli(["generate"], w.repo).code == 0
+
+
+def stale_out_removed(w: Scene, outcome: Outcome) -> list[str]:
+    problems = []
+    if (w.out / "zone-2-prod.yaml").exists():
+        problems.append("the removed cluster's file stayed in --out")
+    if not (w.out / "notes.txt").is_file() or not (w.out / "zone-1-dev.yaml").is_file():
+        problems.append("a file that belongs in --out went away")
+    return problems
+
+
 GEN = ("generate",)
 VALIDATE = ("validate",)
 RENDER = ("render", "--out", "{out}")
@@ -461,6 +480,8 @@ CASES: list[Case] = [
     Case("render-out-foreign-file", "fs", RENDER, lambda w: (w.out.mkdir(), (w.out / "zone-1-dev.yaml")
                                                              .write_text("mine\n"), w.watch("out", w.out)),
          where="zone-1-dev.yaml"),
+    Case("render-out-removes-its-stale-files", "fs", RENDER, out_rendered_then_cluster_removed, expect="ok",
+         post=stale_out_removed),
     Case("symlinked-inventory-authoring", "fs", ("enable", "toxicity-detector", "--cluster", "zone-1-dev"),
          symlinked_cluster, expect="clean", where=CL, post=link_edited),
     Case("chain-of-400-bases", "fs", ("build", "chain/c399"), chain_of_bases(400), expect="ok"),
