@@ -76,9 +76,23 @@ def run(command: Callable[[], Any]) -> NoReturn:
     """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3."""
     global _MAIN_PID
     _MAIN_PID = os.getpid()
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _on_signal)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+    # Restored afterwards: a host process (tests, an embedding tool) keeps its own handlers and limits.
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        _run(command)
+    finally:
+        from gitops_gen.repo.files import release_repo_locks
+
+        release_repo_locks()
+        sys.setrecursionlimit(limit)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signum, handler)
+
+
+def _run(command: Callable[[], Any]) -> NoReturn:
     try:
         code = command()
     except GitopsGenError as err:

@@ -354,6 +354,12 @@ def _lock_owner(path: Path) -> int | None:
     return pid if pid_alive(pid) and pid != os.getpid() else None
 
 
+def release_repo_locks() -> None:
+    """Give up every lock this process holds (the command is over)."""
+    while _HELD:
+        _release(_HELD.pop(), os.getpid())
+
+
 def _release(path: Path, pid: int) -> None:
     if os.getpid() != pid:  # a forked worker exiting: the parent still holds it
         return
