@@ -10,7 +10,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gitops_gen.errors import GitopsGenError
@@ -141,6 +141,29 @@ def write_atomic_many(items: Iterable[tuple[Path, bytes]]) -> None:
     and a rename that fails later puts every replaced file back. Errors are one-line
     ``GitopsGenError``s naming the file.
     """
+    # Ctrl-C, SIGTERM and SIGHUP wait until the write is complete or undone, then act: a signal
+    # between creating a temp file and noting it (or during the clean-up) would leave it behind.
+    with _signals_deferred():
+        _write_many(items)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _write_many(items: Iterable[tuple[Path, bytes]]) -> None:
     staged: list[tuple[str, Path]] = []
     backups: list[tuple[str | None, Path]] = []
     done = 0
