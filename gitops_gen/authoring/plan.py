@@ -34,7 +34,7 @@ from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import CLUSTER_LAYER, Fleet, load_fleet
 from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR, CLUSTER_FILE, CLUSTERS_DIR
-from gitops_gen.repo.files import inside, write_atomic
+from gitops_gen.repo.files import edit_target, remove_dead_temp_files
 from gitops_gen.repo.tree import DiskTree, Kind, Tree
 
 
@@ -268,8 +268,9 @@ def apply_change(repo: Path, change: Change) -> list[tuple[str, str]]:
     after = OverlayTree(disk, change.files)
     generated = plan(after, load_fleet(after))
     root = repo.resolve()
-    targets = {path: inside(root, path) for path in change.files}
+    targets = {path: edit_target(root, path) for path in change.files}
     done = [(path, "edited" if disk.kind(path) == "file" else "created") for path in sorted(change.files)]
-    for path in sorted(change.files):
-        write_atomic(targets[path], change.files[path])
-    return done + apply_plan(repo, generated)
+    remove_dead_temp_files({path.parent for path in targets.values()})
+    # The edits and the regenerated files in one all-or-nothing write.
+    edits = [(targets[path], change.files[path]) for path in sorted(change.files)]
+    return done + apply_plan(repo, generated, also=edits)

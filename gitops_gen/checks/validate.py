@@ -296,6 +296,21 @@ def generated_problems(tree: Tree, fleet: Fleet, keep: set[str] | None, broken: 
 # ---------------------------------------------------------------- rendering and object checks
 
 
+def unprintable_problems(resources: list[Resource]) -> list[Problem]:
+    """Objects kustomize builds but refuses to print (render fails on them): a fleet that does not
+    render must not validate."""
+    from gitops_gen.repo.emit import check_printable
+
+    out = []
+    for res in resources:
+        try:
+            check_printable(res.obj)
+        except GitopsGenError as err:
+            out.append(Problem(res.origin.path, res.origin.line or 1, 1, "error", RENDER.id,
+                               f"{res.kind}/{res.name}: {err.message}"))
+    return out
+
+
 def render_problem(err: GitopsGenError, cluster: str) -> Problem:
     return Problem(err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", RENDER.id, err.message)
 
@@ -546,6 +561,7 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         except GitopsGenError as err:
             found.append((render_problem(err, name), name))
             continue
+        found.extend((p, name) for p in unprintable_problems(resources))
         version, note = k8sschema.resolve_version(cluster.kubernetes_version)
         if note:
             found.append((_version_problem(cluster, note), name))

@@ -10,6 +10,8 @@ for git or jsonschema, and an import that fails is reported as the bug it is.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -52,15 +54,73 @@ def find_repo(repo: str | None) -> Path:
     return secrets.note_root(path)
 
 
+# Every recursive walk over user data (loader, emitter, merge, JSON patch, provenance, diff) takes a
+# few frames per level; this leaves room for the deepest document the loader accepts (MAX_DEPTH).
+RECURSION_LIMIT = 20_000
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so temp files go and half-done writes roll back."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked render worker: die as the signal says, the parent cleans up
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    raise Terminated(signum)
+
+
+_MAIN_PID = os.getpid()
+
+
+def one_line(text: str) -> str:
+    """TEXT's summary on one line: line breaks (from names, refs or dumps) shown escaped. What git
+    said, indented under the summary (see gitflow.git.indented), stays on its own lines."""
+    summary, sep, said = text.strip("\n").partition("\n    ")
+    return summary.replace("\r", "\\r").replace("\n", "\\n") + sep + said
+
+
 def run(command: Callable[[], Any]) -> NoReturn:
     """The one top-level handler: user errors are one line and exit 1; anything else is a bug, exit 3."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    # Restored afterwards: a host process (tests, an embedding tool) keeps its own handlers and limits.
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, RECURSION_LIMIT))
+    try:
+        _run(command)
+    finally:
+        from gitops_gen.repo.files import release_repo_locks
+
+        release_repo_locks()
+        sys.setrecursionlimit(limit)
+        for signum, handler in previous.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signum, handler)
+
+
+def _run(command: Callable[[], Any]) -> NoReturn:
     try:
         code = command()
     except GitopsGenError as err:
-        click.echo(f"gitops-gen: error: {secrets.scrub(str(err))}", err=True)
+        click.echo(f"gitops-gen: error: {one_line(secrets.scrub(str(err)))}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Terminated as err:
+        sys.exit(128 + err.signum)
+    except RecursionError:
+        from gitops_gen.repo.yamlio import MAX_DEPTH
+
+        click.echo(f"gitops-gen: error: the input is nested too deeply (gitops-gen handles at most {MAX_DEPTH} "
+                   "levels)", err=True)
+        sys.exit(1)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
     except BrokenPipeError:

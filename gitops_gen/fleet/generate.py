@@ -8,7 +8,9 @@ header line; a file without it is hand-written and never touched.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from gitops_gen.fleet.layout import (
 )
 from gitops_gen.kustomize.kustfile import plain_namespace
 from gitops_gen.kustomize.types import KUSTOMIZATION_VERSION
-from gitops_gen.repo.files import inside, remove_file, write_atomic_many
+from gitops_gen.repo.files import inside, remove_dead_temp_files, remove_file, write_atomic_many
 from gitops_gen.repo.tree import Tree
 
 _CHECK = "fleet.generate.check_generated"
@@ -369,11 +371,13 @@ def check_generated(tree: Tree, fleet: Fleet) -> list[Problem]:
 # ---------------------------------------------------------------- the command
 
 
-def apply_plan(repo: Path, result: Plan) -> list[tuple[str, str]]:
-    """Write the changed files and remove the extra ones; returns (path, written|removed)."""
+def apply_plan(repo: Path, result: Plan, also: Iterable[tuple[Path, bytes]] = ()) -> list[tuple[str, str]]:
+    """Write the changed files (and ALSO, in the same all-or-nothing write) and remove the extra ones;
+    returns (path, written|removed). Temp files dead runs left next to generated files go first."""
     root = repo.resolve()
     targets = {path: inside(root, path) for path, _ in result.changes}  # refuse escapes before any write
-    writes = [(targets[path], result.files[path]) for path, status in result.changes if status != EXTRA]
+    remove_dead_temp_files({root / os.path.dirname(path) for path in [*result.files, *result.extra]})
+    writes = [*also, *((targets[path], result.files[path]) for path, status in result.changes if status != EXTRA)]
     write_atomic_many(writes)
     done = []
     for path, status in result.changes:

@@ -111,7 +111,23 @@ def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = Non
             yield name, cache.dump_all(result.objects)
             continue
         resources = engine.build(f"mapping/{name}")
-        yield name, cache.dump_all(r.obj for r in resources)
+        try:
+            text = cache.dump_all(r.obj for r in resources)
+        except GitopsGenError as err:
+            raise unprintable(resources, err) if err.path is None else err from None
+        yield name, text
+
+
+def unprintable(resources: Iterable[Any], err: GitopsGenError) -> GitopsGenError:
+    """ERR (an object kustomize would not print) at the file of the object that caused it."""
+    from gitops_gen.repo.emit import check_printable
+
+    for res in resources:
+        try:
+            check_printable(res.obj)
+        except GitopsGenError as found:
+            return GitopsGenError(f"{res.kind}/{res.name}: {found.message}", res.origin.path, res.origin.line)
+    return err
 
 
 def _warn(engine: Engine, message: str) -> None:
@@ -198,3 +214,71 @@ def render_fleet(repo: Path, names: list[str], engine: str = "python", jobs: int
     if jobs > 1:
         return render_parallel(repo, names, jobs, on_warning, applied)
     return render_clusters(DiskTree(repo), names, on_warning=on_warning, applied=applied)
+
+
+# ---------------------------------------------------------------- render --out
+
+OUT_MANIFEST = ".gitops-gen-rendered"
+# Where the fleet's inputs (and generated files) live: an --out there would overwrite them.
+FLEET_DIRS = ("clusters", "apps", "mapping", ".git")
+
+
+def check_out_dir(repo: Path, out: Path) -> Path:
+    """OUT, resolved; refused when it lies among the fleet's inputs, or cannot be a directory."""
+    real = Path(os.path.realpath(out))
+    root = Path(os.path.realpath(repo))
+    if real == root or root in real.parents:
+        rel = real.relative_to(root).as_posix()
+        top = rel.split("/", 1)[0]
+        if rel == "." or top in FLEET_DIRS:
+            raise GitopsGenError("--out must not be inside the fleet's inputs (clusters/, apps/, mapping/) or the "
+                                 "repository root: pick a directory of its own, e.g. out/", str(out))
+    for parent in [real, *real.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise GitopsGenError("--out lies under a file, not a directory", str(parent))
+            break
+    return real
+
+
+def write_out(repo: Path, out: Path, rendered: dict[str, str], known: list[str]) -> list[str]:
+    """Write one ``<cluster>.yaml`` per rendered cluster into OUT, all or nothing; returns the files removed.
+
+    OUT's ``.gitops-gen-rendered`` lists the files gitops-gen wrote there: a file that is
+    not listed is never overwritten (unless it already holds exactly the new bytes), and a
+    listed file of a cluster no longer in the fleet (KNOWN) is removed.
+    """
+    from gitops_gen.repo.files import remove_dead_temp_files, remove_file, write_atomic_many
+
+    real = check_out_dir(repo, out)
+    manifest = real / OUT_MANIFEST
+    owned: set[str] = set()
+    if manifest.is_file():
+        try:
+            owned = {line for line in manifest.read_text(encoding="utf-8").splitlines() if line}
+        except (OSError, UnicodeDecodeError) as err:
+            raise GitopsGenError(f"cannot read: {err}", str(out / OUT_MANIFEST)) from None
+    files = {f"{name}.yaml": text.encode() for name, text in rendered.items()}
+    for rel, data in files.items():
+        path = real / rel
+        if rel not in owned and (path.exists() or path.is_symlink()):
+            try:
+                same = path.is_file() and not path.is_symlink() and path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                raise GitopsGenError(f"not written by gitops-gen (it is not listed in {OUT_MANIFEST}): move it away "
+                                     "or pick another --out; nothing was written", str(out / rel))
+    keep = {f"{name}.yaml" for name in known}
+    stale = sorted(rel for rel in owned if rel not in keep and "/" not in rel and rel.endswith(".yaml"))
+    listed = sorted((owned - set(stale)) | set(files))
+    try:
+        real.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GitopsGenError(f"cannot create the directory: {err.strerror or err}", str(out)) from None
+    remove_dead_temp_files([real])
+    write_atomic_many([*((real / rel, data) for rel, data in files.items()),
+                       (manifest, "".join(f"{rel}\n" for rel in listed).encode())])
+    for rel in stale:
+        remove_file(real / rel, real)
+    return stale

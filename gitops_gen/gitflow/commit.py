@@ -16,7 +16,7 @@ from typing import Any
 
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.gitflow.git import open_repo, run_git
-from gitops_gen.gitflow.rendered import commit_rendered
+from gitops_gen.gitflow.rendered import commit_rendered, prepare_rendered
 
 Say = Callable[[str], None]
 
@@ -123,6 +123,15 @@ def _staged_anything(grepo: Any) -> bool:
     return bool(grepo.index.diff("HEAD"))
 
 
+def _check_index_lock(git_dir: Path) -> None:
+    lock = git_dir / "index.lock"
+    if lock.exists():
+        from gitops_gen.repo.files import show
+
+        raise GitopsGenError("another git process is running in this repository, or a crashed one left this lock: "
+                             "remove it once no git command runs; nothing was changed", show(lock))
+
+
 def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
                      branch: str = "rendered", say: Say = _quiet) -> None:
     """Generate, validate, stage the generated files and commit (then push, then --rendered-to).
@@ -134,6 +143,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     from gitops_gen.repo.tree import DiskTree
 
     grepo = open_repo(repo)
+    _check_index_lock(Path(grepo.git_dir))
     dirty = unstaged_inputs(grepo)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
@@ -145,6 +155,8 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     errors = [p for p in validation_problems(repo) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
+    # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.
+    rendered = prepare_rendered(repo, rendered_to, branch) if rendered_to is not None else None
     stage_generated(grepo, result.files)
     for path, what in done:
         say(f"{path}: {what}")
@@ -163,7 +175,7 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     if push and source:
         run_git(repo, "push", "-q", what="git push failed (the local commit stays)")
         say("pushed")
-    if rendered_to is not None:
+    if rendered is not None:
         if source is None:
             raise GitopsGenError("--rendered-to needs a commit to name as the source")
-        commit_rendered(repo, rendered_to, branch, source, push, say)
+        commit_rendered(rendered, source, push, say)

@@ -160,8 +160,13 @@ class Engine:
     # ------------------------------------------------------------------ accumulation
     def _accumulate_cached(self, directory: str, chain: tuple[str, ...],
                            via: tuple[Kustomization, str, int] | None = None) -> list[Resource]:
+        # Real paths too (as kustomize compares them): a symlink back up the tree is a cycle as well.
+        real = getattr(self.tree, "real_path", None)
+        here = real(directory) if real is not None else directory
         for visited in chain:
-            if visited == directory or directory == "" or visited.startswith(directory + "/"):
+            there = real(visited) if real is not None else visited
+            if visited == directory or directory == "" or visited.startswith(directory + "/") \
+                    or there == here or there.startswith(here + "/"):
                 msg = (f"cycle detected: {self.tree.display(directory) or '.'} contains or is "
                        f"{self.tree.display(visited)}")
                 if via is not None:

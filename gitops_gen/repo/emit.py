@@ -566,6 +566,24 @@ def dump(obj: Any) -> str:
     return "".join(out)
 
 
+def check_printable(obj: Any) -> None:
+    """Raise the ``GitopsGenError`` ``dump`` would raise for OBJ's scalars and keys, without printing it:
+    what kustomize refuses to print must not pass a check that does not print (validate, commit)."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        t = type(value)
+        if t is dict:
+            _sorted_keys(tuple(value))
+            stack.extend(value.values())
+        elif t is list:
+            stack.extend(value)
+        elif t is str:
+            _style(value)
+        elif t is int or t is float:
+            _number(value)
+
+
 def join_documents(texts: Iterable[str]) -> str:
     """Documents already printed by ``dump``, joined as ``kustomize build`` joins them."""
     return "---\n".join(texts)

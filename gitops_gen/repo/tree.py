@@ -67,6 +67,8 @@ class DiskTree:
             pass
         if not path:
             return self._root_s
+        if "\0" in path:  # no file system has such a name (and os calls refuse it)
+            return None
         parent, _, name = path.rpartition("/")
         # Resolve the parent once per directory; only a symlink can lead out, so a plain entry
         # inside a resolved directory needs no realpath of its own.
@@ -122,7 +124,14 @@ class DiskTree:
         real = self._real(path)
         if real is None or self.kind(path) != "dir":
             return []
-        return sorted(os.listdir(real))
+        try:
+            return sorted(os.listdir(real))
+        except OSError as err:
+            raise GitopsGenError(f"cannot read the directory: {err.strerror}", self.display(path)) from None
+
+    def real_path(self, path: str) -> str:
+        """PATH with symlinks resolved (as the repository-relative path when it cannot be)."""
+        return self._real(path) or path
 
     def display(self, path: str) -> str:
         if self.display_from is not None:
@@ -139,12 +148,22 @@ class GitTree:
             self.commit = repo.commit(rev)
         except Exception:  # gitpython raises several unrelated types for a bad rev; its wording helps nobody
             raise UsageError(f"unknown git revision {rev!r}") from None
+        try:
+            self.commit.tree  # noqa: B018 (a shallow clone's missing parent fails here, not above)
+        except Exception:
+            raise GitopsGenError(f"git revision {rev!r}: its objects are missing (a shallow clone?)") from None
         self.rev = rev
         self._root = self.commit.tree
 
     def _entry(self, path: str, depth: int = 0) -> Any | None:
         if depth > 40:
             raise GitopsGenError("too many levels of symlinks", self.display(path))
+        try:
+            return self._walk(path, depth)
+        except (ValueError, OSError):  # gitpython's way of saying an object is not in the repository
+            raise self._missing(path) from None
+
+    def _walk(self, path: str, depth: int) -> Any | None:
         if path == "":
             return self._root
         node = self._root
@@ -170,8 +189,15 @@ class GitTree:
         entry = self._entry(path)
         if entry is None or entry.type != "blob":
             raise GitopsGenError("no such file", self.display(path))
-        data: bytes = entry.data_stream.read()
+        try:
+            data: bytes = entry.data_stream.read()
+        except (ValueError, OSError):
+            raise self._missing(path) from None
         return data
+
+    def _missing(self, path: str) -> GitopsGenError:
+        return GitopsGenError(f"git objects of {self.rev!r} are missing (a shallow or partial clone? fetch "
+                              "more history)", self.display(path))
 
     def kind(self, path: str) -> Kind | None:
         entry = self._entry(path)

@@ -40,6 +40,10 @@ NodePath = tuple[str | int, ...]
 LineMap = dict[tuple[Any, ...], tuple[int, int]]
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+# The one nesting limit for user data (mappings and sequences inside each other), the one libyaml
+# enforces while parsing: every recursive walk after the loader (emitter, merge, JSON patch,
+# provenance, diff) handles this depth, and anything deeper is refused here with its line.
+MAX_DEPTH = 1000
 # Alias expansion bound: a document may expand to this many nodes, or to
 # ALIAS_RATIO times its own size if that is larger; beyond that it is a bomb.
 MAX_EXPANDED_NODES = 1_000_000
@@ -396,6 +400,28 @@ def _unshare(value: Any) -> Any:
     return value
 
 
+def _check_depth(root: Node, path: str) -> None:
+    """Refuse a document nested deeper than MAX_DEPTH, aliases followed (a chain of anchors nests
+    without the parser seeing it). Heights are memoised per node, so alias bombs stay linear."""
+    height: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in height or not isinstance(node, (MappingNode, SequenceNode)):
+            continue
+        children = [v for _, v in node.value] if isinstance(node, MappingNode) else list(node.value)
+        if done:
+            tallest = max((height.get(id(c), 0) for c in children), default=0) + 1
+            if tallest > MAX_DEPTH:
+                mark = node.start_mark
+                raise GitopsGenError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", path, mark.line + 1,
+                                     mark.column + 1)
+            height[id(node)] = tallest
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in height)
+
+
 def _load_nodes(data: bytes | str, path: str, on_node: Callable[[Node, Any], None] | None) -> list[Any]:
     text = _as_text(data, path)
     may_alias = (b"*" in text) if isinstance(text, bytes) else ("*" in text)
@@ -406,7 +432,8 @@ def _load_nodes(data: bytes | str, path: str, on_node: Callable[[Node, Any], Non
             node = loader.get_node()
             if node is None:
                 continue
-            shared = _check_aliases(node, path) if may_alias else False
+            shared = _check_aliases(node, path) if may_alias else False  # refuses cycles first
+            _check_depth(node, path)
             loader.__dict__["_flattened"] = set()
             value = loader.construct_document(node)
             if value is None:

@@ -174,8 +174,9 @@ def snapshot(root: Path) -> dict[str, Entry]:
         for name in dirnames + filenames:
             path = Path(dirpath, name)
             rel = os.path.normpath(os.path.join(rel_dir, name))
-            if rel == ".git/index":
-                found[rel] = ("index", _digest(git(root, "ls-files", "-s", check=False).encode()))
+            if rel == ".git/index" or rel.endswith("/.git/index"):
+                owner = path.parent.parent
+                found[rel] = ("index", _digest(git(owner, "ls-files", "-s", check=False).encode()))
             elif rel.startswith(".git/") and rel[5:] in GIT_VOLATILE:
                 continue
             else:

@@ -239,23 +239,38 @@ def test_removed_app_and_cluster_lose_their_generated_files(tmp_path: Path) -> N
     assert generate(repo)[0] == 0
     prod_a = repo / "clusters/prod-a/cluster.yaml"
     prod_a.write_text(prod_a.read_text().replace("  - batch\n", ""))
-    shutil.rmtree(repo / "clusters/prod-b")  # cluster.yaml and its generated sync.yaml
-    (repo / "clusters/dev-a/cluster.yaml").unlink()  # only the inventory file: sync.yaml is left behind
+    shutil.rmtree(repo / "clusters/prod-b")  # removing a cluster: its whole directory
     code, out, _ = generate(repo)
     assert code == 0
     assert sorted(out.splitlines()) == sorted([
         "apps/batch/overlays/prod-a/kustomization.yaml: removed",
-        "apps/web/overlays/dev-a/kustomization.yaml: removed",
         "apps/web/overlays/prod-b/kustomization.yaml: removed",
-        "clusters/dev-a/sync.yaml: removed",
-        "mapping/dev-a/kustomization.yaml: removed",
         "mapping/prod-a/kustomization.yaml: written",
         "mapping/prod-b/kustomization.yaml: removed",
     ])
-    for gone in ("apps/batch/overlays", "apps/web/overlays/dev-a", "clusters/dev-a", "mapping/dev-a", "mapping/prod-b"):
+    for gone in ("apps/batch/overlays", "clusters/prod-b", "mapping/prod-b"):
         assert not (repo / gone).exists(), gone
     assert (repo / "apps/batch/base/kustomization.yaml").exists()
     assert "batch" not in (repo / "mapping/prod-a/kustomization.yaml").read_text()
+
+
+@pytest.mark.parametrize("lose", ["delete", "rename", "directory"])
+def test_cluster_directory_without_its_cluster_yaml_is_an_error(tmp_path: Path, lose: str) -> None:
+    # Skipping it would delete its mapping and sync object, and Flux would prune every workload on it.
+    repo = fleet_copy(tmp_path)
+    assert generate(repo)[0] == 0
+    inventory = repo / "clusters/dev-a/cluster.yaml"
+    if lose == "rename":
+        inventory.rename(inventory.with_suffix(".yml"))
+    else:
+        inventory.unlink()
+        if lose == "directory":
+            inventory.mkdir()
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    code, out, err = generate(repo)
+    assert code == 1 and out == ""
+    assert err.startswith("gitops-gen: error: clusters/dev-a:") and "no readable cluster.yaml" in err, err
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
 
 
 def test_disabling_an_app_removes_its_variant_but_keeps_a_comment(tmp_path: Path) -> None:

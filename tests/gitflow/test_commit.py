@@ -159,20 +159,23 @@ def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
         git(rendered, "config", key, value)
     code, _, err = commit(fleet, "-m", "render", "--rendered-to", str(rendered))
     assert code == 0, err
-    assert git(rendered, "rev-parse", "--abbrev-ref", "HEAD").strip() == "rendered"
-    files = git(rendered, "ls-files").split()
+    # Written with plumbing: the branch exists, the target's own checkout (unborn main) is untouched.
+    assert git(rendered, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert git(rendered, "status", "--porcelain", "--untracked-files=all") == ""
+    files = git(rendered, "ls-tree", "-r", "--name-only", "rendered").split()
     assert "zone-1-prod/default/deployment-private-detector.yaml" in files or any(
         f.startswith("zone-1-prod/") and f.endswith("deployment-private-detector.yaml") for f in files)
     source = head(fleet)
-    assert f"Source-Commit: {source}" in git(rendered, "log", "-1", "--format=%B")
-    first = head(rendered)
+    assert f"Source-Commit: {source}" in git(rendered, "log", "-1", "--format=%B", "rendered")
+    first = git(rendered, "rev-parse", "rendered")
     code, _, _ = commit(fleet, "-m", "same again", "--rendered-to", str(rendered))
-    assert code == 0 and head(rendered) == first, "same source must not make a new rendered commit"
+    assert code == 0 and git(rendered, "rev-parse", "rendered") == first, \
+        "same source must not make a new rendered commit"
     drop_toxicity_from_zone_1_prod(fleet)
     git(fleet, "add", "-A")
     code, _, err = commit(fleet, "-m", "remove an app", "--rendered-to", str(rendered))
     assert code == 0, err
-    after = git(rendered, "ls-files").split()
+    after = git(rendered, "ls-tree", "-r", "--name-only", "rendered").split()
     assert not any(f.startswith("zone-1-prod/") and "toxicity" in f for f in after)
     assert any(f.startswith("zone-2-prod/") and "toxicity" in f for f in after)
     assert git(rendered, "status", "--porcelain") == ""

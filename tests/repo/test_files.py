@@ -39,7 +39,7 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatc
         raise OSError("disk full")
 
     monkeypatch.setattr(files.os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GitopsGenError, match="disk full"):
         write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f"]
@@ -86,7 +86,7 @@ def test_write_atomic_many_changes_nothing_when_staging_fails(tmp_path: Path) ->
     first = tmp_path / "first.yaml"
     first.write_bytes(b"old")
     (tmp_path / "blocker").write_bytes(b"a file where a directory should be")
-    with pytest.raises(OSError):
+    with pytest.raises(GitopsGenError, match=r"blocker: .*a file is where a directory must be"):
         files.write_atomic_many([(first, b"new"), (tmp_path / "blocker/x.yaml", b"x")])
     assert first.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "first.yaml"]  # no temp files left

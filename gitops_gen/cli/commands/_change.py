@@ -8,10 +8,14 @@ import click
 
 from gitops_gen.authoring.plan import Change, apply_change
 from gitops_gen.fleet.inventory import Fleet, load_fleet
+from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
 
 
 def load(repo: Path) -> tuple[DiskTree, Fleet]:
+    """The fleet, read under the repository lock (held until exit), so the change is planned on
+    the files it will replace."""
+    acquire_repo_lock(repo)
     tree = DiskTree(repo)
     return tree, load_fleet(tree)
 

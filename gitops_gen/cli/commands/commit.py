@@ -8,10 +8,12 @@ import click
 
 from gitops_gen import secrets
 from gitops_gen.gitflow.commit import ValidationFailed, commit_generated
+from gitops_gen.repo.files import acquire_repo_lock
 
 
 def commit(repo: Path, message: str, push: bool, rendered_to: Path | None, branch: str) -> int:
     """Generate, validate, then commit the generated files; the errors that stop it go to stderr first."""
+    acquire_repo_lock(repo)
     try:
         commit_generated(repo, message, push, rendered_to, branch, say=click.echo)
     except ValidationFailed as err:

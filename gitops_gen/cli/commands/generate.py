@@ -8,11 +8,14 @@ import click
 
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
+from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
 
 
 def generate(repo: Path, check: bool) -> int:
     """Write every generated file; with CHECK only list what is stale (exit 1 when anything is)."""
+    if not check:
+        acquire_repo_lock(repo)
     tree = DiskTree(repo)
     result = plan(tree, load_fleet(tree))
     if check:

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from gitops_gen.cli.commands import warn
-from gitops_gen.fleet.render import render_fleet, select_clusters
-from gitops_gen.repo.files import write_atomic_many
+from gitops_gen.fleet.render import check_out_dir, fleet_clusters, render_fleet, select_clusters, write_out
+from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
 
 
@@ -32,9 +32,13 @@ def _collect(results: Iterable[tuple[str, str]], count: int) -> dict[str, str]:
 def render(repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None,
            applied: bool = False) -> int:
     """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
-    names = select_clusters(DiskTree(repo), clusters)
+    tree = DiskTree(repo)
+    names = select_clusters(tree, clusters)
     if out is None and len(names) != 1:
         raise click.UsageError("several clusters need --out DIR (or name exactly one with --cluster)")
+    if out is not None:
+        check_out_dir(repo, out)  # before the work of rendering
+        acquire_repo_lock(repo)
     results = render_fleet(repo, names, engine, jobs, on_warning=warn, applied=applied)
     if out is None:
         for _, text in results:
@@ -42,6 +46,6 @@ def render(repo: Path, clusters: list[str], out: Path | None, engine: str, jobs:
         return 0
     rendered = _collect(results, len(names))
     # Everything is rendered before anything is written: an error leaves --out untouched.
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic_many((out / f"{name}.yaml", text.encode()) for name, text in rendered.items())
+    for rel in write_out(repo, out, rendered, fleet_clusters(tree)):
+        click.echo(f"{rel}: removed (its cluster is gone)", err=True)
     return 0
