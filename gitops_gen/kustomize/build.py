@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import kustfile
+from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
 from gitops_gen.kustomize.selector import select
@@ -64,8 +65,10 @@ class Engine:
         self._kusts: dict[str, Kustomization] = {}
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
         self._built: dict[str, Frozen] = {}
-        self._components: dict[tuple[str, Lineage], Frozen] = {}
-        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Frozen] = {}
+        self._components: dict[tuple[Any, ...], tuple[Frozen, Config]] = {}
+        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Frozen, Config]] = {}
+        # Each built directory's transformer config (builtin specs + every `configurations` it reached).
+        self._configs: dict[str, Config] = {}
         self._warned: set[str] = set()
         self.collected: list[str] = []  # warnings, in the order they arose
         self.files_read: set[str] = set()
@@ -78,12 +81,13 @@ class Engine:
             raise GitopsGenError("path escapes the repository", directory)
         kust = self._kustomization(root, None)
         resources = self._accumulate_cached(root, ())
+        config = self._configs.get(root, DEFAULT_CONFIG)
         from gitops_gen.kustomize.builtins import generators, nameref
 
         with self._blame(kust, None):
             generators.add_hash_suffixes(resources)
             self._record(resources, Origin(kust.path, "generator", field="hash"))
-            nameref.fix_name_references(resources)
+            nameref.fix_name_references(resources, config)
             self._record(resources, Origin(kust.path, "transformer", field="nameReference"))
         resources = [r for r in resources if not _is_local(r)]
         for res in resources:
@@ -170,30 +174,33 @@ class Engine:
         built = self._built.get(directory)
         if built is None:
             kust = self._kustomization(directory, via)
-            if kust.is_component:
+            # kustomize builds a Component given on the command line like a Kustomization;
+            # only a resources entry naming one is refused.
+            if kust.is_component and via is not None:
                 msg = f"{kust.path} is a Component; it can only be used under components:"
-                if via is not None:
-                    raise via[0].error(msg, via[1], via[2])
-                raise GitopsGenError(msg, kust.path)
+                raise via[0].error(msg, via[1], via[2])
             # Generated variants of one app with the same components build the same thing:
             # everything they name is relative to their shared parent directory.
             twin = None
             if kust.simple and not self.trace:
                 twin = (posixpath.dirname(directory), tuple(kust.get_list("resources")),
                         tuple(kust.get_list("components")))
-                built = self._twins.get(twin)
+                hit = self._twins.get(twin)
+                if hit is not None:
+                    built, self._configs[directory] = hit
             if built is None:
-                result = self._target(kust, [], (*chain, directory))
+                result, config = self._target(kust, [], (*chain, directory), (), DEFAULT_CONFIG)
                 built = freeze(result)
                 self._built[directory] = built
+                self._configs[directory] = config
                 if twin is not None:
-                    self._twins[twin] = built
+                    self._twins[twin] = (built, config)
                 return result
             self._built[directory] = built
         return thaw(built)
 
     def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                lineage: Lineage = ()) -> list[Resource]:
+                lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
         """kustomize's accumulateTarget for one kustomization (or component) onto RA.
 
         LINEAGE names how RA came to be (which directories and files were accumulated and
@@ -207,6 +214,9 @@ class Engine:
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
             path = self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
             lineage = (*lineage, ("resource", path))
+            if path in self._configs:
+                config = config.merge(self._configs[path])
+        config = config.merge(self._own_config(kust))
 
         from gitops_gen.kustomize.builtins import generators
 
@@ -237,28 +247,29 @@ class Engine:
             if not comp.is_component:
                 raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
                                  f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
-            ra = self._component(comp, ra, (*chain, path), lineage)
+            ra, config = self._component(comp, ra, (*chain, path), lineage, config)
             lineage = (*lineage, ("component", path))
 
-        self._transform(kust, ra)
-        return ra
+        self._transform(kust, ra, config)
+        return ra, config
 
     def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                   lineage: Lineage) -> list[Resource]:
+                   lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
         """Apply a component, memoised on its input: clusters that share layers share the work.
 
         The key is the component's directory plus the lineage of its input, so a hit gives
         exactly what running it would give. Traced builds always run it, to record every step.
         """
         if self.trace:
-            return self._target(comp, ra, chain, lineage)
-        key = (comp.dir, lineage)
+            return self._target(comp, ra, chain, lineage, config)
+        # The lineage fixes the accumulated config except for the parent's own `configurations`.
+        key: tuple[Any, ...] = (comp.dir, lineage) if config is DEFAULT_CONFIG else (comp.dir, lineage, config)
         hit = self._components.get(key)
         if hit is None:
-            ra = self._target(comp, ra, chain, lineage)
-            self._components[key] = freeze(ra)
-            return ra
-        return thaw(hit)
+            ra, config = self._target(comp, ra, chain, lineage, config)
+            self._components[key] = (freeze(ra), config)
+            return ra, config
+        return thaw(hit[0]), hit[1]
 
     def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
                           ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> str:
@@ -326,7 +337,20 @@ class Engine:
             line = kust.line_of(*where)[0]
         return Origin(kust.path, "transformer", field=key, line=line)
 
-    def _transform(self, kust: Kustomization, ra: list[Resource]) -> None:
+    def _own_config(self, kust: Kustomization) -> Config:
+        """The builtin field specs merged with this kustomization's `configurations` files."""
+        config = DEFAULT_CONFIG
+        for i, entry in enumerate(kust.get_list("configurations")):
+            path = self._file_in_root(kust, entry, "configurations", i)
+            docs = self._docs(path)
+            with self._blame(kust, "configurations", i):
+                if len(docs) > 1:
+                    raise GitopsGenError("a transformer configuration must be one YAML document",
+                                         self.tree.display(path))
+                config = config.merge(parse_config(docs[0] if docs else None, self.tree.display(path)))
+        return config
+
+    def _transform(self, kust: Kustomization, ra: list[Resource], config: Config) -> None:
         from gitops_gen.kustomize.builtins import transformers as tf
 
         data = kust.data
@@ -342,15 +366,15 @@ class Engine:
             _drop_empties(ra)
         if data.get("namespace"):
             with self._blame(kust, "namespace"):
-                tf.apply_namespace(ra, data["namespace"])
+                tf.apply_namespace(ra, data["namespace"], config)
             self._record(ra, self._origin(kust, "namespace"))
         if data.get("namePrefix"):
             with self._blame(kust, "namePrefix"):
-                tf.apply_name_affix(ra, prefix=data["namePrefix"])
+                tf.apply_name_affix(ra, prefix=data["namePrefix"], config=config)
             self._record(ra, self._origin(kust, "namePrefix"))
         if data.get("nameSuffix"):
             with self._blame(kust, "nameSuffix"):
-                tf.apply_name_affix(ra, suffix=data["nameSuffix"])
+                tf.apply_name_affix(ra, suffix=data["nameSuffix"], config=config)
             self._record(ra, self._origin(kust, "nameSuffix"))
         for i, label in enumerate(kust.get_list("labels")):
             unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates", "fields"}
@@ -361,15 +385,15 @@ class Engine:
                 raise kust.error("labels[].pairs must be a mapping", "labels", i)
             with self._blame(kust, "labels", i):
                 tf.apply_labels(ra, pairs, bool(label.get("includeSelectors")),
-                                bool(label.get("includeTemplates")), label.get("fields"))
+                                bool(label.get("includeTemplates")), label.get("fields"), config)
             self._record(ra, self._origin(kust, "labels", i))
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
-                tf.apply_labels(ra, data["commonLabels"], True, True)
+                tf.apply_labels(ra, data["commonLabels"], True, True, config=config)
             self._record(ra, self._origin(kust, "commonLabels"))
         if data.get("commonAnnotations"):
             with self._blame(kust, "commonAnnotations"):
-                tf.apply_annotations(ra, data["commonAnnotations"])
+                tf.apply_annotations(ra, data["commonAnnotations"], config)
             self._record(ra, self._origin(kust, "commonAnnotations"))
         for i, entry in enumerate(kust.get_list("patchesJson6902")):
             self._patch(kust, entry, i, ra, legacy_json=True)
@@ -379,14 +403,14 @@ class Engine:
             if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
                 raise kust.error("replicas entries need a name and an integer count", "replicas", i)
             with self._blame(kust, "replicas", i):
-                tf.apply_replicas(ra, name, count)
+                tf.apply_replicas(ra, name, count, config)
             self._record(ra, self._origin(kust, "replicas", i, "count"))
         images = [*kust.get_list("images"), *kust.get_list("imageTags")]
         for i, entry in enumerate(images):
             key, index = ("images", i) if i < len(kust.get_list("images")) else \
                 ("imageTags", i - len(kust.get_list("images")))
             with self._blame(kust, key, index):
-                tf.apply_image(ra, entry)
+                tf.apply_image(ra, entry, config)
             sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
             self._record(ra, self._origin(kust, key, index, sub))
         if kust.get_list("replacements"):
@@ -606,20 +630,14 @@ def check_resource(obj: dict[str, Any], display: str) -> None:
     name = md.get("name") if isinstance(md, dict) else None
     if not kind.endswith("List") and (not name or not isinstance(name, str)):
         raise GitopsGenError(f"missing metadata.name in {kind} object", display)
-    _check_no_null_items(obj, display, kind)
+    _drop_empty_annotations(obj)
 
 
-def _check_no_null_items(node: Any, display: str, kind: str, path: str = "") -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if isinstance(v, dict | list):
-                _check_no_null_items(v, display, kind, f"{path}.{k}")
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            if v is None:
-                raise GitopsGenError(f"empty item at {path}[{i}] in {kind} object", display)
-            if isinstance(v, dict | list):
-                _check_no_null_items(v, display, kind, f"{path}[{i}]")
+def _drop_empty_annotations(obj: dict[str, Any]) -> None:
+    """kustomize rewrites every object's annotations while it builds: a null or empty map is gone after."""
+    md = obj.get("metadata")
+    if isinstance(md, dict) and "annotations" in md and md["annotations"] in (None, {}):
+        del md["annotations"]
 
 
 def _id_key(res: Resource) -> tuple[str, str, str, str, str]:

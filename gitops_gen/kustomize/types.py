@@ -64,7 +64,7 @@ FIELDS: tuple[Field, ...] = (
     Field("helmCharts", "list of maps"),
     Field("helmChartInflationGenerator", "any", supported=False),
     Field("generatorOptions", "any"),
-    Field("configurations", "any", supported=False),
+    Field("configurations", "list of strings"),
     Field("generators", "any", supported=False),
     Field("transformers", "any", supported=False),
     Field("validators", "any", supported=False),
