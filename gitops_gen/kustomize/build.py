@@ -17,11 +17,12 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import kustfile
-from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config
+from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config, parse_specs
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
 from gitops_gen.kustomize.selector import select
@@ -29,6 +30,11 @@ from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
+PLUGIN_KINDS = frozenset({
+    "PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer", "ReplacementTransformer",
+    "PrefixSuffixTransformer", "LabelTransformer", "AnnotationsTransformer", "NamespaceTransformer",
+    "ImageTagTransformer", "ReplicaCountTransformer",
+})
 REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|://")
 
 
@@ -415,6 +421,71 @@ class Engine:
             self._record(ra, self._origin(kust, key, index, sub))
         if kust.get_list("replacements"):
             self._replacements(kust, ra)
+        for i, entry in enumerate(kust.get_list("transformers")):
+            for display, plugin in self._plugin_configs(kust, entry, i):
+                self._run_plugin(kust, display, plugin, ra, config)
+
+    def _plugin_configs(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[str, dict[str, Any]]]:
+        """A `transformers` entry: inline YAML, a file of plugin configs, or a kustomization building them."""
+        if isinstance(entry, str) and "\n" in entry.strip():
+            return [(kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)]
+        path = self._resolve(kust, entry, "transformers", i)
+        if self.tree.kind(path) == "dir":
+            return [(self.tree.display(path), r.obj)
+                    for r in self._accumulate_cached(path, (), (kust, "transformers", i))]
+        path = self._file_in_root(kust, entry, "transformers", i)
+        display = self.tree.display(path)
+        return [(display, clone(obj)) for doc in self._docs(path) for obj in expand_lists(doc, display)]
+
+    def _run_plugin(self, kust: Kustomization, display: str, plugin: dict[str, Any], ra: list[Resource],
+                    config: Config) -> None:
+        """One builtin transformer plugin config, run as kustomize runs it after the kustomization's own fields."""
+        from gitops_gen.kustomize.builtins import transformers as tf
+
+        kind = plugin.get("kind")
+        if plugin.get("apiVersion") != "builtin" or kind not in PLUGIN_KINDS:
+            raise GitopsGenError(f"not supported: transformers plugin {plugin.get('apiVersion')}/{kind} "
+                                 "(only kustomize's builtin plugins; exec and container plugins never run)",
+                                 display)
+        specs = tuple(parse_specs(plugin.get("fieldSpecs"), f"{display}: fieldSpecs"))
+        synth: dict[str, Any] = {}
+        if kind == "PatchTransformer":
+            synth["patches"] = [{k: plugin[k] for k in ("path", "patch", "target", "options") if k in plugin}]
+        elif kind == "PatchStrategicMergeTransformer":
+            synth["patchesStrategicMerge"] = [*(plugin.get("paths") or []),
+                                              *([plugin["patches"]] if plugin.get("patches") else [])]
+        elif kind == "PatchJson6902Transformer":
+            entry: dict[str, Any] = {k: plugin[k] for k in ("path", "target") if k in plugin}
+            if "jsonOp" in plugin:
+                entry["patch"] = plugin["jsonOp"]
+            synth["patchesJson6902"] = [entry]
+        elif kind == "ReplacementTransformer":
+            synth["replacements"] = plugin.get("replacements") or []
+        if synth:
+            self._transform(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
+                            ra, config)
+            return
+        with self._blame(Kustomization(path=display, dir=kust.dir, data=plugin, raw=b"", is_component=False), None):
+            if kind == "PrefixSuffixTransformer":
+                tf.apply_name_affix(ra, str(plugin.get("prefix") or ""), str(plugin.get("suffix") or ""),
+                                    replace(config, name_prefix=specs, name_suffix=specs))
+            elif kind == "LabelTransformer":
+                tf.apply_labels(ra, plugin.get("labels") or {}, False, False, config=replace(config, labels=specs))
+            elif kind == "AnnotationsTransformer":
+                tf.apply_annotations(ra, plugin.get("annotations") or {}, replace(config, common_annotations=specs))
+            elif kind == "NamespaceTransformer":
+                namespace = (plugin.get("metadata") or {}).get("namespace") or ""
+                tf.apply_namespace(ra, namespace, replace(config, namespace=specs))
+            elif kind == "ImageTagTransformer":
+                tf.apply_image(ra, plugin.get("imageTag") or {}, replace(config, images=specs))
+            elif kind == "ReplicaCountTransformer":
+                replica = plugin.get("replica") or {}
+                count = replica.get("count")
+                if not isinstance(count, int):
+                    raise GitopsGenError("replica.count must be an integer", display)
+                tf.apply_replicas(ra, str(replica.get("name") or ""), count,
+                                  replace(config, replicas=specs))
+        self._record(ra, Origin(display, "transformer", field=str(kind)))
 
     def _replacements(self, kust: Kustomization, ra: list[Resource]) -> None:
         from gitops_gen.kustomize.builtins.replacements import apply_replacements

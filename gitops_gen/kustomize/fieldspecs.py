@@ -483,7 +483,7 @@ def _parse_spec(entry: Any, where: str, keys: tuple[str, ...] = _SPEC_KEYS) -> F
     return FieldSpec(text["path"], Gvk(text["group"], text["version"], text["kind"]), bool(entry.get("create")))
 
 
-def _parse_specs(value: Any, where: str) -> list[FieldSpec]:
+def parse_specs(value: Any, where: str) -> list[FieldSpec]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -509,8 +509,8 @@ def parse_config(data: Any, where: str) -> Config:
             refs: list[tuple[Gvk, tuple[FieldSpec, ...]]] = []
             for entry in value or []:
                 ref = _parse_spec(entry, f"{where}: nameReference", ("group", "version", "kind", "fieldSpecs"))
-                refs.append((ref.gvk, tuple(_parse_specs(entry.get("fieldSpecs"), f"{where}: fieldSpecs"))))
+                refs.append((ref.gvk, tuple(parse_specs(entry.get("fieldSpecs"), f"{where}: fieldSpecs"))))
             changes["name_reference"] = merge_name_references(NAME_REFERENCES, tuple(refs))
         elif attr is not None:
-            changes[attr] = merge_specs(getattr(DEFAULT_CONFIG, attr), _parse_specs(value, f"{where}: {key}"))
+            changes[attr] = merge_specs(getattr(DEFAULT_CONFIG, attr), parse_specs(value, f"{where}: {key}"))
     return replace(DEFAULT_CONFIG, **changes)

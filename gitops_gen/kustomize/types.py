@@ -66,7 +66,7 @@ FIELDS: tuple[Field, ...] = (
     Field("generatorOptions", "any"),
     Field("configurations", "list of strings"),
     Field("generators", "any", supported=False),
-    Field("transformers", "any", supported=False),
+    Field("transformers", "list"),
     Field("validators", "any", supported=False),
     Field("buildMetadata", "any", supported=False),
 )
