@@ -95,6 +95,11 @@ class Engine:
             self._record(resources, Origin(kust.path, "generator", field="hash"))
             nameref.fix_name_references(resources, config)
             self._record(resources, Origin(kust.path, "transformer", field="nameReference"))
+            if config.vars:
+                from gitops_gen.kustomize.builtins import vars as kvars
+
+                kvars.resolve(resources, config)
+                self._record(resources, Origin(kust.path, "transformer", field="vars"))
         resources = [r for r in resources if not _is_local(r)]
         for res in resources:
             strip_build_annotations(res.obj)
@@ -257,6 +262,13 @@ class Engine:
             lineage = (*lineage, ("component", path))
 
         self._transform(kust, ra, config)
+        if kust.get_list("vars"):
+            from gitops_gen.kustomize.builtins import vars as kvars
+
+            with self._blame(kust, "vars"):
+                declared = kvars.parse_vars(kust.get_list("vars"))
+                kvars.attach(ra, declared)
+                config = config.merge(replace(DEFAULT_CONFIG, vars=declared))
         return ra, config
 
     def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
@@ -606,7 +618,7 @@ def freeze(ra: list[Resource]) -> Frozen:
     """Everything a later step can see or change; equal blobs mean equal build states."""
     blob = marshal.dumps([
         (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
-         r.origin.path, r.origin.doc)
+         r.origin.path, r.origin.doc, r.ref_vars)
         for r in ra
     ])
     return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
@@ -615,10 +627,10 @@ def freeze(ra: list[Resource]) -> Frozen:
 def thaw(frozen: Frozen) -> list[Resource]:
     out = []
     items = marshal.loads(frozen.blob)
-    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _), origin, history in zip(
+    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _, ref_vars), origin, history in zip(
             items, frozen.origins, frozen.histories, strict=True):
         out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
-                            None if history is None else list(history), prefixes, suffixes))
+                            None if history is None else list(history), prefixes, suffixes, ref_vars))
     return out
 
 

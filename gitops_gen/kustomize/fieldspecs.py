@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.resource import split_api_version
@@ -167,6 +167,38 @@ REPLICAS: tuple[FieldSpec, ...] = tuple(sorted(
      for kind in ("Deployment", "ReplicationController", "ReplicaSet", "StatefulSet")),
     key=lambda spec: spec.gvk.sort_key(),
 ))
+
+# ------------------------------------------------------------------------------------- var references
+# Where kustomize substitutes $(VAR): container args/command/env values/mount paths of every pod
+# owner, NFS servers, a few Ingress and Service fields, and metadata labels/annotations.
+_CONTAINER_VARS = ("args", "command", "env/value", "volumeMounts/mountPath")
+
+
+def _var_paths(prefix: str, volumes: str) -> list[str]:
+    paths = [f"{prefix}{c}/{f}" for c in ("containers", "initContainers") for f in _CONTAINER_VARS]
+    return [*paths, volumes]
+
+
+VAR_REFERENCE: tuple[FieldSpec, ...] = (
+    *(_fs(p, "CronJob") for p in _var_paths("spec/jobTemplate/spec/template/spec/",
+                                             "spec/jobTemplate/spec/template/volumes/nfs/server")),
+    *(_fs(p, "DaemonSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(_fs(p, "Deployment") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    _fs("spec/template/metadata/annotations", "Deployment"),
+    _fs("spec/rules/host", "Ingress"),
+    _fs("spec/tls/hosts", "Ingress"),
+    _fs("spec/tls/secretName", "Ingress"),
+    *(_fs(p, "Job") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(_fs(p, "Pod") for p in _var_paths("spec/", "spec/volumes/nfs/server")),
+    *(_fs(p, "ReplicaSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    _fs("spec/ports/port", "Service"),
+    _fs("spec/ports/targetPort", "Service"),
+    *(_fs(p, "StatefulSet") for p in _var_paths("spec/template/spec/",
+                                                 "spec/volumeClaimTemplates/spec/nfs/server")),
+    _fs("spec/nfs/server", "PersistentVolume"),
+    _fs("metadata/labels"),
+    _fs("metadata/annotations"),
+)
 
 # ------------------------------------------------------------------------------------- name references
 _WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
@@ -398,6 +430,18 @@ CONFIG_KEYS = ("namePrefix", "nameSuffix", "namespace", "commonLabels", "labels"
 NameReferences = tuple[tuple[Gvk, tuple[FieldSpec, ...]], ...]
 
 
+class VarDef(NamedTuple):
+    """One `vars` entry: the object it reads (by GVK, name and optional namespace) and which field."""
+
+    name: str
+    group: str
+    version: str
+    kind: str
+    obj_name: str
+    namespace: str
+    field_path: str
+
+
 @dataclass(frozen=True)
 class Config:
     """kustomize's TransformerConfig: the builtin field specs plus what `configurations` files add.
@@ -415,16 +459,25 @@ class Config:
     template_labels: tuple[FieldSpec, ...] = TEMPLATE_LABELS
     common_annotations: tuple[FieldSpec, ...] = COMMON_ANNOTATIONS
     name_reference: NameReferences = NAME_REFERENCES
-    var_reference: tuple[FieldSpec, ...] = ()
+    var_reference: tuple[FieldSpec, ...] = VAR_REFERENCE
     images: tuple[FieldSpec, ...] = IMAGES
     replicas: tuple[FieldSpec, ...] = REPLICAS
 
+    # `vars` declared so far (kustomize keeps them in the same accumulator): (name, objref, fieldPath).
+    vars: tuple[VarDef, ...] = ()
+
     def merge(self, other: Config) -> Config:
+        if other.vars:
+            names = {v.name for v in self.vars}
+            for var in other.vars:
+                if var.name in names:
+                    raise GitopsGenError(f"var '{var.name}' already encountered")
+                names.add(var.name)
         if other is self or other == DEFAULT_CONFIG:
             return self
         if self == DEFAULT_CONFIG:
             return other
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {"vars": self.vars + other.vars} if other.vars else {}
         for name in _FS_FIELDS:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:

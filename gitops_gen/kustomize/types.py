@@ -52,7 +52,7 @@ FIELDS: tuple[Field, ...] = (
     Field("imageTags", "list of maps", use_instead="images"),
     Field("replacements", "list of maps", refs="path"),
     Field("replicas", "list of maps"),
-    Field("vars", "any", supported=False),
+    Field("vars", "list of maps"),
     Field("sortOptions", "any"),
     Field("resources", "list of strings", refs="entries"),
     Field("components", "list of strings", refs="entries"),
