@@ -48,6 +48,14 @@ class ParseCache:
 
     def __init__(self) -> None:
         self.docs: dict[bytes, list[Any]] = {}
+        self.nulls: dict[bytes, list[list[tuple[tuple[Any, ...], str]]]] = {}
+
+    def null_scalars(self, raw: bytes, display: str) -> list[list[tuple[tuple[Any, ...], str]]]:
+        found = self.nulls.get(raw)
+        if found is None:
+            found = yamlio.null_scalars(raw, display)
+            self.nulls[raw] = found
+        return found
 
     def load(self, raw: bytes, display: str) -> list[Any]:
         docs = self.docs.get(raw)
@@ -308,10 +316,18 @@ class Engine:
     def _resources_from_file(self, path: str) -> list[Resource]:
         display = self.tree.display(path)
         out: list[Resource] = []
+        nulls: list[list[tuple[tuple[Any, ...], str]]] | None = None
         for i, doc in enumerate(self._docs(path)):
-            for obj in expand_lists(doc, display):
+            objs = expand_lists(doc, display)
+            for obj in objs:
                 check_resource(obj, display)
                 res = Resource(obj=clone(obj), origin=Origin(display, "resource", doc=i))
+                if objs == [doc] and _has_null_value(doc):
+                    if nulls is None:
+                        nulls = self.parse_cache.null_scalars(self._read(path), display)
+                    found = nulls[i] if i < len(nulls) else []
+                    res.bare_nulls = [at for at, text in found if text == ""]
+                    _annotation_texts(res.obj, found)
                 if self.trace:
                     res.history = [Step(res.origin, clone(obj))]
                 out.append(res)
@@ -618,7 +634,7 @@ def freeze(ra: list[Resource]) -> Frozen:
     """Everything a later step can see or change; equal blobs mean equal build states."""
     blob = marshal.dumps([
         (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
-         r.origin.path, r.origin.doc, r.ref_vars)
+         r.origin.path, r.origin.doc, r.ref_vars, r.bare_nulls)
         for r in ra
     ])
     return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
@@ -627,10 +643,10 @@ def freeze(ra: list[Resource]) -> Frozen:
 def thaw(frozen: Frozen) -> list[Resource]:
     out = []
     items = marshal.loads(frozen.blob)
-    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _, ref_vars), origin, history in zip(
+    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _, ref_vars, bare), origin, history in zip(
             items, frozen.origins, frozen.histories, strict=True):
         out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
-                            None if history is None else list(history), prefixes, suffixes, ref_vars))
+                            None if history is None else list(history), prefixes, suffixes, ref_vars, bare))
     return out
 
 
@@ -674,6 +690,37 @@ def _is_local(res: Resource) -> bool:
 
 def _drop_empties(ra: list[Resource]) -> None:
     ra[:] = [r for r in ra if r.obj]
+
+
+def _has_null_value(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(v is None or (isinstance(v, dict | list) and _has_null_value(v)) for v in node.values())
+    if isinstance(node, list):
+        return any(isinstance(v, dict | list) and _has_null_value(v) for v in node)
+    return False
+
+
+def _annotation_texts(obj: dict[str, Any], nulls: list[tuple[tuple[Any, ...], str]]) -> None:
+    """kustomize reads annotations as the text of each value: a null annotation becomes "null", "~" or ""."""
+    annotations = (obj.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        for at, text in nulls:
+            if len(at) == 3 and at[:2] == ("metadata", "annotations") and annotations.get(at[2], 0) is None:
+                annotations[at[2]] = text
+
+
+def _drop_bare_nulls(obj: dict[str, Any], paths: list[tuple[Any, ...]]) -> None:
+    """kyaml's merge walk drops the fields written as nothing (`key:`) from the object it patches."""
+    for path in paths:
+        node: Any = obj
+        for step in path[:-1]:
+            if (isinstance(node, dict) and step in node) or (isinstance(node, list) and isinstance(step, int) and step < len(node)):
+                node = node[step]
+            else:
+                break
+        else:
+            if isinstance(node, dict) and path[-1] in node and node[path[-1]] is None:
+                del node[path[-1]]
 
 
 def expand_lists(doc: Any, display: str) -> list[dict[str, Any]]:
@@ -770,6 +817,9 @@ def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any]
         if retarget:
             # kustomize gives a targeted patch the target's group/version but keeps the patch's kind.
             p = {**patch, "apiVersion": res.api_version}
+        if res.bare_nulls:
+            _drop_bare_nulls(res.obj, res.bare_nulls)
+            res.bare_nulls = []
         name, ns, kind = res.name, res.namespace, res.kind
         if allow_name or allow_kind:
             res.store_previous_id()
