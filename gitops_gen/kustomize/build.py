@@ -908,6 +908,7 @@ def legacy_sort_key(options: dict[str, Any] | None = None) -> Callable[[Resource
         group, version, kind = res.gvk()
         gvk = "_".join((group or "~G", version or "~V", kind or "~K"))
         # Not matched: kustomize orders two Namespace kinds of different groups in reverse.
-        return (rank.get(kind, 0), gvk, res.namespace or "~X", res.name or "~N")
+        # One string, as kustomize compares it: "kubeflow-system|a" sorts before "kubeflow|b".
+        return (rank.get(kind, 0), gvk, f"{res.namespace or '~X'}|{res.name or '~N'}")
 
     return key
