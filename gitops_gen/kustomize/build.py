@@ -254,6 +254,13 @@ class Engine:
             lineage = (*lineage, ("helm", kust.dir))
             with self._blame(kust, "helmCharts"):
                 generators.absorb(ra, helm.resources(self.tree, kust, _checked_objects))
+        for i, entry in enumerate(kust.get_list("generators")):
+            lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))
+            for display, plugin in self._plugin_configs(kust, entry, i, "generators"):
+                synth = _generator_entry(plugin, display)
+                with self._blame(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
+                                 None):
+                    generators.absorb(ra, generators.generate(synth, self._reader(kust), display))
 
         for i, entry in enumerate(kust.get_list("components")):
             path = self._resolve(kust, entry, "components", i)
@@ -453,15 +460,15 @@ class Engine:
             for display, plugin in self._plugin_configs(kust, entry, i):
                 self._run_plugin(kust, display, plugin, ra, config)
 
-    def _plugin_configs(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[str, dict[str, Any]]]:
-        """A `transformers` entry: inline YAML, a file of plugin configs, or a kustomization building them."""
+    def _plugin_configs(self, kust: Kustomization, entry: Any, i: int,
+                        key: str = "transformers") -> list[tuple[str, dict[str, Any]]]:
+        """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization."""
         if isinstance(entry, str) and "\n" in entry.strip():
             return [(kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)]
-        path = self._resolve(kust, entry, "transformers", i)
+        path = self._resolve(kust, entry, key, i)
         if self.tree.kind(path) == "dir":
-            return [(self.tree.display(path), r.obj)
-                    for r in self._accumulate_cached(path, (), (kust, "transformers", i))]
-        path = self._file_in_root(kust, entry, "transformers", i)
+            return [(self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))]
+        path = self._file_in_root(kust, entry, key, i)
         display = self.tree.display(path)
         return [(display, clone(obj)) for doc in self._docs(path) for obj in expand_lists(doc, display)]
 
@@ -690,6 +697,23 @@ def _is_local(res: Resource) -> bool:
 
 def _drop_empties(ra: list[Resource]) -> None:
     ra[:] = [r for r in ra if r.obj]
+
+
+GENERATOR_FIELDS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}
+
+
+def _generator_entry(plugin: dict[str, Any], display: str) -> dict[str, Any]:
+    """A builtin generator plugin config as the kustomization generator entry it is equivalent to."""
+    kind = plugin.get("kind")
+    if plugin.get("apiVersion") != "builtin" or kind not in GENERATOR_FIELDS:
+        raise GitopsGenError(f"not supported: generators plugin {plugin.get('apiVersion')}/{kind} "
+                             "(only kustomize's builtin ConfigMapGenerator and SecretGenerator)", display)
+    md = plugin.get("metadata") or {}
+    entry = {k: v for k, v in plugin.items() if k not in ("apiVersion", "kind", "metadata")}
+    entry["name"] = md.get("name")
+    if md.get("namespace"):
+        entry["namespace"] = md["namespace"]
+    return {GENERATOR_FIELDS[str(kind)]: [entry]}
 
 
 def _has_null_value(node: Any) -> bool:

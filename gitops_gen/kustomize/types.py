@@ -65,7 +65,7 @@ FIELDS: tuple[Field, ...] = (
     Field("helmChartInflationGenerator", "any", supported=False),
     Field("generatorOptions", "any"),
     Field("configurations", "list of strings"),
-    Field("generators", "any", supported=False),
+    Field("generators", "list"),
     Field("transformers", "list"),
     Field("validators", "any", supported=False),
     Field("buildMetadata", "any", supported=False),
