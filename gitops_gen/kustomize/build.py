@@ -17,10 +17,12 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import kustfile
+from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config, parse_specs
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
 from gitops_gen.kustomize.selector import select
@@ -28,6 +30,11 @@ from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
+PLUGIN_KINDS = frozenset({
+    "PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer", "ReplacementTransformer",
+    "PrefixSuffixTransformer", "LabelTransformer", "AnnotationsTransformer", "NamespaceTransformer",
+    "ImageTagTransformer", "ReplicaCountTransformer",
+})
 REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|://")
 
 
@@ -41,6 +48,14 @@ class ParseCache:
 
     def __init__(self) -> None:
         self.docs: dict[bytes, list[Any]] = {}
+        self.nulls: dict[bytes, list[list[tuple[tuple[Any, ...], str]]]] = {}
+
+    def null_scalars(self, raw: bytes, display: str) -> list[list[tuple[tuple[Any, ...], str]]]:
+        found = self.nulls.get(raw)
+        if found is None:
+            found = yamlio.null_scalars(raw, display)
+            self.nulls[raw] = found
+        return found
 
     def load(self, raw: bytes, display: str) -> list[Any]:
         docs = self.docs.get(raw)
@@ -64,8 +79,10 @@ class Engine:
         self._kusts: dict[str, Kustomization] = {}
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
         self._built: dict[str, Frozen] = {}
-        self._components: dict[tuple[str, Lineage], Frozen] = {}
-        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Frozen] = {}
+        self._components: dict[tuple[Any, ...], tuple[Frozen, Config]] = {}
+        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Frozen, Config]] = {}
+        # Each built directory's transformer config (builtin specs + every `configurations` it reached).
+        self._configs: dict[str, Config] = {}
         self._warned: set[str] = set()
         self.collected: list[str] = []  # warnings, in the order they arose
         self.files_read: set[str] = set()
@@ -78,13 +95,19 @@ class Engine:
             raise GitopsGenError("path escapes the repository", directory)
         kust = self._kustomization(root, None)
         resources = self._accumulate_cached(root, ())
+        config = self._configs.get(root, DEFAULT_CONFIG)
         from gitops_gen.kustomize.builtins import generators, nameref
 
         with self._blame(kust, None):
             generators.add_hash_suffixes(resources)
             self._record(resources, Origin(kust.path, "generator", field="hash"))
-            nameref.fix_name_references(resources)
+            nameref.fix_name_references(resources, config)
             self._record(resources, Origin(kust.path, "transformer", field="nameReference"))
+            if config.vars:
+                from gitops_gen.kustomize.builtins import vars as kvars
+
+                kvars.resolve(resources, config)
+                self._record(resources, Origin(kust.path, "transformer", field="vars"))
         resources = [r for r in resources if not _is_local(r)]
         for res in resources:
             strip_build_annotations(res.obj)
@@ -175,30 +198,33 @@ class Engine:
         built = self._built.get(directory)
         if built is None:
             kust = self._kustomization(directory, via)
-            if kust.is_component:
+            # kustomize builds a Component given on the command line like a Kustomization;
+            # only a resources entry naming one is refused.
+            if kust.is_component and via is not None:
                 msg = f"{kust.path} is a Component; it can only be used under components:"
-                if via is not None:
-                    raise via[0].error(msg, via[1], via[2])
-                raise GitopsGenError(msg, kust.path)
+                raise via[0].error(msg, via[1], via[2])
             # Generated variants of one app with the same components build the same thing:
             # everything they name is relative to their shared parent directory.
             twin = None
             if kust.simple and not self.trace:
                 twin = (posixpath.dirname(directory), tuple(kust.get_list("resources")),
                         tuple(kust.get_list("components")))
-                built = self._twins.get(twin)
+                hit = self._twins.get(twin)
+                if hit is not None:
+                    built, self._configs[directory] = hit
             if built is None:
-                result = self._target(kust, [], (*chain, directory))
+                result, config = self._target(kust, [], (*chain, directory), (), DEFAULT_CONFIG)
                 built = freeze(result)
                 self._built[directory] = built
+                self._configs[directory] = config
                 if twin is not None:
-                    self._twins[twin] = built
+                    self._twins[twin] = (built, config)
                 return result
             self._built[directory] = built
         return thaw(built)
 
     def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                lineage: Lineage = ()) -> list[Resource]:
+                lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
         """kustomize's accumulateTarget for one kustomization (or component) onto RA.
 
         LINEAGE names how RA came to be (which directories and files were accumulated and
@@ -212,6 +238,9 @@ class Engine:
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
             path = self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
             lineage = (*lineage, ("resource", path))
+            if path in self._configs:
+                config = config.merge(self._configs[path])
+        config = config.merge(self._own_config(kust))
 
         from gitops_gen.kustomize.builtins import generators
 
@@ -230,6 +259,13 @@ class Engine:
             lineage = (*lineage, ("helm", kust.dir))
             with self._blame(kust, "helmCharts"):
                 generators.absorb(ra, helm.resources(self.tree, kust, _checked_objects))
+        for i, entry in enumerate(kust.get_list("generators")):
+            lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))
+            for display, plugin in self._plugin_configs(kust, entry, i, "generators"):
+                synth = _generator_entry(plugin, display)
+                with self._blame(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
+                                 None):
+                    generators.absorb(ra, generators.generate(synth, self._reader(kust), display))
 
         for i, entry in enumerate(kust.get_list("components")):
             path = self._resolve(kust, entry, "components", i)
@@ -242,28 +278,36 @@ class Engine:
             if not comp.is_component:
                 raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
                                  f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
-            ra = self._component(comp, ra, (*chain, path), lineage)
+            ra, config = self._component(comp, ra, (*chain, path), lineage, config)
             lineage = (*lineage, ("component", path))
 
-        self._transform(kust, ra)
-        return ra
+        self._transform(kust, ra, config)
+        if kust.get_list("vars"):
+            from gitops_gen.kustomize.builtins import vars as kvars
+
+            with self._blame(kust, "vars"):
+                declared = kvars.parse_vars(kust.get_list("vars"))
+                kvars.attach(ra, declared)
+                config = config.merge(replace(DEFAULT_CONFIG, vars=declared))
+        return ra, config
 
     def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                   lineage: Lineage) -> list[Resource]:
+                   lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
         """Apply a component, memoised on its input: clusters that share layers share the work.
 
         The key is the component's directory plus the lineage of its input, so a hit gives
         exactly what running it would give. Traced builds always run it, to record every step.
         """
         if self.trace:
-            return self._target(comp, ra, chain, lineage)
-        key = (comp.dir, lineage)
+            return self._target(comp, ra, chain, lineage, config)
+        # The lineage fixes the accumulated config except for the parent's own `configurations`.
+        key: tuple[Any, ...] = (comp.dir, lineage) if config is DEFAULT_CONFIG else (comp.dir, lineage, config)
         hit = self._components.get(key)
         if hit is None:
-            ra = self._target(comp, ra, chain, lineage)
-            self._components[key] = freeze(ra)
-            return ra
-        return thaw(hit)
+            ra, config = self._target(comp, ra, chain, lineage, config)
+            self._components[key] = (freeze(ra), config)
+            return ra, config
+        return thaw(hit[0]), hit[1]
 
     def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
                           ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> str:
@@ -284,10 +328,18 @@ class Engine:
     def _resources_from_file(self, path: str) -> list[Resource]:
         display = self.tree.display(path)
         out: list[Resource] = []
+        nulls: list[list[tuple[tuple[Any, ...], str]]] | None = None
         for i, doc in enumerate(self._docs(path)):
-            for obj in expand_lists(doc, display):
+            objs = expand_lists(doc, display)
+            for obj in objs:
                 check_resource(obj, display)
                 res = Resource(obj=clone(obj), origin=Origin(display, "resource", doc=i))
+                if objs == [doc] and _has_null_value(doc):
+                    if nulls is None:
+                        nulls = self.parse_cache.null_scalars(self._read(path), display)
+                    found = nulls[i] if i < len(nulls) else []
+                    res.bare_nulls = [at for at, text in found if text == ""]
+                    _annotation_texts(res.obj, found)
                 if self.trace:
                     res.history = [Step(res.origin, clone(obj))]
                 out.append(res)
@@ -331,7 +383,20 @@ class Engine:
             line = kust.line_of(*where)[0]
         return Origin(kust.path, "transformer", field=key, line=line)
 
-    def _transform(self, kust: Kustomization, ra: list[Resource]) -> None:
+    def _own_config(self, kust: Kustomization) -> Config:
+        """The builtin field specs merged with this kustomization's `configurations` files."""
+        config = DEFAULT_CONFIG
+        for i, entry in enumerate(kust.get_list("configurations")):
+            path = self._file_in_root(kust, entry, "configurations", i)
+            docs = self._docs(path)
+            with self._blame(kust, "configurations", i):
+                if len(docs) > 1:
+                    raise GitopsGenError("a transformer configuration must be one YAML document",
+                                         self.tree.display(path))
+                config = config.merge(parse_config(docs[0] if docs else None, self.tree.display(path)))
+        return config
+
+    def _transform(self, kust: Kustomization, ra: list[Resource], config: Config) -> None:
         from gitops_gen.kustomize.builtins import transformers as tf
 
         data = kust.data
@@ -347,15 +412,15 @@ class Engine:
             _drop_empties(ra)
         if data.get("namespace"):
             with self._blame(kust, "namespace"):
-                tf.apply_namespace(ra, data["namespace"])
+                tf.apply_namespace(ra, data["namespace"], config)
             self._record(ra, self._origin(kust, "namespace"))
         if data.get("namePrefix"):
             with self._blame(kust, "namePrefix"):
-                tf.apply_name_affix(ra, prefix=data["namePrefix"])
+                tf.apply_name_affix(ra, prefix=data["namePrefix"], config=config)
             self._record(ra, self._origin(kust, "namePrefix"))
         if data.get("nameSuffix"):
             with self._blame(kust, "nameSuffix"):
-                tf.apply_name_affix(ra, suffix=data["nameSuffix"])
+                tf.apply_name_affix(ra, suffix=data["nameSuffix"], config=config)
             self._record(ra, self._origin(kust, "nameSuffix"))
         for i, label in enumerate(kust.get_list("labels")):
             unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates", "fields"}
@@ -366,15 +431,15 @@ class Engine:
                 raise kust.error("labels[].pairs must be a mapping", "labels", i)
             with self._blame(kust, "labels", i):
                 tf.apply_labels(ra, pairs, bool(label.get("includeSelectors")),
-                                bool(label.get("includeTemplates")), label.get("fields"))
+                                bool(label.get("includeTemplates")), label.get("fields"), config)
             self._record(ra, self._origin(kust, "labels", i))
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
-                tf.apply_labels(ra, data["commonLabels"], True, True)
+                tf.apply_labels(ra, data["commonLabels"], True, True, config=config)
             self._record(ra, self._origin(kust, "commonLabels"))
         if data.get("commonAnnotations"):
             with self._blame(kust, "commonAnnotations"):
-                tf.apply_annotations(ra, data["commonAnnotations"])
+                tf.apply_annotations(ra, data["commonAnnotations"], config)
             self._record(ra, self._origin(kust, "commonAnnotations"))
         for i, entry in enumerate(kust.get_list("patchesJson6902")):
             self._patch(kust, entry, i, ra, legacy_json=True)
@@ -384,18 +449,83 @@ class Engine:
             if not isinstance(name, str) or not isinstance(count, int) or isinstance(count, bool):
                 raise kust.error("replicas entries need a name and an integer count", "replicas", i)
             with self._blame(kust, "replicas", i):
-                tf.apply_replicas(ra, name, count)
+                tf.apply_replicas(ra, name, count, config)
             self._record(ra, self._origin(kust, "replicas", i, "count"))
         images = [*kust.get_list("images"), *kust.get_list("imageTags")]
         for i, entry in enumerate(images):
             key, index = ("images", i) if i < len(kust.get_list("images")) else \
                 ("imageTags", i - len(kust.get_list("images")))
             with self._blame(kust, key, index):
-                tf.apply_image(ra, entry)
+                tf.apply_image(ra, entry, config)
             sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
             self._record(ra, self._origin(kust, key, index, sub))
         if kust.get_list("replacements"):
             self._replacements(kust, ra)
+        for i, entry in enumerate(kust.get_list("transformers")):
+            for display, plugin in self._plugin_configs(kust, entry, i):
+                self._run_plugin(kust, display, plugin, ra, config)
+
+    def _plugin_configs(self, kust: Kustomization, entry: Any, i: int,
+                        key: str = "transformers") -> list[tuple[str, dict[str, Any]]]:
+        """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization."""
+        if isinstance(entry, str) and "\n" in entry.strip():
+            return [(kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)]
+        path = self._resolve(kust, entry, key, i)
+        if self.tree.kind(path) == "dir":
+            return [(self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))]
+        path = self._file_in_root(kust, entry, key, i)
+        display = self.tree.display(path)
+        return [(display, clone(obj)) for doc in self._docs(path) for obj in expand_lists(doc, display)]
+
+    def _run_plugin(self, kust: Kustomization, display: str, plugin: dict[str, Any], ra: list[Resource],
+                    config: Config) -> None:
+        """One builtin transformer plugin config, run as kustomize runs it after the kustomization's own fields."""
+        from gitops_gen.kustomize.builtins import transformers as tf
+
+        kind = plugin.get("kind")
+        if plugin.get("apiVersion") != "builtin" or kind not in PLUGIN_KINDS:
+            raise GitopsGenError(f"not supported: transformers plugin {plugin.get('apiVersion')}/{kind} "
+                                 "(only kustomize's builtin plugins; exec and container plugins never run)",
+                                 display)
+        specs = tuple(parse_specs(plugin.get("fieldSpecs"), f"{display}: fieldSpecs"))
+        synth: dict[str, Any] = {}
+        if kind == "PatchTransformer":
+            synth["patches"] = [{k: plugin[k] for k in ("path", "patch", "target", "options") if k in plugin}]
+        elif kind == "PatchStrategicMergeTransformer":
+            synth["patchesStrategicMerge"] = [*(plugin.get("paths") or []),
+                                              *([plugin["patches"]] if plugin.get("patches") else [])]
+        elif kind == "PatchJson6902Transformer":
+            entry: dict[str, Any] = {k: plugin[k] for k in ("path", "target") if k in plugin}
+            if "jsonOp" in plugin:
+                entry["patch"] = plugin["jsonOp"]
+            synth["patchesJson6902"] = [entry]
+        elif kind == "ReplacementTransformer":
+            synth["replacements"] = plugin.get("replacements") or []
+        if synth:
+            self._transform(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
+                            ra, config)
+            return
+        with self._blame(Kustomization(path=display, dir=kust.dir, data=plugin, raw=b"", is_component=False), None):
+            if kind == "PrefixSuffixTransformer":
+                tf.apply_name_affix(ra, str(plugin.get("prefix") or ""), str(plugin.get("suffix") or ""),
+                                    replace(config, name_prefix=specs, name_suffix=specs))
+            elif kind == "LabelTransformer":
+                tf.apply_labels(ra, plugin.get("labels") or {}, False, False, config=replace(config, labels=specs))
+            elif kind == "AnnotationsTransformer":
+                tf.apply_annotations(ra, plugin.get("annotations") or {}, replace(config, common_annotations=specs))
+            elif kind == "NamespaceTransformer":
+                namespace = (plugin.get("metadata") or {}).get("namespace") or ""
+                tf.apply_namespace(ra, namespace, replace(config, namespace=specs))
+            elif kind == "ImageTagTransformer":
+                tf.apply_image(ra, plugin.get("imageTag") or {}, replace(config, images=specs))
+            elif kind == "ReplicaCountTransformer":
+                replica = plugin.get("replica") or {}
+                count = replica.get("count")
+                if not isinstance(count, int):
+                    raise GitopsGenError("replica.count must be an integer", display)
+                tf.apply_replicas(ra, str(replica.get("name") or ""), count,
+                                  replace(config, replicas=specs))
+        self._record(ra, Origin(display, "transformer", field=str(kind)))
 
     def _replacements(self, kust: Kustomization, ra: list[Resource]) -> None:
         from gitops_gen.kustomize.builtins.replacements import apply_replacements
@@ -516,7 +646,7 @@ def freeze(ra: list[Resource]) -> Frozen:
     """Everything a later step can see or change; equal blobs mean equal build states."""
     blob = marshal.dumps([
         (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
-         r.origin.path, r.origin.doc)
+         r.origin.path, r.origin.doc, r.ref_vars, r.bare_nulls)
         for r in ra
     ])
     return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
@@ -525,10 +655,10 @@ def freeze(ra: list[Resource]) -> Frozen:
 def thaw(frozen: Frozen) -> list[Resource]:
     out = []
     items = marshal.loads(frozen.blob)
-    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _), origin, history in zip(
+    for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _, ref_vars, bare), origin, history in zip(
             items, frozen.origins, frozen.histories, strict=True):
         out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
-                            None if history is None else list(history), prefixes, suffixes))
+                            None if history is None else list(history), prefixes, suffixes, ref_vars, bare))
     return out
 
 
@@ -574,6 +704,54 @@ def _drop_empties(ra: list[Resource]) -> None:
     ra[:] = [r for r in ra if r.obj]
 
 
+GENERATOR_FIELDS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}
+
+
+def _generator_entry(plugin: dict[str, Any], display: str) -> dict[str, Any]:
+    """A builtin generator plugin config as the kustomization generator entry it is equivalent to."""
+    kind = plugin.get("kind")
+    if plugin.get("apiVersion") != "builtin" or kind not in GENERATOR_FIELDS:
+        raise GitopsGenError(f"not supported: generators plugin {plugin.get('apiVersion')}/{kind} "
+                             "(only kustomize's builtin ConfigMapGenerator and SecretGenerator)", display)
+    md = plugin.get("metadata") or {}
+    entry = {k: v for k, v in plugin.items() if k not in ("apiVersion", "kind", "metadata")}
+    entry["name"] = md.get("name")
+    if md.get("namespace"):
+        entry["namespace"] = md["namespace"]
+    return {GENERATOR_FIELDS[str(kind)]: [entry]}
+
+
+def _has_null_value(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(v is None or (isinstance(v, dict | list) and _has_null_value(v)) for v in node.values())
+    if isinstance(node, list):
+        return any(isinstance(v, dict | list) and _has_null_value(v) for v in node)
+    return False
+
+
+def _annotation_texts(obj: dict[str, Any], nulls: list[tuple[tuple[Any, ...], str]]) -> None:
+    """kustomize reads annotations as the text of each value: a null annotation becomes "null", "~" or ""."""
+    annotations = (obj.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        for at, text in nulls:
+            if len(at) == 3 and at[:2] == ("metadata", "annotations") and annotations.get(at[2], 0) is None:
+                annotations[at[2]] = text
+
+
+def _drop_bare_nulls(obj: dict[str, Any], paths: list[tuple[Any, ...]]) -> None:
+    """kyaml's merge walk drops the fields written as nothing (`key:`) from the object it patches."""
+    for path in paths:
+        node: Any = obj
+        for step in path[:-1]:
+            if (isinstance(node, dict) and step in node) or (isinstance(node, list) and isinstance(step, int) and step < len(node)):
+                node = node[step]
+            else:
+                break
+        else:
+            if isinstance(node, dict) and path[-1] in node and node[path[-1]] is None:
+                del node[path[-1]]
+
+
 def expand_lists(doc: Any, display: str) -> list[dict[str, Any]]:
     """Documents of a resource file with `kind: *List` items inlined, as kustomize does."""
     if doc is None:
@@ -611,20 +789,14 @@ def check_resource(obj: dict[str, Any], display: str) -> None:
     name = md.get("name") if isinstance(md, dict) else None
     if not kind.endswith("List") and (not name or not isinstance(name, str)):
         raise GitopsGenError(f"missing metadata.name in {kind} object", display)
-    _check_no_null_items(obj, display, kind)
+    _drop_empty_annotations(obj)
 
 
-def _check_no_null_items(node: Any, display: str, kind: str, path: str = "") -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if isinstance(v, dict | list):
-                _check_no_null_items(v, display, kind, f"{path}.{k}")
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            if v is None:
-                raise GitopsGenError(f"empty item at {path}[{i}] in {kind} object", display)
-            if isinstance(v, dict | list):
-                _check_no_null_items(v, display, kind, f"{path}[{i}]")
+def _drop_empty_annotations(obj: dict[str, Any]) -> None:
+    """kustomize rewrites every object's annotations while it builds: a null or empty map is gone after."""
+    md = obj.get("metadata")
+    if isinstance(md, dict) and "annotations" in md and md["annotations"] in (None, {}):
+        del md["annotations"]
 
 
 def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
@@ -674,6 +846,9 @@ def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any]
         if retarget:
             # kustomize gives a targeted patch the target's group/version but keeps the patch's kind.
             p = {**patch, "apiVersion": res.api_version}
+        if res.bare_nulls:
+            _drop_bare_nulls(res.obj, res.bare_nulls)
+            res.bare_nulls = []
         name, ns, kind = res.name, res.namespace, res.kind
         if allow_name or allow_kind:
             res.store_previous_id()
@@ -762,6 +937,7 @@ def legacy_sort_key(options: dict[str, Any] | None = None) -> Callable[[Resource
         group, version, kind = res.gvk()
         gvk = "_".join((group or "~G", version or "~V", kind or "~K"))
         # Not matched: kustomize orders two Namespace kinds of different groups in reverse.
-        return (rank.get(kind, 0), gvk, res.namespace or "~X", res.name or "~N")
+        # One string, as kustomize compares it: "kubeflow-system|a" sorts before "kubeflow|b".
+        return (rank.get(kind, 0), gvk, f"{res.namespace or '~X'}|{res.name or '~N'}")
 
     return key

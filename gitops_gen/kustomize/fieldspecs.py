@@ -14,9 +14,9 @@ matters where kustomize's does (noted below).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.resource import split_api_version
@@ -167,6 +167,38 @@ REPLICAS: tuple[FieldSpec, ...] = tuple(sorted(
      for kind in ("Deployment", "ReplicationController", "ReplicaSet", "StatefulSet")),
     key=lambda spec: spec.gvk.sort_key(),
 ))
+
+# ------------------------------------------------------------------------------------- var references
+# Where kustomize substitutes $(VAR): container args/command/env values/mount paths of every pod
+# owner, NFS servers, a few Ingress and Service fields, and metadata labels/annotations.
+_CONTAINER_VARS = ("args", "command", "env/value", "volumeMounts/mountPath")
+
+
+def _var_paths(prefix: str, volumes: str) -> list[str]:
+    paths = [f"{prefix}{c}/{f}" for c in ("containers", "initContainers") for f in _CONTAINER_VARS]
+    return [*paths, volumes]
+
+
+VAR_REFERENCE: tuple[FieldSpec, ...] = (
+    *(_fs(p, "CronJob") for p in _var_paths("spec/jobTemplate/spec/template/spec/",
+                                             "spec/jobTemplate/spec/template/volumes/nfs/server")),
+    *(_fs(p, "DaemonSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(_fs(p, "Deployment") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    _fs("spec/template/metadata/annotations", "Deployment"),
+    _fs("spec/rules/host", "Ingress"),
+    _fs("spec/tls/hosts", "Ingress"),
+    _fs("spec/tls/secretName", "Ingress"),
+    *(_fs(p, "Job") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(_fs(p, "Pod") for p in _var_paths("spec/", "spec/volumes/nfs/server")),
+    *(_fs(p, "ReplicaSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    _fs("spec/ports/port", "Service"),
+    _fs("spec/ports/targetPort", "Service"),
+    *(_fs(p, "StatefulSet") for p in _var_paths("spec/template/spec/",
+                                                 "spec/volumeClaimTemplates/spec/nfs/server")),
+    _fs("spec/nfs/server", "PersistentVolume"),
+    _fs("metadata/labels"),
+    _fs("metadata/annotations"),
+)
 
 # ------------------------------------------------------------------------------------- name references
 _WORKLOADS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
@@ -388,3 +420,150 @@ def _walk(node: Any, path: tuple[str, ...], create: bool, create_kind: str | Non
         setter(node, name)
     else:
         _walk(node[name], path[1:], create, create_kind, setter)
+
+
+# ------------------------------------------------------------------------------ transformer configurations
+CONFIG_KEYS = ("namePrefix", "nameSuffix", "namespace", "commonLabels", "labels", "templateLabels",
+               "volumeClaimTemplateLabels", "commonAnnotations", "nameReference", "varReference", "images",
+               "replicas")
+
+NameReferences = tuple[tuple[Gvk, tuple[FieldSpec, ...]], ...]
+
+
+class VarDef(NamedTuple):
+    """One `vars` entry: the object it reads (by GVK, name and optional namespace) and which field."""
+
+    name: str
+    group: str
+    version: str
+    kind: str
+    obj_name: str
+    namespace: str
+    field_path: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """kustomize's TransformerConfig: the builtin field specs plus what `configurations` files add.
+
+    A kustomization's transformers see the merge of the builtin specs, its own configuration
+    files, those of everything it accumulated (resources, components); the top-level
+    name-reference fix-up sees the whole build's.
+    """
+
+    name_prefix: tuple[FieldSpec, ...] = NAME
+    name_suffix: tuple[FieldSpec, ...] = NAME
+    namespace: tuple[FieldSpec, ...] = NAMESPACE
+    common_labels: tuple[FieldSpec, ...] = COMMON_LABELS
+    labels: tuple[FieldSpec, ...] = ONLY_METADATA_LABELS
+    template_labels: tuple[FieldSpec, ...] = TEMPLATE_LABELS
+    common_annotations: tuple[FieldSpec, ...] = COMMON_ANNOTATIONS
+    name_reference: NameReferences = NAME_REFERENCES
+    var_reference: tuple[FieldSpec, ...] = VAR_REFERENCE
+    images: tuple[FieldSpec, ...] = IMAGES
+    replicas: tuple[FieldSpec, ...] = REPLICAS
+
+    # `vars` declared so far (kustomize keeps them in the same accumulator): (name, objref, fieldPath).
+    vars: tuple[VarDef, ...] = ()
+
+    def merge(self, other: Config) -> Config:
+        if other.vars:
+            names = {v.name for v in self.vars}
+            for var in other.vars:
+                if var.name in names:
+                    raise GitopsGenError(f"var '{var.name}' already encountered")
+                names.add(var.name)
+        if other is self or other == DEFAULT_CONFIG:
+            return self
+        if self == DEFAULT_CONFIG:
+            return other
+        changes: dict[str, Any] = {"vars": self.vars + other.vars} if other.vars else {}
+        for name in _FS_FIELDS:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                changes[name] = merge_specs(mine, theirs)
+        if self.name_reference != other.name_reference:
+            changes["name_reference"] = merge_name_references(self.name_reference, other.name_reference)
+        return replace(self, **changes) if changes else self
+
+
+_FS_FIELDS = ("name_prefix", "name_suffix", "namespace", "common_labels", "labels", "template_labels",
+              "common_annotations", "var_reference", "images", "replicas")
+DEFAULT_CONFIG = Config()
+
+
+def merge_specs(base: tuple[FieldSpec, ...], extra: Iterable[FieldSpec]) -> tuple[FieldSpec, ...]:
+    """kustomize's FsSlice.MergeAll: a spec an existing one covers (same path, selected GVK) is not added;
+    new specs go last, which only matters for the order of error messages."""
+    out = list(base)
+    for spec in extra:
+        same = [o for o in out if o.path == spec.path and o.gvk.selects(spec.gvk.group, spec.gvk.version,
+                                                                         spec.gvk.kind)]
+        if same:
+            if same[0].create != spec.create:
+                raise GitopsGenError(f"conflicting fieldspecs for path {spec.path!r}")
+            continue
+        out.append(spec)
+    return tuple(out)
+
+
+def merge_name_references(base: NameReferences, extra: NameReferences) -> NameReferences:
+    """kustomize's nbrSlice.mergeAll: referrers of an equal referral GVK are merged, new ones appended."""
+    out = [(gvk, specs) for gvk, specs in base]
+    for gvk, specs in extra:
+        for i, (have, have_specs) in enumerate(out):
+            if have == gvk:
+                out[i] = (have, merge_specs(have_specs, specs))
+                break
+        else:
+            out.append((gvk, tuple(specs)))
+    return tuple(sorted(out, key=lambda item: item[0].sort_key()))
+
+
+_SPEC_KEYS = ("path", "group", "version", "kind", "create")
+
+
+def _parse_spec(entry: Any, where: str, keys: tuple[str, ...] = _SPEC_KEYS) -> FieldSpec:
+    if not isinstance(entry, dict):
+        raise GitopsGenError(f"{where}: field specs must be mappings")
+    for key, value in entry.items():
+        if key not in keys:
+            raise GitopsGenError(f"{where}: unknown field {key!r}")
+        want = bool if key == "create" else str
+        if value is not None and not isinstance(value, want) and key != "fieldSpecs":
+            raise GitopsGenError(f"{where}: {key} must be a {'boolean' if want is bool else 'string'}")
+    text = {k: entry.get(k) or "" for k in ("path", "group", "version", "kind")}
+    return FieldSpec(text["path"], Gvk(text["group"], text["version"], text["kind"]), bool(entry.get("create")))
+
+
+def parse_specs(value: Any, where: str) -> list[FieldSpec]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise GitopsGenError(f"{where} must be a list")
+    return [_parse_spec(entry, where) for entry in value]
+
+
+def parse_config(data: Any, where: str) -> Config:
+    """One `configurations` file (kustomize decodes it strictly) merged onto the builtin config."""
+    if data is None:
+        return DEFAULT_CONFIG
+    if not isinstance(data, dict):
+        raise GitopsGenError(f"{where}: a transformer configuration must be a mapping")
+    changes: dict[str, Any] = {}
+    attrs = dict(zip(CONFIG_KEYS, ("name_prefix", "name_suffix", "namespace", "common_labels", "labels",
+                                   "template_labels", None, "common_annotations", "name_reference",
+                                   "var_reference", "images", "replicas"), strict=True))
+    for key, value in data.items():
+        if key not in attrs:
+            raise GitopsGenError(f"{where}: unknown field {key!r} in transformer configuration")
+        attr = attrs[key]
+        if key == "nameReference":
+            refs: list[tuple[Gvk, tuple[FieldSpec, ...]]] = []
+            for entry in value or []:
+                ref = _parse_spec(entry, f"{where}: nameReference", ("group", "version", "kind", "fieldSpecs"))
+                refs.append((ref.gvk, tuple(parse_specs(entry.get("fieldSpecs"), f"{where}: fieldSpecs"))))
+            changes["name_reference"] = merge_name_references(NAME_REFERENCES, tuple(refs))
+        elif attr is not None:
+            changes[attr] = merge_specs(getattr(DEFAULT_CONFIG, attr), parse_specs(value, f"{where}: {key}"))
+    return replace(DEFAULT_CONFIG, **changes)

@@ -28,6 +28,8 @@ from gitops_gen.repo.tree import Tree
 
 DEPRECATIONS = {f.name: f"# Warning: '{f.name}' is deprecated. Please use '{f.use_instead}' instead."
                 for f in sorted(FIELDS, key=lambda f: f.name) if f.use_instead}
+# kustomize words this one differently from the others.
+DEPRECATIONS["vars"] = "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL]"
 EDIT_FIX = " Run 'kustomize edit fix' to update your Kustomization automatically."
 
 

@@ -153,6 +153,10 @@ class Resource:
     # uses them to choose between candidates with the same original name.
     name_prefixes: list[str] = field(default_factory=list)
     name_suffixes: list[str] = field(default_factory=list)
+    # Names of the `vars` whose objref picked this resource (kustomize's refVarNames).
+    ref_vars: list[str] = field(default_factory=list)
+    # Paths of fields written as nothing (`key:`); a strategic-merge patch drops them.
+    bare_nulls: list[tuple[Any, ...]] = field(default_factory=list)
 
     # --- identity -------------------------------------------------------------------------
     @property
@@ -231,6 +235,8 @@ class Resource:
             history=None if self.history is None else list(self.history),
             name_prefixes=list(self.name_prefixes),
             name_suffixes=list(self.name_suffixes),
+            ref_vars=list(self.ref_vars),
+            bare_nulls=list(self.bare_nulls),
         )
 
     def record(self, origin: Origin, force: bool = False) -> None:

@@ -507,3 +507,47 @@ def load_with_lines(data: bytes | str, path: str) -> tuple[list[Any], list[LineM
 
     docs = _load_nodes(data, path, record)
     return docs, maps
+
+
+_NULL_WORDS = ("", "~", "null", "Null", "NULL")
+
+
+def null_scalars(data: bytes | str, path: str) -> list[list[tuple[tuple[Any, ...], str]]]:
+    """Per non-empty document, (path, text) of every mapping value that is null, as written.
+
+    The loaded documents cannot tell `key:` from `key: null` or `key: ~`, but kustomize can:
+    a strategic-merge patch drops the fields written as nothing from the object it patches,
+    and annotations keep the null's text as their string value.
+    """
+    text = _as_text(data, path)
+    loader = _Loader(text)
+    out: list[list[tuple[tuple[Any, ...], str]]] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (isinstance(node, ScalarNode) and loader.construct_document(node) is None):
+                continue  # skipped by load_documents too
+            found: list[tuple[tuple[Any, ...], str]] = []
+            _collect_bare(node, (), found)
+            out.append(found)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+    finally:
+        loader.dispose()
+    return out
+
+
+def _collect_bare(node: Node, at: tuple[Any, ...], found: list[tuple[tuple[Any, ...], str]]) -> None:
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                continue
+            here = (*at, key.value)
+            if isinstance(value, ScalarNode):
+                if value.value in _NULL_WORDS and not value.style and value.tag != "tag:yaml.org,2002:str":
+                    found.append((here, value.value))
+            else:
+                _collect_bare(value, here, found)
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            _collect_bare(item, (*at, i), found)

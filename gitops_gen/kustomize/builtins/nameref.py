@@ -22,7 +22,7 @@ from gitops_gen.kustomize.fieldspecs import FieldSpec, Gvk, apply_fieldspec
 from gitops_gen.kustomize.resource import NOT_NAMESPACEABLE, ResId, Resource
 
 
-def fix_name_references(resources: list[Resource]) -> None:
+def fix_name_references(resources: list[Resource], config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """Rewrite every referrer field to its referral's current name (and namespace for maps)."""
     # Only a renamed resource can be a referral (matching is on previous ids), so fields
     # that point at kinds nobody renamed have nothing to fix.
@@ -33,7 +33,7 @@ def fix_name_references(resources: list[Resource]) -> None:
     wanted: dict[Gvk, bool] = {}
     for i, referrer in enumerate(resources):
         org = referrer.org_id()
-        filters = _filters_for(org.group, org.version, org.kind)
+        filters = _filters_for(config.name_reference, org.group, org.version, org.kind)
         if not filters:
             continue
         candidates: set[int] | None = None
@@ -50,11 +50,12 @@ def fix_name_references(resources: list[Resource]) -> None:
 
 
 @lru_cache(maxsize=512)
-def _filters_for(group: str, version: str, kind: str) -> tuple[tuple[FieldSpec, Gvk], ...]:
+def _filters_for(references: fsp.NameReferences, group: str, version: str,
+                 kind: str) -> tuple[tuple[FieldSpec, Gvk], ...]:
     """The referrer fields of a resource of this original GVK, in kustomize's order."""
     return tuple(
         (spec, target)
-        for target, specs in fsp.NAME_REFERENCES
+        for target, specs in references
         for spec in specs
         if spec.gvk.selects(group, version, kind)
     )

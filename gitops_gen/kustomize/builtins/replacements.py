@@ -91,7 +91,7 @@ def _source_value(resources: list[Resource], source: dict[str, Any]) -> Any:
         raise GitopsGenError(f"multiple matches for replacement source {described}")
     field_path = source.get("fieldPath") or "metadata.name"
     found = _lookup(matches[0].obj, split_path(field_path))
-    if not found or found[0] in (None, "", {}, []):
+    if not found or found[0] in (None, {}, []):
         raise GitopsGenError(f"fieldPath `{field_path}` is missing for replacement source {described}")
     value = found[0]
     options = _check(source.get("options") or {}, OPTION_KEYS, "replacement source options")
@@ -137,6 +137,8 @@ def _step(node: Any, part: str) -> list[Any]:
         if key == "":
             return [v for v in node if _scalar_text(v) == value]
         return [v for v in node if isinstance(v, dict) and _scalar_text(v.get(key)) == value]
+    if part.isdigit() and isinstance(node, list):
+        part = f"[{part}]"  # kyaml reads a bare number as an index into a sequence
     m = _INDEX.match(part)
     if m:
         if not isinstance(node, list) or m.group("index") == "-":
@@ -239,6 +241,8 @@ def _set_leaf(node: Any, part: str, value: Any, options: dict[str, Any], create:
         for i in hits:
             node[i] = assign(node[i])
         return len(hits)
+    if part.isdigit() and isinstance(node, list):
+        part = f"[{part}]"
     m = _INDEX.match(part)
     if m:
         if not isinstance(node, list) or m.group("index") == "-":

@@ -98,7 +98,7 @@ def _yaml_type(value: Any) -> str:
 
 
 # -------------------------------------------------------------------------------------------- namespace
-def apply_namespace(resources: list[Resource], namespace: str) -> None:
+def apply_namespace(resources: list[Resource], namespace: str, config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """The kustomization ``namespace:`` field (NamespaceTransformer, default options).
 
     - metadata.namespace is set (created) on every kind not known to be cluster scoped;
@@ -111,8 +111,8 @@ def apply_namespace(resources: list[Resource], namespace: str) -> None:
     """
     if not namespace:
         return
-    specs_v1 = list(fsp.NAMESPACE)
-    specs_other = [s for s in fsp.NAMESPACE if s.path != "metadata/name"]
+    specs_v1 = [s for s in config.namespace if s.path != "metadata/namespace" or s.gvk.kind]
+    specs_other = [s for s in specs_v1 if s.path != "metadata/name" or s not in fsp.NAMESPACE]
     # kustomize checks, after each resource, that its new id is unique among all current ids.
     ids = Counter(_id_key(r) for r in resources)
     for res in resources:
@@ -154,7 +154,7 @@ def _namespace_default_subjects(obj: dict[str, Any], namespace: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ name affix
-def apply_name_affix(resources: list[Resource], prefix: str = "", suffix: str = "") -> None:
+def apply_name_affix(resources: list[Resource], prefix: str = "", suffix: str = "", config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """``namePrefix`` then ``nameSuffix`` (PrefixTransformer, then SuffixTransformer).
 
     One call with both does exactly what kustomize's two transformers do in sequence: the
@@ -163,12 +163,13 @@ def apply_name_affix(resources: list[Resource], prefix: str = "", suffix: str = 
     (judged by the resource's original id) keep their names.
     """
     if prefix:
-        _affix(resources, prefix, PREFIXES, lambda name: prefix + name)
+        _affix(resources, prefix, PREFIXES, lambda name: prefix + name, config.name_prefix)
     if suffix:
-        _affix(resources, suffix, SUFFIXES, lambda name: name + suffix)
+        _affix(resources, suffix, SUFFIXES, lambda name: name + suffix, config.name_suffix)
 
 
-def _affix(resources: list[Resource], affix: str, key: str, rename: Callable[[str], str]) -> None:
+def _affix(resources: list[Resource], affix: str, key: str, rename: Callable[[str], str],
+           specs: tuple[FieldSpec, ...]) -> None:
     def setter(parent: dict[str, Any], field: str) -> None:
         value = parent[field]
         if value is None:
@@ -181,7 +182,7 @@ def _affix(resources: list[Resource], affix: str, key: str, rename: Callable[[st
         org = res.org_id()
         if any(skip.selects(org.group, org.version, org.kind) for skip in fsp.AFFIX_SKIP):
             continue
-        for spec in fsp.NAME:
+        for spec in specs:
             if not spec.gvk.selects(org.group, org.version, org.kind):
                 continue
             _remember_affix(res, key, affix)
@@ -197,7 +198,8 @@ def _scalar_text(value: Any) -> str:
 
 # --------------------------------------------------------------------------------- labels, annotations
 def apply_labels(resources: list[Resource], labels: dict[str, str], include_selectors: bool,
-                 include_templates: bool, fields: list[dict[str, Any]] | None = None) -> None:
+                 include_templates: bool, fields: list[dict[str, Any]] | None = None,
+                 config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """``commonLabels`` (call with include_selectors=True) or one ``labels:`` entry.
 
     With include_selectors the labels also go to selectors (Service, workloads, PDB,
@@ -212,11 +214,11 @@ def apply_labels(resources: list[Resource], labels: dict[str, str], include_sele
     if not values:
         return
     if include_selectors:
-        specs = fsp.COMMON_LABELS
+        specs = config.common_labels
     elif include_templates:
-        specs = (*fsp.TEMPLATE_LABELS, *fsp.ONLY_METADATA_LABELS)
+        specs = (*config.template_labels, *config.labels)
     else:
-        specs = fsp.ONLY_METADATA_LABELS
+        specs = config.labels
     specs = _merge((*parse_fieldspecs(fields or [], "labels[].fields"), *specs))
     setters = [_set_entry(key, values[key]) for key in sorted(values)]
     for res in resources:
@@ -225,14 +227,14 @@ def apply_labels(resources: list[Resource], labels: dict[str, str], include_sele
             _apply_all(res, selected, setter, MAP)
 
 
-def apply_annotations(resources: list[Resource], annotations: dict[str, str]) -> None:
+def apply_annotations(resources: list[Resource], annotations: dict[str, str], config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """``commonAnnotations``: metadata and the pod templates of the workload kinds."""
     values = _check_strings(annotations, "commonAnnotations")
     if not values:
         return
     setters = [_set_entry(key, values[key]) for key in sorted(values)]
     for res in resources:
-        selected = _selected(res, fsp.COMMON_ANNOTATIONS)
+        selected = _selected(res, config.common_annotations)
         for setter in setters:
             _apply_all(res, selected, setter, MAP)
 
@@ -274,7 +276,7 @@ def parse_fieldspecs(entries: list[dict[str, Any]], where: str) -> list[FieldSpe
 
 
 # --------------------------------------------------------------------------------------------- replicas
-def apply_replicas(resources: list[Resource], name: str, count: int) -> None:
+def apply_replicas(resources: list[Resource], name: str, count: int, config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """One ``replicas:`` entry: spec.replicas (created) of every Deployment, ReplicationController,
     ReplicaSet or StatefulSet whose current or any previous name is NAME, in any namespace.
 
@@ -283,7 +285,7 @@ def apply_replicas(resources: list[Resource], name: str, count: int) -> None:
     if not isinstance(count, int) or isinstance(count, bool):
         raise GitopsGenError(f"replicas: count of {name!r} must be an integer")
     found = False
-    for spec in fsp.REPLICAS:
+    for spec in config.replicas:
         matched = [
             res for res in resources
             if any(i.name == name and spec.gvk.selects(i.group, i.version, i.kind) for i in res.all_ids())
@@ -292,7 +294,7 @@ def apply_replicas(resources: list[Resource], name: str, count: int) -> None:
         for res in matched:
             apply_fieldspec(res.obj, spec, _set_scalar(count, "replicas"), SCALAR)
     if not found:
-        gvks = " ".join(_gvk_text(spec.gvk) for spec in fsp.REPLICAS)
+        gvks = " ".join(_gvk_text(spec.gvk) for spec in config.replicas)
         raise GitopsGenError(f"resource with name {name} does not match a config with the following GVK [{gvks}]")
 
 
@@ -304,7 +306,7 @@ def _gvk_text(gvk: fsp.Gvk) -> str:
 IMAGE_FIELDS = ("name", "newName", "newTag", "digest", "tagSuffix")
 
 
-def apply_image(resources: list[Resource], image: dict[str, Any]) -> None:
+def apply_image(resources: list[Resource], image: dict[str, Any], config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
     """One ``images:`` entry (ImageTagTransformer).
 
     Every ``image`` of a ``containers``/``initContainers`` list at any depth of any object but
@@ -322,7 +324,7 @@ def apply_image(resources: list[Resource], image: dict[str, Any]) -> None:
     for res in resources:
         if res.kind == "CustomResourceDefinition":
             continue
-        _apply_all(res, fsp.IMAGES, lambda parent, key: _update_image(parent, key, entry), None)
+        _apply_all(res, config.images, lambda parent, key: _update_image(parent, key, entry), None)
 
 
 def _image_entry(image: dict[str, Any]) -> dict[str, str]:
