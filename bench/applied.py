@@ -52,10 +52,25 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gitops-gen-bench-") as tmp:
         repo = Path(tmp) / "fleet"
-        subprocess.run([sys.executable, str(ROOT / "bench" / "fleetgen.py"), str(repo), "--clusters",
-                        str(args.clusters), "--apps", str(args.apps)], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([sys.executable, "-m", "gitops_gen", "generate", "--repo", str(repo)], check=True,
-                       stdout=subprocess.DEVNULL, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "fleetgen.py"),
+                str(repo),
+                "--clusters",
+                str(args.clusters),
+                "--apps",
+                str(args.apps),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        subprocess.run(
+            [sys.executable, "-m", "gitops_gen", "generate", "--repo", str(repo)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
         best_plain = best_applied = float("inf")
         for i in range(args.rounds):
             # Alternate which side goes first, so warm-up and machine load fall on both.
@@ -67,8 +82,10 @@ def main() -> int:
                 t_applied, b = applied(repo)
             assert a == b, "the applied view of a fleet without vars or Helm must be the plain build"
             best_plain, best_applied = min(best_plain, t_plain), min(best_applied, t_applied)
-    print(f"{args.clusters} clusters x {args.apps} apps, best of {args.rounds}: plain build {best_plain:.2f} s, "
-          f"applied view {best_applied:.2f} s, ratio {best_applied / best_plain:.3f}")
+    print(
+        f"{args.clusters} clusters x {args.apps} apps, best of {args.rounds}: plain build {best_plain:.2f} s, "
+        f"applied view {best_applied:.2f} s, ratio {best_applied / best_plain:.3f}"
+    )
     return 0
 
 

@@ -101,15 +101,29 @@ def traced_build(directory: Path, src: Path) -> tuple[subprocess.CompletedProces
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "trace"
         proc = subprocess.run(
-            ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=openat,readlinkat,newfstatat,lstat,stat",
-             "kubectl", "kustomize", str(directory)],
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                "strace",
+                "-f",
+                "-qq",
+                "-o",
+                str(log),
+                "-e",
+                "trace=openat,readlinkat,newfstatat,lstat,stat",
+                "kubectl",
+                "kustomize",
+                str(directory),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         touched: set[str] = set()
         prefix = str(src.resolve()) + "/"
         for line in log.read_text(errors="replace").splitlines():
             m = STRACE_PATH.match(line)
             if m and int(m.group(2)) >= 0 and m.group(1).startswith(prefix):
-                touched.add(m.group(1)[len(prefix):])
+                touched.add(m.group(1)[len(prefix) :])
     return proc, touched
 
 
@@ -166,7 +180,9 @@ def shrink_schemas(data: bytes) -> bytes:
             continue
         indent = len(m.group(1))
         start = i
-        while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip(b" ")) > indent):
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip(b" ")) > indent
+        ):
             i += 1
         if i > start:
             eol = b"\r\n" if line.endswith(b"\r\n") else b"\n"
@@ -235,7 +251,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
     # A patch may reach into a schema: where the shrunken copy changes kubectl's verdict, copy in full.
     kept_dirs = [(rel, o) for rel, o in results if not isinstance(o, str)]
     with ThreadPoolExecutor(args.jobs) as pool:
-        verdicts = list(pool.map(lambda item: kubectl(f"{key}/{item[0]}" if item[0] != "." else key), kept_dirs))
+        verdicts = list(
+            pool.map(lambda item: kubectl(f"{key}/{item[0]}" if item[0] != "." else key), kept_dirs)
+        )
     for (_rel, outcome), proc in zip(kept_dirs, verdicts, strict=True):
         assert not isinstance(outcome, str)
         if (outcome[0] == "ok") != (proc.returncode == 0):
@@ -245,14 +263,17 @@ def cmd_collect(args: argparse.Namespace) -> int:
         index["excluded"][why] = sorted(set(index["excluded"][why]) | set(names))
     save_index(index)
     kept = sum(1 for _, o in results if not isinstance(o, str))
-    print(f"{args.repo}: {len(dirs)} kustomization directories, {kept} kept, "
-          + ", ".join(f"{len(v)} {k}" for k, v in sorted(excluded.items())))
+    print(
+        f"{args.repo}: {len(dirs)} kustomization directories, {kept} kept, "
+        + ", ".join(f"{len(v)} {k}" for k, v in sorted(excluded.items()))
+    )
     return 0
 
 
 def kubectl(directory: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["kubectl", "kustomize", directory], cwd=SRC, capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        ["kubectl", "kustomize", directory], cwd=SRC, capture_output=True, text=True, timeout=120, check=False
+    )
     stderr = proc.stderr.replace(str(SRC) + "/", "")
     proc.stderr = GO_POINTER.sub("0xPOINTER", KLOG_PREFIX.sub("", stderr))
     return proc
@@ -274,7 +295,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     index["excluded"].pop("large-output", None)
     for name, proc in results:
         if (index["source"][name] == "ok") != (proc.returncode == 0):
-            print(f"{name}: kubectl {'fails' if proc.returncode else 'succeeds'} on the copy, not on the source")
+            print(
+                f"{name}: kubectl {'fails' if proc.returncode else 'succeeds'} on the copy, not on the source"
+            )
             index["excluded"].setdefault("copy-differs", []).append(name)
             del index["source"][name]
             continue
@@ -304,8 +327,14 @@ UNSUPPORTED = re.compile(r"not supported: (remote \w+|[\w.\[\]]+)")
 def classify(name: str, python: str) -> tuple[str, str]:
     """(class, cause) of gitops-gen's build of one corpus directory against the stored kubectl result."""
     expected_ok = (EXPECTED / name / "expected.yaml").is_file()
-    proc = subprocess.run([python, "-m", "gitops_gen", "build", str(SRC / name)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [python, "-m", "gitops_gen", "build", str(SRC / name)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     if proc.returncode not in (0, 1) or "Traceback" in proc.stderr:
         return "crash", (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1][:200]
     if not expected_ok:
@@ -353,8 +382,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         by_class[cls].append((name, cause))
     buildable = sum(1 for n in names if index["dirs"][n] == "ok")
     excluded = {k: len(v) for k, v in index.get("excluded", {}).items()}
-    print(f"corpus: {len(names)} directories from {len(index['repos'])} repositories "
-          f"({buildable} build with kubectl); left out: {excluded}")
+    print(
+        f"corpus: {len(names)} directories from {len(index['repos'])} repositories "
+        f"({buildable} build with kubectl); left out: {excluded}"
+    )
     order = ["identical", "different", "unsupported", "error", "crash", "accepted-invalid", "refused"]
     for cls in order:
         print(f"  {cls:17} {len(by_class.get(cls, []))}")
@@ -379,7 +410,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("collect")
     p.add_argument("--repo", required=True)

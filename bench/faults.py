@@ -102,9 +102,23 @@ def torn(before: Snap, after: Snap, complete: Snap) -> list[str]:
 
 
 def make_fleet(dest: Path, clusters: int, apps: int, seed: int) -> Path:
-    subprocess.run([sys.executable, str(ROOT / "bench" / "fleetgen.py"), str(dest), "--clusters", str(clusters),
-                    "--apps", str(apps), "--apps-per-cluster", str(max(1, apps // 2)), "--seed", str(seed)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fleetgen.py"),
+            str(dest),
+            "--clusters",
+            str(clusters),
+            "--apps",
+            str(apps),
+            "--apps-per-cluster",
+            str(max(1, apps // 2)),
+            "--seed",
+            str(seed),
+        ],
+        check=True,
+        capture_output=True,
+    )
     init_repo(dest)
     done = cli(["generate"], dest)
     if done.code != 0:
@@ -119,7 +133,9 @@ def copy(src: Path, dest: Path) -> Path:
 
 
 def make_stale(repo: Path) -> None:
-    for path in sorted(repo.glob("mapping/*/kustomization.yaml")) + sorted(repo.glob("apps/*/overlays/*/*.yaml")):
+    for path in sorted(repo.glob("mapping/*/kustomization.yaml")) + sorted(
+        repo.glob("apps/*/overlays/*/*.yaml")
+    ):
         path.write_text(path.read_text() + "# stale\n")
 
 
@@ -200,8 +216,15 @@ def signal_trials(fam: Family, fleet: Path, work: Path, trials: int, rng: random
         scratch = work / f"{fam.name}-{i}-scratch"
         scratch.mkdir()
         before, before_out = snapshot(repo), snapshot(scratch / "out")
-        proc = subprocess.Popen(command(fam.argv(repo, scratch)), cwd=repo, env=cli_env(repo), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            command(fam.argv(repo, scratch)),
+            cwd=repo,
+            env=cli_env(repo),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         # Most of a run is reading and planning; aim at its second half, where the writes happen.
         time.sleep(took * rng.uniform(0.3, 0.95))
         if proc.poll() is None:
@@ -211,8 +234,16 @@ def signal_trials(fam: Family, fleet: Path, work: Path, trials: int, rng: random
         out, err = proc.communicate()
         time.sleep(0.2)  # children (git) of a killed process finish on their own
         outcome = Outcome(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
-        problems = judge_trial(outcome, fam.sig, before, snapshot(repo), complete, before_out,
-                               snapshot(scratch / "out"), complete_out)
+        problems = judge_trial(
+            outcome,
+            fam.sig,
+            before,
+            snapshot(repo),
+            complete,
+            before_out,
+            snapshot(scratch / "out"),
+            complete_out,
+        )
         again = cli(fam.argv(repo, scratch), repo)
         if again.code != 0 or (worktree(snapshot(repo)) != worktree(complete) and fam.name != "kill-commit"):
             problems.setdefault("blocked", f"next run exit {again.code}: {again.err.strip()[-200:]}")
@@ -222,8 +253,16 @@ def signal_trials(fam: Family, fleet: Path, work: Path, trials: int, rng: random
     return tally
 
 
-def judge_trial(outcome: Outcome, sig: int, before: Snap, after: Snap, complete: Snap,
-                before_out: Snap, after_out: Snap, complete_out: Snap) -> dict[str, str]:
+def judge_trial(
+    outcome: Outcome,
+    sig: int,
+    before: Snap,
+    after: Snap,
+    complete: Snap,
+    before_out: Snap,
+    after_out: Snap,
+    complete_out: Snap,
+) -> dict[str, str]:
     problems: dict[str, str] = {}
     if sig == signal.SIGKILL:
         crashed = "Traceback (most recent call last)" in outcome.text
@@ -238,7 +277,9 @@ def judge_trial(outcome: Outcome, sig: int, before: Snap, after: Snap, complete:
     left = leftovers(before, after) + leftovers(before_out, after_out)
     if left:
         # A kill -9 cannot clean up: what it leaves counts against the next run (stuck) instead.
-        problems["leftovers_soft" if sig == signal.SIGKILL else "leftovers"] = f"{len(left)}: {', '.join(left[:2])}"
+        problems["leftovers_soft" if sig == signal.SIGKILL else "leftovers"] = (
+            f"{len(left)}: {', '.join(left[:2])}"
+        )
     return problems
 
 
@@ -247,10 +288,16 @@ def concurrent_trials(fleet: Path, work: Path, trials: int, rng: random.Random) 
     app = first_app(fleet)
     pairs: dict[str, tuple[Callable[[Path], None], list[str], list[str]]] = {
         "concurrent-generate": (make_stale, ["generate"], ["generate"]),
-        "concurrent-authoring": (lambda r: None, ["set", "image", app, f"{first_image(fleet)}:1.0.0"],
-                                 ["disable", app, "--where", "env=dev"]),
-        "concurrent-render": (lambda r: None, ["render", "--out", "{scratch}/out", "-j", "1"],
-                              ["render", "--out", "{scratch}/out", "-j", "1"]),
+        "concurrent-authoring": (
+            lambda r: None,
+            ["set", "image", app, f"{first_image(fleet)}:1.0.0"],
+            ["disable", app, "--where", "env=dev"],
+        ),
+        "concurrent-render": (
+            lambda r: None,
+            ["render", "--out", "{scratch}/out", "-j", "1"],
+            ["render", "--out", "{scratch}/out", "-j", "1"],
+        ),
     }
     for name, (prepare, first, second) in pairs.items():
         tally = results[name] = Tally()
@@ -263,17 +310,33 @@ def concurrent_trials(fleet: Path, work: Path, trials: int, rng: random.Random) 
             procs = []
             for argv in (first, second):
                 args = [a.replace("{scratch}", str(scratch)) for a in argv]
-                procs.append(subprocess.Popen(command(args), cwd=repo, env=cli_env(repo), stdin=subprocess.DEVNULL,
-                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+                procs.append(
+                    subprocess.Popen(
+                        command(args),
+                        cwd=repo,
+                        env=cli_env(repo),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                    )
+                )
                 time.sleep(rng.uniform(0, 0.3))
-            outcomes = [Outcome(p.wait(), p.stdout.read().decode() if p.stdout else "",
-                                p.stderr.read().decode() if p.stderr else "") for p in procs]
+            outcomes = [
+                Outcome(
+                    p.wait(),
+                    p.stdout.read().decode() if p.stdout else "",
+                    p.stderr.read().decode() if p.stderr else "",
+                )
+                for p in procs
+            ]
             problems: dict[str, str] = {}
             for o in outcomes:
                 if is_crash(o):
                     problems["crashes"] = f"exit {o.code}: {o.err.strip()[-200:]}"
                 elif o.code == 1 and "another gitops-gen is running" not in o.err:
-                    problems.setdefault("blocked", f"refused without the lock message: {o.err.strip()[-160:]}")
+                    problems.setdefault(
+                        "blocked", f"refused without the lock message: {o.err.strip()[-160:]}"
+                    )
             left = leftovers(before, snapshot(repo)) + leftovers({}, snapshot(scratch))
             if left:
                 problems["leftovers"] = ", ".join(left[:2])
@@ -331,9 +394,22 @@ def full_disk_trials(fleet: Path, work: Path, trials: int, rng: random.Random) -
     size = sum(f.stat().st_size + 4096 for f in fleet.rglob("*") if f.is_file() or f.is_dir())
     for i in range(trials):
         spare = rng.randint(0, 256 * 1024)
-        proc = subprocess.run(["unshare", "-m", sys.executable, __file__, "--inner-full-disk", str(fleet),
-                               str(work / f"disk-{i}"), str(size * 2 + (16 << 20)), str(spare)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [
+                "unshare",
+                "-m",
+                sys.executable,
+                __file__,
+                "--inner-full-disk",
+                str(fleet),
+                str(work / f"disk-{i}"),
+                str(size * 2 + (16 << 20)),
+                str(spare),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
             problems = json.loads(proc.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -376,16 +452,22 @@ def inner_full_disk(fleet: Path, mount: Path, size: int, spare: int) -> int:
 
 
 def report(results: dict[str, Tally]) -> None:
-    print(f"{'family':24} {'tried':>5} {'hit':>4} {'clean':>5} {'crashes':>7} {'torn':>4} {'leftovers':>9} "
-          f"{'blocked':>7} {'stuck':>5}")
+    print(
+        f"{'family':24} {'tried':>5} {'hit':>4} {'clean':>5} {'crashes':>7} {'torn':>4} {'leftovers':>9} "
+        f"{'blocked':>7} {'stuck':>5}"
+    )
     total = Tally()
     for name, t in results.items():
-        print(f"{name:24} {t.tried:5} {t.hit:4} {t.clean:5} {t.crashes:7} {t.torn:4} {t.leftovers:9} {t.blocked:7} "
-              f"{t.stuck:5}")
+        print(
+            f"{name:24} {t.tried:5} {t.hit:4} {t.clean:5} {t.crashes:7} {t.torn:4} {t.leftovers:9} {t.blocked:7} "
+            f"{t.stuck:5}"
+        )
         for field_name in ("tried", "hit", "clean", "crashes", "torn", "leftovers", "blocked", "stuck"):
             setattr(total, field_name, getattr(total, field_name) + getattr(t, field_name))
-    print(f"{'total':24} {total.tried:5} {total.hit:4} {total.clean:5} {total.crashes:7} {total.torn:4} "
-          f"{total.leftovers:9} {total.blocked:7} {total.stuck:5}")
+    print(
+        f"{'total':24} {total.tried:5} {total.hit:4} {total.clean:5} {total.crashes:7} {total.torn:4} "
+        f"{total.leftovers:9} {total.blocked:7} {total.stuck:5}"
+    )
     for name, t in results.items():
         for note in t.notes:
             print(f"  {name}: {note}")
@@ -414,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     again = None if args.no_netns else in_netns()
     if again:
-        return subprocess.run(again, env={**os.environ, "GITOPS_GEN_FAULTS_NETNS": "1"}, check=False).returncode
+        return subprocess.run(
+            again, env={**os.environ, "GITOPS_GEN_FAULTS_NETNS": "1"}, check=False
+        ).returncode
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="gitops-gen-faults-bench-"))
     try:
@@ -429,8 +513,10 @@ def main(argv: list[str] | None = None) -> int:
         if not wanted or "full-disk" in wanted:
             results["full-disk"] = full_disk_trials(fleet, work, args.trials, rng)
         netns = "yes" if os.environ.get("GITOPS_GEN_FAULTS_NETNS") else "no"
-        print(f"faults: {args.clusters} clusters x {args.apps} apps, {args.trials} trials per family, seed "
-              f"{args.seed}, network namespace: {netns}")
+        print(
+            f"faults: {args.clusters} clusters x {args.apps} apps, {args.trials} trials per family, seed "
+            f"{args.seed}, network namespace: {netns}"
+        )
         report(results)
     finally:
         unlock_tree(work)

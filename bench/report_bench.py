@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     (BENCH / ".fleets").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="report-", dir=BENCH / ".fleets"))
     repo = work / "repo"
-    params = fleetgen.FleetParams(clusters=args.clusters, apps=args.apps, apps_per_cluster=args.apps_per_cluster,
-                                  seed=args.seed)
+    params = fleetgen.FleetParams(
+        clusters=args.clusters, apps=args.apps, apps_per_cluster=args.apps_per_cluster, seed=args.seed
+    )
     for rel, text in fleetgen.build_fleet(params).items():
         path = repo / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,8 +51,26 @@ def main(argv: list[str] | None = None) -> int:
     commands = {
         "render -j 1": [*cli, "render", "--repo", str(repo), "--out", str(work / "render"), "-j", "1"],
         "render (parallel)": [*cli, "render", "--repo", str(repo), "--out", str(work / "render")],
-        "report --format json": [*cli, "report", "--repo", str(repo), "--format", "json", "--out", str(work / "r.json")],
-        "report --format html": [*cli, "report", "--repo", str(repo), "--format", "html", "--out", str(work / "r.html")],
+        "report --format json": [
+            *cli,
+            "report",
+            "--repo",
+            str(repo),
+            "--format",
+            "json",
+            "--out",
+            str(work / "r.json"),
+        ],
+        "report --format html": [
+            *cli,
+            "report",
+            "--repo",
+            str(repo),
+            "--format",
+            "html",
+            "--out",
+            str(work / "r.html"),
+        ],
         "report --format text": [*cli, "report", "--repo", str(repo), "--out", str(work / "r.txt")],
     }
     best: dict[str, Run] = {}
@@ -63,14 +82,22 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             if label not in best or run.seconds < best[label].seconds:
                 best[label] = run
-    print(f"fleet: {args.clusters} clusters x {args.apps} apps ({args.apps_per_cluster} per cluster), seed "
-          f"{args.seed}; best of {args.repeat}")
+    print(
+        f"fleet: {args.clusters} clusters x {args.apps} apps ({args.apps_per_cluster} per cluster), seed "
+        f"{args.seed}; best of {args.repeat}"
+    )
     serial = best["render -j 1"]
     for label, run in best.items():
-        ratio = f"  {run.seconds / serial.seconds:.2f}x wall, {run.cpu_seconds / serial.cpu_seconds:.2f}x CPU of " \
-                "render -j 1" if label.startswith("report") else ""
-        print(f"{label:22} {run.seconds:6.2f} s wall, {run.cpu_seconds:6.2f} s CPU, "
-              f"{run.maxrss_kb // 1024:4d} MiB{ratio}")
+        ratio = (
+            f"  {run.seconds / serial.seconds:.2f}x wall, {run.cpu_seconds / serial.cpu_seconds:.2f}x CPU of "
+            "render -j 1"
+            if label.startswith("report")
+            else ""
+        )
+        print(
+            f"{label:22} {run.seconds:6.2f} s wall, {run.cpu_seconds:6.2f} s CPU, "
+            f"{run.maxrss_kb // 1024:4d} MiB{ratio}"
+        )
     html = work / "r.html"
     print(f"html page: {html.stat().st_size / 1e6:.2f} MB")
     if args.keep:

@@ -282,8 +282,13 @@ def run_gitops_gen(report: Report, args: argparse.Namespace, repo: Path, render_
 
 def git_commit_all(repo: Path) -> None:
     """A pre-commit hook runs in a git work tree; validate keeps its cache under .git/."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-q", "-m", "fleet"]):
         subprocess.run(cmd, cwd=repo, check=True, env=env, capture_output=True)
 
@@ -412,9 +417,19 @@ def main(argv: list[str] | None = None) -> int:
         if render is not None and outputs:
             report.add("speed-up (kubectl / render)", fmt_ratio(total_kubectl, total_kubectl_cpu, render))
             if report.generate is not None:
-                both = Run("generate+render", [], 0, render.seconds + report.generate.seconds,
-                           render.cpu_seconds + report.generate.cpu_seconds, 0, "", "")
-                report.add("speed-up (kubectl / generate+render)", fmt_ratio(total_kubectl, total_kubectl_cpu, both))
+                both = Run(
+                    "generate+render",
+                    [],
+                    0,
+                    render.seconds + report.generate.seconds,
+                    render.cpu_seconds + report.generate.cpu_seconds,
+                    0,
+                    "",
+                    "",
+                )
+                report.add(
+                    "speed-up (kubectl / generate+render)", fmt_ratio(total_kubectl, total_kubectl_cpu, both)
+                )
             mismatches = compare(outputs, render_dir)
             report.add(
                 "identical output",

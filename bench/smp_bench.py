@@ -108,8 +108,9 @@ def load_module(name: str, path: Path) -> ModuleType:
 Merge = Callable[[dict[str, Any], dict[str, Any], Any], Any]
 
 
-def time_merges(merges: dict[str, tuple[Merge, Callable[[str, str], Any], bool]], cases: list[Case],
-                rounds: int) -> dict[str, float]:
+def time_merges(
+    merges: dict[str, tuple[Merge, Callable[[str, str], Any], bool]], cases: list[Case], rounds: int
+) -> dict[str, float]:
     """Best mean milliseconds per merge of each named merge function.
 
     Rounds alternate between the functions so that a busy machine slows all of
@@ -130,7 +131,9 @@ def time_merges(merges: dict[str, tuple[Merge, Callable[[str, str], Any], bool]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--apps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=7, help="repeat and keep the best round")
@@ -158,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         if old is not None:
             for base, patch, api_version, kind in cases:
                 want = old.merge(_copy(base), _copy(patch), old_meta(api_version, kind))
-                got = smp.merge(_copy(base), _copy(patch), openapi.patch_meta(api_version, kind),
-                                consume_base=True)
+                got = smp.merge(
+                    _copy(base), _copy(patch), openapi.patch_meta(api_version, kind), consume_base=True
+                )
                 if want != got:
                     print(f"MISMATCH in {label}: {kind} {base.get('metadata')}")
                     return 1
@@ -173,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         row = [f"{label:<16} {len(cases):>5} merges"]
         row += [f"{name} {ms[name]:.4f}" for name in ("old", "new default", "new consume_base") if name in ms]
         if old is not None:
-            row.append(f"speed-up {ms['old'] / ms['new default']:.1f}x / {ms['old'] / ms['new consume_base']:.1f}x")
+            row.append(
+                f"speed-up {ms['old'] / ms['new default']:.1f}x / {ms['old'] / ms['new consume_base']:.1f}x"
+            )
         print("  ".join(row))
     return 0
 

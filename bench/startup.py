@@ -31,7 +31,9 @@ def median_time(cmd: list[str], runs: int, cwd: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--runs", type=int, default=15)
     args = parser.parse_args()
     gg = [sys.executable, "-m", "gitops_gen"]
@@ -44,11 +46,20 @@ def main() -> int:
         rows.append(("gitops-gen build (one file)", build))
         kubectl = shutil.which("kubectl")
         if kubectl:
-            rows.append(("kubectl kustomize (one file)", median_time([kubectl, "kustomize", str(one)], args.runs, ROOT)))
+            rows.append(
+                (
+                    "kubectl kustomize (one file)",
+                    median_time([kubectl, "kustomize", str(one)], args.runs, ROOT),
+                )
+            )
         patch = sorted(ROOT.glob("apps/*/env/*/*.yaml"))
         if patch:
-            rows.append((f"gitops-gen validate {patch[0].relative_to(ROOT)}",
-                         median_time([*gg, "validate", str(patch[0])], max(3, args.runs // 3), ROOT)))
+            rows.append(
+                (
+                    f"gitops-gen validate {patch[0].relative_to(ROOT)}",
+                    median_time([*gg, "validate", str(patch[0])], max(3, args.runs // 3), ROOT),
+                )
+            )
     for label, seconds in rows:
         print(f"{label:55} {seconds * 1000:7.0f} ms")
     if kubectl:

@@ -15,7 +15,9 @@ class GitopsGenError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, path: str | None = None, line: int | None = None, col: int | None = None):
+    def __init__(
+        self, message: str, path: str | None = None, line: int | None = None, col: int | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.path = path

@@ -166,7 +166,9 @@ def _number(value: Any) -> int | None:
     return None
 
 
-def _factor(obj: Mapping[str, Any], factor: Mapping[str, Any], bound: tuple[str | int, ...]) -> tuple[int, Path | None]:
+def _factor(
+    obj: Mapping[str, Any], factor: Mapping[str, Any], bound: tuple[str | int, ...]
+) -> tuple[int, Path | None]:
     value, where = int(factor.get("default", 1)), None
     for pattern in factor["paths"]:
         path = _bind(pattern, bound)
@@ -206,8 +208,18 @@ def pod_templates(obj: Mapping[str, Any]) -> list[PodTemplate]:
             max_path = entry.get("max")
             max_pods = _number(_get(obj, _bind(max_path, bound))) if max_path else None
             singles = tuple(tuple(p) for p in entry.get("containers", []))
-            out.append(PodTemplate(path, spec, pods, count_path, max_pods, bool(entry.get("perNode")),
-                                   singles, entry.get("resources", "resources")))
+            out.append(
+                PodTemplate(
+                    path,
+                    spec,
+                    pods,
+                    count_path,
+                    max_pods,
+                    bool(entry.get("perNode")),
+                    singles,
+                    entry.get("resources", "resources"),
+                )
+            )
     return out
 
 
@@ -225,8 +237,9 @@ def containers(template: PodTemplate, sections: tuple[str, ...] = CONTAINER_LIST
         item = _get(template.spec, single) if single else template.spec
         if isinstance(item, Mapping):
             name = single[-1] if single else "trainer"
-            yield Container((*template.path, *single), "single", offset, {"name": name, **item},
-                            template.resources_key)
+            yield Container(
+                (*template.path, *single), "single", offset, {"name": name, **item}, template.resources_key
+            )
 
 
 def _generic_containers(node: Any, path: Path = ()) -> Iterator[Container]:
@@ -284,7 +297,10 @@ def crd_scopes(objects: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], bo
     """(group, kind) -> namespaced, for every CustomResourceDefinition among OBJECTS."""
     out: dict[tuple[str, str], bool] = {}
     for obj in objects:
-        if obj.get("kind") != "CustomResourceDefinition" or group_of(obj.get("apiVersion")) != "apiextensions.k8s.io":
+        if (
+            obj.get("kind") != "CustomResourceDefinition"
+            or group_of(obj.get("apiVersion")) != "apiextensions.k8s.io"
+        ):
             continue
         spec = obj.get("spec")
         if not isinstance(spec, Mapping) or not isinstance(spec.get("names"), Mapping):

@@ -59,7 +59,11 @@ def mask_object(obj: dict[str, Any], reference: dict[str, Any] | None = None) ->
             for k, v in values.items()
         }
     meta = obj.get("metadata")
-    if isinstance(meta, Mapping) and isinstance(meta.get("annotations"), Mapping) and LAST_APPLIED in meta["annotations"]:
+    if (
+        isinstance(meta, Mapping)
+        and isinstance(meta.get("annotations"), Mapping)
+        and LAST_APPLIED in meta["annotations"]
+    ):
         masked["metadata"] = {**meta, "annotations": {**meta["annotations"], LAST_APPLIED: MASK}}
     return masked
 

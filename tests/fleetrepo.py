@@ -35,8 +35,12 @@ def example_fleet_repo(dest: Path, source: Path = ROOT) -> Path:
 
 def status(repo: Path) -> str:
     """Everything that says whether a command touched the repo: HEAD, index and worktree."""
-    return git(repo, "rev-parse", "HEAD") + git(repo, "status", "--porcelain", "--untracked-files=all") + \
-        git(repo, "diff") + git(repo, "diff", "--cached")
+    return (
+        git(repo, "rev-parse", "HEAD")
+        + git(repo, "status", "--porcelain", "--untracked-files=all")
+        + git(repo, "diff")
+        + git(repo, "diff", "--cached")
+    )
 
 
 def validate_base_fleet(dest: Path) -> Path:

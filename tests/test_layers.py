@@ -52,7 +52,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -74,7 +74,9 @@ def test_cycle_finder_finds_a_cycle() -> None:
 
 
 def test_cli_start_imports_no_heavy_library() -> None:
-    code = ("import sys, gitops_gen.cli; "
-            "print(sorted(m for m in ('git', 'jsonschema', 'ruamel.yaml', 'kubernetes_validate') if m in sys.modules))")
+    code = (
+        "import sys, gitops_gen.cli; "
+        "print(sorted(m for m in ('git', 'jsonschema', 'ruamel.yaml', 'kubernetes_validate') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -32,20 +32,25 @@ pytestmark = [
 
 
 def git(repo: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False,
-                          timeout=120)
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False, timeout=120
+    )
 
 
 def environment(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
-    env.update({
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "HOME": str(tmp / "home"),
-        "PRE_COMMIT_HOME": str(tmp / "pre-commit-cache"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_NOSYSTEM": "1",
-    })
+    env.update(
+        {
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "HOME": str(tmp / "home"),
+            "PRE_COMMIT_HOME": str(tmp / "pre-commit-cache"),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+    )
     (tmp / "home").mkdir(exist_ok=True)
     return env
 
@@ -80,12 +85,15 @@ TUNING_ENV = "BATCH_SIZE=8\nMAX_QUEUE=64\n"
 def add_json_patch_and_env_file(fleet: Path) -> None:
     zone = fleet / "apps/toxicity-detector/zone/zone-2"
     (zone / "labels.json").write_text(JSON_PATCH)
-    (zone / "kustomization.yaml").write_text((zone / "kustomization.yaml").read_text() +
-                                             "- path: labels.json\n  target: {kind: Deployment}\n")
+    (zone / "kustomization.yaml").write_text(
+        (zone / "kustomization.yaml").read_text() + "- path: labels.json\n  target: {kind: Deployment}\n"
+    )
     prod = fleet / "apps/private-detector/env/prod"
     (prod / "tuning.env").write_text(TUNING_ENV)
-    (prod / "kustomization.yaml").write_text((prod / "kustomization.yaml").read_text() +
-                                             "- name: private-detector-tuning\n  envs:\n  - tuning.env\n")
+    (prod / "kustomization.yaml").write_text(
+        (prod / "kustomization.yaml").read_text()
+        + "- name: private-detector-tuning\n  envs:\n  - tuning.env\n"
+    )
 
 
 class Fleet:
@@ -97,12 +105,21 @@ class Fleet:
         self.root = tmp / "fleet"
         shutil.copytree(BASE, self.root)
         add_json_patch_and_env_file(self.root)
-        config = {"repos": [{"repo": str(hooks), "rev": rev, "hooks": [{"id": "gitops-gen-validate-system"}]}]}
+        config = {
+            "repos": [{"repo": str(hooks), "rev": rev, "hooks": [{"id": "gitops-gen-validate-system"}]}]
+        }
         (self.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fleet"]):
             assert self.git(*args).returncode == 0
-        install = subprocess.run([str(PRE_COMMIT), "install"], cwd=self.root, capture_output=True, text=True,
-                                 env=self.env, check=False, timeout=120)
+        install = subprocess.run(
+            [str(PRE_COMMIT), "install"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+            timeout=120,
+        )
         assert install.returncode == 0, install.stdout + install.stderr
 
     def git(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -136,7 +153,9 @@ def test_commit_with_a_bad_mig_profile_is_blocked(fleet: Fleet) -> None:
     patch = fleet.root / "apps/private-detector/env/dev/mig-slice.yaml"
     patch.write_text(patch.read_text().replace("nvidia.com/mig-1g.5gb: 1", "nvidia.com/mig-3g.40gb: 1"))
     assert fleet.git("add", "-A").returncode == 0
-    fleet.blocked("bigger slice", "apps/private-detector/env/dev/mig-slice.yaml:13:13: error: [mig-profile-not-on-gpu]")
+    fleet.blocked(
+        "bigger slice", "apps/private-detector/env/dev/mig-slice.yaml:13:13: error: [mig-profile-not-on-gpu]"
+    )
 
     # Fixed: a valid profile of that pool's config commits.
     patch.write_text(patch.read_text().replace("nvidia.com/mig-3g.40gb: 1", "nvidia.com/mig-1g.5gb: 1"))
@@ -202,8 +221,15 @@ def test_readme_local_hook_works_as_written(tmp_path: Path) -> None:
     (fleet / ".pre-commit-config.yaml").write_text(found.group(1))
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fleet"]):
         assert git(fleet, *args, env=env).returncode == 0
-    install = subprocess.run([str(PRE_COMMIT), "install"], cwd=fleet, capture_output=True, text=True, env=env,
-                             check=False, timeout=120)
+    install = subprocess.run(
+        [str(PRE_COMMIT), "install"],
+        cwd=fleet,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
     assert install.returncode == 0, install.stdout + install.stderr
     assert git(fleet, "rm", "-q", "-r", "apps/private-detector/env/prod", env=env).returncode == 0
     blocked = git(fleet, "commit", "-m", "drop the prod layer", env=env)

@@ -70,8 +70,10 @@ def test_dotdot_out_of_the_repository(repo: Path) -> None:
     one_line_error(*build_in(repo, "app"), "app/kustomization.yaml:2", "escapes the repository")
 
 
-@pytest.mark.parametrize("url", ["https://github.com/org/repo//base?ref=v1", "github.com/org/repo/base",
-                                 "git@github.com:org/repo.git"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/org/repo//base?ref=v1", "github.com/org/repo/base", "git@github.com:org/repo.git"],
+)
 def test_remote_resources_are_refused_without_network(repo: Path, url: str) -> None:
     kustomization(repo, f"resources:\n- {url}\n")
     one_line_error(*build_in(repo, "app"), "app/kustomization.yaml:2", "not supported: remote")
@@ -82,14 +84,20 @@ def test_alias_bomb(repo: Path) -> None:
     for i in range(1, 12):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
     (repo / "app" / "bomb.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n" + "\n".join("  " + x for x in lines) + "\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n"
+        + "\n".join("  " + x for x in lines)
+        + "\n"
+    )
     kustomization(repo, "resources:\n- bomb.yaml\n")
     one_line_error(*build_in(repo, "app"), "app/bomb.yaml")
 
 
 def test_huge_file(repo: Path) -> None:
-    (repo / "app" / "huge.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  a: "
-                                            + "x" * (17 * 1024 * 1024) + "\n")
+    (repo / "app" / "huge.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  a: "
+        + "x" * (17 * 1024 * 1024)
+        + "\n"
+    )
     kustomization(repo, "resources:\n- huge.yaml\n")
     one_line_error(*build_in(repo, "app"), "app/huge.yaml")
 
@@ -120,6 +128,8 @@ def test_bad_patch_in_fleet_writes_nothing(tmp_path: Path) -> None:
     before = status(fleet)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["render", "--repo", str(fleet), "--out", str(out)])
-    one_line_error(result.exit_code, result.stdout, result.stderr, "apps/private-detector/zone/zone-1/gpu-node.yaml:")
+    one_line_error(
+        result.exit_code, result.stdout, result.stderr, "apps/private-detector/zone/zone-1/gpu-node.yaml:"
+    )
     assert not out.exists(), "render wrote output despite the error"
     assert status(fleet) == before

@@ -29,10 +29,12 @@ BASE = "apps/private-detector/base"
 
 def secret_yaml(token: str) -> str:
     last = json.dumps({"apiVersion": "v1", "kind": "Secret", "stringData": {"token": token}})
-    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\n  annotations:\n"
-            f"    kubectl.kubernetes.io/last-applied-configuration: '{last}'\ntype: Opaque\n"
-            f"stringData:\n  token: {token}\n"
-            f"data:\n  key: {base64.b64encode(ENCODED.encode()).decode()}\n")
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\n  annotations:\n"
+        f"    kubectl.kubernetes.io/last-applied-configuration: '{last}'\ntype: Opaque\n"
+        f"stringData:\n  token: {token}\n"
+        f"data:\n  key: {base64.b64encode(ENCODED.encode()).decode()}\n"
+    )
 
 
 @pytest.fixture
@@ -41,8 +43,10 @@ def fleet(tmp_path: Path) -> Path:
     base = repo / BASE
     (base / "secret.yaml").write_text(secret_yaml(PLAIN))
     kust = base / "kustomization.yaml"
-    kust.write_text(kust.read_text().replace("- service.yaml\n", "- service.yaml\n- secret.yaml\n")
-                    + f"secretGenerator:\n- name: pd-extra\n  literals:\n  - password={LITERAL}\n")
+    kust.write_text(
+        kust.read_text().replace("- service.yaml\n", "- service.yaml\n- secret.yaml\n")
+        + f"secretGenerator:\n- name: pd-extra\n  literals:\n  - password={LITERAL}\n"
+    )
     commit_all(repo)
     (base / "secret.yaml").write_text(secret_yaml(CHANGED))
     return repo
@@ -81,15 +85,19 @@ def test_no_command_prints_a_secret(fleet: Path, args: tuple[str, ...]) -> None:
 def test_errors_quoting_source_lines_hide_secrets(fleet: Path) -> None:
     # data not a mapping (validate quotes the value), and a JSON 6902 patch failing on the Secret.
     (fleet / BASE / "secret.yaml").write_text(
-        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\ndata: {PLAIN}\n")
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\ndata: {PLAIN}\n"
+    )
     output = run(fleet, "validate")
     assert "pd-token" in output and not [v for v in FORMS if v in output], output
     (fleet / BASE / "secret.yaml").write_text(secret_yaml(PLAIN))
     (fleet / BASE / "p.yaml").write_text("- op: replace\n  path: /data/nope/deeper\n  value: x\n")
     kust = fleet / BASE / "kustomization.yaml"
     kust.write_text(kust.read_text() + "patches:\n- path: p.yaml\n  target: {kind: Secret, name: pd-token}\n")
-    for args in (("validate",), ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "data.key"),
-                 ("generate",)):
+    for args in (
+        ("validate",),
+        ("explain", "--cluster", "zone-1-dev", "Secret/pd-token", "data.key"),
+        ("generate",),
+    ):
         output = run(fleet, *args)
         assert not [v for v in FORMS if v in output], (args, output)
 
@@ -100,8 +108,16 @@ def test_render_prints_what_kustomize_prints(fleet: Path) -> None:
 
 
 def test_mask_object_hides_every_form() -> None:
-    obj = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {
-        secrets.LAST_APPLIED: json.dumps({"stringData": {"t": PLAIN}})}}, "data": PLAIN, "stringData": [PLAIN]}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "s",
+            "annotations": {secrets.LAST_APPLIED: json.dumps({"stringData": {"t": PLAIN}})},
+        },
+        "data": PLAIN,
+        "stringData": [PLAIN],
+    }
     masked = secrets.mask_object(obj)
     assert PLAIN not in json.dumps(masked)
     assert masked["data"] == masked["stringData"] == secrets.MASK

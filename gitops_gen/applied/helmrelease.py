@@ -36,7 +36,9 @@ class NotExpanded(Exception):
 
 def expand_releases(tree: Tree, sync: Sync | None, resources: list[Resource]) -> Applied:
     """RESOURCES with every reachable HelmRelease followed by the objects it installs."""
-    releases = [r for r in resources if r.kind == "HelmRelease" and r.api_version.startswith(HELMRELEASE_GROUP)]
+    releases = [
+        r for r in resources if r.kind == "HelmRelease" and r.api_version.startswith(HELMRELEASE_GROUP)
+    ]
     if not releases:
         return Applied(resources)
     config = read_config(tree)
@@ -50,8 +52,16 @@ def expand_releases(tree: Tree, sync: Sync | None, resources: list[Resource]) ->
         try:
             out.extend(expand(tree, sync, res, objs, config))
         except NotExpanded as why:
-            notes.append(Problem(res.origin.path, kind_line(tree, res), 1, "warning", HELMRELEASE_NOT_EXPANDED.id,
-                                 f"not expanded: HelmRelease/{res.name} ({why})"))
+            notes.append(
+                Problem(
+                    res.origin.path,
+                    kind_line(tree, res),
+                    1,
+                    "warning",
+                    HELMRELEASE_NOT_EXPANDED.id,
+                    f"not expanded: HelmRelease/{res.name} ({why})",
+                )
+            )
     return Applied(out, notes)
 
 
@@ -78,18 +88,25 @@ def kind_line(tree: Tree, res: Resource) -> int:
 def find(objs: list[dict[str, Any]], kind: str, name: str, namespace: str) -> dict[str, Any] | None:
     for obj in objs:
         meta = obj.get("metadata") or {}
-        if obj.get("kind") == kind and meta.get("name") == name and meta.get("namespace", namespace) == namespace:
+        if (
+            obj.get("kind") == kind
+            and meta.get("name") == name
+            and meta.get("namespace", namespace) == namespace
+        ):
             return obj
     return None
 
 
-def chart_source(tree: Tree, sync: Sync | None, release: dict[str, Any], objs: list[dict[str, Any]],
-                 config: dict[str, Any]) -> tuple[str, str]:
+def chart_source(
+    tree: Tree, sync: Sync | None, release: dict[str, Any], objs: list[dict[str, Any]], config: dict[str, Any]
+) -> tuple[str, str]:
     """(chart directory, where values files of spec.chart.spec.valuesFiles are relative to)."""
     spec = release.get("spec") or {}
     if spec.get("chartRef"):
         ref = spec["chartRef"]
-        raise NotExpanded(f"chart source {ref.get('kind')}/{ref.get('name')}: chartRef is not supported offline")
+        raise NotExpanded(
+            f"chart source {ref.get('kind')}/{ref.get('name')}: chartRef is not supported offline"
+        )
     chart = ((spec.get("chart") or {}).get("spec")) or {}
     ref = chart.get("sourceRef") or {}
     namespace = ref.get("namespace") or (release.get("metadata") or {}).get("namespace") or "default"
@@ -109,19 +126,25 @@ def chart_source(tree: Tree, sync: Sync | None, release: dict[str, Any], objs: l
         url = str(((repo or {}).get("spec") or {}).get("url") or "")
         if not url:
             raise NotExpanded(f"{label}: the HelmRepository is not in this cluster's render")
-        mapped = (((config.get("helm") or {}).get("repositories")) or {}).get(url) or \
-            (((config.get("helm") or {}).get("repositories")) or {}).get(url.rstrip("/"))
+        mapped = (((config.get("helm") or {}).get("repositories")) or {}).get(url) or (
+            ((config.get("helm") or {}).get("repositories")) or {}
+        ).get(url.rstrip("/"))
         if not mapped:
-            raise NotExpanded(f"{label} {url}: not mapped to a vendored directory in gitops-gen.yaml "
-                              "helm.repositories")
+            raise NotExpanded(
+                f"{label} {url}: not mapped to a vendored directory in gitops-gen.yaml helm.repositories"
+            )
         base = normalize(str(mapped))
         version = str(chart.get("version") or "")
-        for candidate in ([f"{base}/{chart_name}-{version}/{chart_name}"] if version else []) + [f"{base}/{chart_name}"]:
+        for candidate in ([f"{base}/{chart_name}-{version}/{chart_name}"] if version else []) + [
+            f"{base}/{chart_name}"
+        ]:
             if tree.kind(posixpath.join(candidate, "Chart.yaml")) == "file":
                 return candidate, candidate
-        raise NotExpanded(f"{label} {url}: chart {chart_name!r} is not vendored under {mapped}/ (run `helm pull "
-                          f"{chart_name} --repo {url}{' --version ' + version if version else ''} --untar "
-                          f"--untardir {mapped}`)")
+        raise NotExpanded(
+            f"{label} {url}: chart {chart_name!r} is not vendored under {mapped}/ (run `helm pull "
+            f"{chart_name} --repo {url}{' --version ' + version if version else ''} --untar "
+            f"--untardir {mapped}`)"
+        )
     raise NotExpanded(f"{label}: only GitRepository and HelmRepository sources are expanded")
 
 
@@ -150,8 +173,9 @@ def set_path(values: dict[str, Any], path: str, value: Any) -> None:
         node[parts[-1]] = value
 
 
-def release_values(tree: Tree, release: dict[str, Any], objs: list[dict[str, Any]], values_base: str,
-                   chart_dir: str) -> dict[str, Any]:
+def release_values(
+    tree: Tree, release: dict[str, Any], objs: list[dict[str, Any]], values_base: str, chart_dir: str
+) -> dict[str, Any]:
     spec = release.get("spec") or {}
     namespace = (release.get("metadata") or {}).get("namespace") or "default"
     values: dict[str, Any] = {}
@@ -191,13 +215,15 @@ def kube_version(tree: Tree, sync: Sync | None, config: dict[str, Any]) -> str |
         doc = yaml.safe_load(tree.read(f"{cluster}/cluster.yaml")) or {}
     except (yaml.YAMLError, GitopsGenError):
         doc = {}
-    version = ((doc.get("spec") or {}) if isinstance(doc, dict) else {}).get("kubernetesVersion") or \
-        config.get("kubernetesVersion")
+    version = ((doc.get("spec") or {}) if isinstance(doc, dict) else {}).get(
+        "kubernetesVersion"
+    ) or config.get("kubernetesVersion")
     return f"{version}.0" if isinstance(version, str) and version.count(".") == 1 else None
 
 
-def expand(tree: Tree, sync: Sync | None, res: Resource, objs: list[dict[str, Any]],
-           config: dict[str, Any]) -> list[Resource]:
+def expand(
+    tree: Tree, sync: Sync | None, res: Resource, objs: list[dict[str, Any]], config: dict[str, Any]
+) -> list[Resource]:
     release = res.obj
     spec = release.get("spec") or {}
     if spec.get("postRenderers"):
@@ -221,10 +247,13 @@ def expand(tree: Tree, sync: Sync | None, res: Resource, objs: list[dict[str, An
         rendered = helm.render(request)
     except helm.HelmError as err:
         if err.message == helm.NO_BACKEND:
-            raise NotExpanded("Helm is not available: install gitops-gen[helm] or pass --helm-command") from None
+            raise NotExpanded(
+                "Helm is not available: install gitops-gen[helm] or pass --helm-command"
+            ) from None
         where, line, col = helm.template_location(tree, chart_dir, request.chart_name, err.message)
-        raise GitopsGenError(f"HelmRelease/{meta.get('name')}: {err.message}", where or res.origin.path,
-                             line, col) from None
+        raise GitopsGenError(
+            f"HelmRelease/{meta.get('name')}: {err.message}", where or res.origin.path, line, col
+        ) from None
     out = []
     for source, doc in helm.manifests(request, rendered, {"skipTests": True}):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
@@ -235,4 +264,3 @@ def expand(tree: Tree, sync: Sync | None, res: Resource, objs: list[dict[str, An
                 made.meta["namespace"] = str(namespace)  # Helm installs them into the release namespace
             out.append(made)
     return out
-

@@ -60,7 +60,9 @@ def source_values(obj: dict[str, Any]) -> dict[str, str]:
             try:
                 values[key] = base64.b64decode(str(raw), validate=True).decode()
             except (binascii.Error, UnicodeDecodeError) as err:
-                raise PostBuildError(f"Secret/{obj['metadata']['name']}: data.{key} is not base64 text") from err
+                raise PostBuildError(
+                    f"Secret/{obj['metadata']['name']}: data.{key} is not base64 text"
+                ) from err
         # The API server folds stringData into data.
         values.update({k: str(v) for k, v in (obj.get("stringData") or {}).items()})
         return values
@@ -109,7 +111,9 @@ def substitute(objs: list[dict[str, Any]], values: Mapping[str, str], strict: bo
             out.objects.append(walk(obj, values, strict, unset))
         except (envsubst.EnvsubstError, yaml.YAMLError) as err:
             variable = err.name if isinstance(err, envsubst.UnsetVariable) else None
-            raise PostBuildError(f"{describe(obj)}: envsubst error: {one_line(err)}", index, variable) from err
+            raise PostBuildError(
+                f"{describe(obj)}: envsubst error: {one_line(err)}", index, variable
+            ) from err
         if unset:
             out.unset[index] = unset
     return out
@@ -170,15 +174,21 @@ class Yaml11Loader(yaml.SafeLoader):
 
 Yaml11Loader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in [
-    ("tag:yaml.org,2002:bool",
-     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
-     "yYnNtTfFoO"),
-    ("tag:yaml.org,2002:int",
-     r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
-     "-+0123456789"),
-    ("tag:yaml.org,2002:float",
-     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-     "-+0123456789."),
+    (
+        "tag:yaml.org,2002:bool",
+        r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+        "yYnNtTfFoO",
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$",
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
 ]:
     Yaml11Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))

@@ -51,7 +51,9 @@ def find_sync(tree: Tree, cluster: str) -> Sync | None:
     try:
         docs = list(yaml.safe_load_all(tree.read(path)))
     except yaml.YAMLError as err:
-        raise GitopsGenError(f"cannot read the sync object: {' '.join(str(err).split())}", tree.display(path)) from None
+        raise GitopsGenError(
+            f"cannot read the sync object: {' '.join(str(err).split())}", tree.display(path)
+        ) from None
     want = mapping_dir(cluster)
     for doc in docs:
         if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
@@ -70,11 +72,18 @@ def _norm(path: Any) -> str | None:
 
 
 def needs_edit(sync: Sync | None) -> bool:
-    return sync is not None and sync.engine == "flux" and any(k in sync.obj["spec"] for k in FLUX_BUILD_FIELDS)
+    return (
+        sync is not None and sync.engine == "flux" and any(k in sync.obj["spec"] for k in FLUX_BUILD_FIELDS)
+    )
 
 
-def applied(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | None = None,
-            expand: Expander | None = None) -> Applied:
+def applied(
+    tree: Tree,
+    engine: Engine,
+    cluster: str,
+    built: list[Resource] | None = None,
+    expand: Expander | None = None,
+) -> Applied:
     """CLUSTER's objects as its GitOps engine applies them. BUILT, when given, is the plain build
     of mapping/<cluster> (reused unless the sync object changes the build). EXPAND turns
     HelmReleases into what helm-controller applies (step after post-build, as in Flux)."""
@@ -129,7 +138,11 @@ class EditedTree:
 def edited_kustomization(data: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     """DATA (a kustomization) as Flux's generator rewrites it from a Kustomization SPEC."""
     out = clone(data)
-    for src, dst in (("targetNamespace", "namespace"), ("namePrefix", "namePrefix"), ("nameSuffix", "nameSuffix")):
+    for src, dst in (
+        ("targetNamespace", "namespace"),
+        ("namePrefix", "namePrefix"),
+        ("nameSuffix", "nameSuffix"),
+    ):
         if isinstance(spec.get(src), str):
             out[dst] = spec[src]
     for patch in spec.get("patches") or []:
@@ -202,9 +215,16 @@ def flux_post_build(tree: Tree, sync: Sync, cluster: str, result: Applied) -> Ap
         res = result.resources[index]
         for name in sorted(names):
             path, line = source_line(tree, res, name)
-            notes.append(Problem(path, line, 1, "warning", POSTBUILD_UNSET.id,
-                                 f"{res.kind}/{res.name}: ${{{name}}} is not set and becomes empty "
-                                 f"({where} postBuild)"))
+            notes.append(
+                Problem(
+                    path,
+                    line,
+                    1,
+                    "warning",
+                    POSTBUILD_UNSET.id,
+                    f"{res.kind}/{res.name}: ${{{name}}} is not set and becomes empty ({where} postBuild)",
+                )
+            )
     return Applied(resources, notes, result.rebuilt)
 
 
@@ -263,7 +283,11 @@ def cluster_dir_objects(tree: Tree, cluster: str) -> Iterable[dict[str, Any]]:
 def find_source(objs: list[dict[str, Any]], kind: str, name: str, namespace: str) -> dict[str, Any] | None:
     for obj in objs:
         meta = obj.get("metadata") or {}
-        if obj.get("kind") == kind and meta.get("name") == name and meta.get("namespace", namespace) == namespace:
+        if (
+            obj.get("kind") == kind
+            and meta.get("name") == name
+            and meta.get("namespace", namespace) == namespace
+        ):
             return obj
     return None
 
@@ -298,8 +322,9 @@ def applied_view(tree: Tree, engine: Engine, cluster: str, built: list[Resource]
 CACHED = Origin("", "resource")  # objects validate took from its demand cache, not from this build
 
 
-def for_validate(tree: Tree, engine: Engine, cluster: str, resources: list[Resource],
-                 cached: list[dict[str, Any]]) -> tuple[list[Resource], list[dict[str, Any]], list[Problem]]:
+def for_validate(
+    tree: Tree, engine: Engine, cluster: str, resources: list[Resource], cached: list[dict[str, Any]]
+) -> tuple[list[Resource], list[dict[str, Any]], list[Problem]]:
     """validate's RESOURCES (and objects from its demand cache) as the cluster applies them, and the
     warnings found on the way. GitopsGenError where Flux would fail to apply."""
     extra = [Resource(obj=obj, origin=CACHED) for obj in cached]

@@ -54,8 +54,10 @@ class ImageRef:
 def check_name(name: str, what: str) -> None:
     """NAME must be a DNS-1123 label (a cluster or app name becomes object and directory names)."""
     if len(name) > 63 or not _DNS_LABEL.match(name):
-        raise UsageError(f"{what} name {name!r} is not a DNS-1123 label "
-                             "(lowercase letters, digits and '-', starting and ending alphanumeric, at most 63)")
+        raise UsageError(
+            f"{what} name {name!r} is not a DNS-1123 label "
+            "(lowercase letters, digits and '-', starting and ending alphanumeric, at most 63)"
+        )
 
 
 def parse_assignments(items: Iterable[str], option: str) -> dict[str, str]:
@@ -88,7 +90,7 @@ def parse_image(ref: str) -> ImageRef:
     """``registry/name[:tag][@digest]``; the tag is after the last ':' that follows the last '/'."""
     rest, at, digest = ref.partition("@")
     slash, colon = rest.rfind("/"), rest.rfind(":")
-    name, tag = (rest[:colon], rest[colon + 1:]) if colon > slash else (rest, None)
+    name, tag = (rest[:colon], rest[colon + 1 :]) if colon > slash else (rest, None)
     if not name or not _IMAGE_NAME.match(name):
         raise UsageError(f"image {ref!r}: {name!r} is not a valid image name")
     if tag is not None and not _TAG.match(tag):
@@ -133,8 +135,9 @@ def _load_all(tree: Tree, path: str) -> list[Any]:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise GitopsGenError(f"invalid YAML: {getattr(err, 'problem', None) or err}", tree.display(path),
-                             line) from None
+        raise GitopsGenError(
+            f"invalid YAML: {getattr(err, 'problem', None) or err}", tree.display(path), line
+        ) from None
 
 
 def base_objects(tree: Tree, directory: str, depth: int = 0) -> Iterator[BaseObject]:
@@ -189,7 +192,9 @@ def base_workload(tree: Tree, app: str) -> tuple[str, str, str]:
         same = [w for w in found if w[1] == kind]
         if same:
             return next((w for w in same if w[2] == app), same[0])
-    raise GitopsGenError(f"app {app!r}: no Deployment (or other workload) in {APPS_DIR}/{app}/{BASE_DIR}/ to patch")
+    raise GitopsGenError(
+        f"app {app!r}: no Deployment (or other workload) in {APPS_DIR}/{app}/{BASE_DIR}/ to patch"
+    )
 
 
 def match_image(tree: Tree, app: str, image: ImageRef) -> str:
@@ -202,7 +207,9 @@ def match_image(tree: Tree, app: str, image: ImageRef) -> str:
         return same[0]
     where = f"{APPS_DIR}/{app}/{BASE_DIR}/"
     if same:
-        raise UsageError(f"image {image.name!r} is ambiguous: {where} uses {', '.join(same)}; give the full name")
+        raise UsageError(
+            f"image {image.name!r} is ambiguous: {where} uses {', '.join(same)}; give the full name"
+        )
     known = ", ".join(names) or "none"
     raise UsageError(f"image {image.name!r} matches no image of {where} (images: {known})")
 
@@ -230,15 +237,18 @@ def select_clusters(fleet: Fleet, names: Iterable[str], where: Mapping[str, str]
         if key != CLUSTER_LAYER and key not in fleet.config.layers:
             known = ", ".join(fleet.config.all_layers)
             raise UsageError(f"--where {key}={where[key]}: unknown layer {key!r} (layers: {known})")
-    chosen = [c for c in fleet.clusters.values() if all(dict(c.layer_chain).get(k) == v for k, v in where.items())]
+    chosen = [
+        c for c in fleet.clusters.values() if all(dict(c.layer_chain).get(k) == v for k, v in where.items())
+    ]
     if not chosen:
         shown = " ".join(f"{k}={v}" for k, v in where.items())
         raise UsageError(f"--where {shown}: no cluster matches")
     return chosen
 
 
-def users_of(fleet: Fleet, app: str, layer: tuple[str, str] | None = None, generated_only: bool = False) -> tuple[
-        str, ...]:
+def users_of(
+    fleet: Fleet, app: str, layer: tuple[str, str] | None = None, generated_only: bool = False
+) -> tuple[str, ...]:
     """Clusters running APP (with LAYER=(key, value) among their layers, if given)."""
     out = []
     for cluster in fleet.clusters.values():
@@ -363,7 +373,9 @@ def set_app_enabled(text: str, path: str, app: str, enabled: bool) -> tuple[str,
     return (text if outcome.startswith(("already", "not")) else new), outcome
 
 
-def _set_key(entry: CommentedMap, key: str, value: Any, replaces: Iterable[str] = (), after: str = "name") -> None:
+def _set_key(
+    entry: CommentedMap, key: str, value: Any, replaces: Iterable[str] = (), after: str = "name"
+) -> None:
     """ENTRY[KEY] = VALUE in place; else where the first of REPLACES was (taking its comment); else
     after the key AFTER. The keys in REPLACES are removed."""
     if key in entry:
@@ -433,7 +445,9 @@ def set_image_entry(text: str, path: str, name: str, image: ImageRef) -> str:
         images = doc.get("images")
         if images is not None and not isinstance(images, CommentedSeq):
             raise GitopsGenError("images: expected a list", path)
-        entry = next((e for e in images or [] if isinstance(e, CommentedMap) and e.get("name") == base_name), None)
+        entry = next(
+            (e for e in images or [] if isinstance(e, CommentedMap) and e.get("name") == base_name), None
+        )
         is_new = entry is None
         if entry is None:
             entry = CommentedMap([("name", scalar(base_name))])

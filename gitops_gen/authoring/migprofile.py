@@ -49,8 +49,9 @@ def _files(tree: Tree, directory: str) -> list[str]:
     return out
 
 
-def plan_set_mig_profile(tree: Tree, fleet: Fleet, app: str, layer: tuple[str, str] | None, old: str,
-                         new: str) -> Change:
+def plan_set_mig_profile(
+    tree: Tree, fleet: Fleet, app: str, layer: tuple[str, str] | None, old: str, new: str
+) -> Change:
     require_base(tree, app)
     source, target = profile_arg(old, "FROM"), profile_arg(new, "TO")
     if source == target:
@@ -75,8 +76,12 @@ def plan_set_mig_profile(tree: Tree, fleet: Fleet, app: str, layer: tuple[str, s
             files[path] = edited.encode()
         for lineno, line in enumerate(edited.splitlines(), 1):
             if re.search(re.escape(source) + r"(?![\w.+-])", line):
-                notes.append(f"{tree.display(path)}:{lineno} still mentions {source} (not a resource request): "
-                             f"{line.strip()}")
+                notes.append(
+                    f"{tree.display(path)}:{lineno} still mentions {source} (not a resource request): "
+                    f"{line.strip()}"
+                )
     if not files:
-        raise GitopsGenError(f"nothing in {directory}/ requests nvidia.com/mig-{source}", tree.display(directory))
+        raise GitopsGenError(
+            f"nothing in {directory}/ requests nvidia.com/mig-{source}", tree.display(directory)
+        )
     return Change(files, affected, tuple(notes))

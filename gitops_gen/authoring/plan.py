@@ -60,8 +60,10 @@ def _check_layers(fleet: Fleet, layers: Mapping[str, str]) -> dict[str, str]:
         raise UsageError(f"--layer {unknown[0]}: unknown layer (gitops-gen.yaml layers: {known})")
     missing = [k for k in configured if k not in layers]
     if missing:
-        raise UsageError(f"missing --layer for {', '.join(missing)} (every cluster needs a value for each "
-                             f"layer of gitops-gen.yaml: {', '.join(configured)})")
+        raise UsageError(
+            f"missing --layer for {', '.join(missing)} (every cluster needs a value for each "
+            f"layer of gitops-gen.yaml: {', '.join(configured)})"
+        )
     for key in configured:
         check_layer_value(key, layers[key], fleet)
     return {key: layers[key] for key in configured}
@@ -75,8 +77,15 @@ def _cluster_offset(tree: Tree, fleet: Fleet) -> int:
     return 2
 
 
-def plan_new_cluster(tree: Tree, fleet: Fleet, name: str, layers: Mapping[str, str], engine: str | None = None,
-                     from_cluster: str | None = None, kubernetes_version: str | None = None) -> Change:
+def plan_new_cluster(
+    tree: Tree,
+    fleet: Fleet,
+    name: str,
+    layers: Mapping[str, str],
+    engine: str | None = None,
+    from_cluster: str | None = None,
+    kubernetes_version: str | None = None,
+) -> Change:
     check_name(name, "cluster")
     if kubernetes_version is not None and not _K8S_VERSION.match(kubernetes_version):
         raise UsageError(f"--kubernetes-version {kubernetes_version!r}: expected a minor version like 1.30")
@@ -86,8 +95,14 @@ def plan_new_cluster(tree: Tree, fleet: Fleet, name: str, layers: Mapping[str, s
     ordered = _check_layers(fleet, layers)
     if from_cluster is not None:
         source = fleet.cluster(from_cluster)
-        text = cluster_from(tree.read(source.path).decode("utf-8"), tree.display(source.path), name, ordered,
-                            engine, kubernetes_version)
+        text = cluster_from(
+            tree.read(source.path).decode("utf-8"),
+            tree.display(source.path),
+            name,
+            ordered,
+            engine,
+            kubernetes_version,
+        )
     else:
         text = cluster_text(name, ordered, engine, kubernetes_version, _cluster_offset(tree, fleet))
     return Change({path: text.encode()}, (name,))
@@ -100,7 +115,10 @@ def plan_new_app(tree: Tree, name: str, image: str | None = None) -> Change:
         raise GitopsGenError(f"app {name!r} already exists", tree.display(f"{APPS_DIR}/{name}/{BASE_DIR}"))
     notes: tuple[str, ...] = (f"{name} runs nowhere yet: `gitops-gen enable {name} --cluster C`",)
     if not image:
-        notes = (f"no --image: wrote the placeholder {ref} (validate warns while it reaches a cluster)", *notes)
+        notes = (
+            f"no --image: wrote the placeholder {ref} (validate warns while it reaches a cluster)",
+            *notes,
+        )
     return Change(_encode(app_files(name, ref)), (), notes)
 
 
@@ -117,12 +135,21 @@ def plan_new_layer(tree: Tree, fleet: Fleet, app: str, key: str, value: str) -> 
     if tree.kind(directory) is not None:
         raise GitopsGenError(f"layer component {directory}/ already exists", tree.display(directory))
     files = layer_files(app, key, value, base_workload(tree, app))
-    return Change(_encode(files), users_of(fleet, app, (key, value), generated_only=True),
-                  _layer_notes(fleet, app, key, value))
+    return Change(
+        _encode(files),
+        users_of(fleet, app, (key, value), generated_only=True),
+        _layer_notes(fleet, app, key, value),
+    )
 
 
-def plan_enable(tree: Tree, fleet: Fleet, app: str, enabled: bool, clusters: Iterable[str] = (),
-                where: Mapping[str, str] | None = None) -> Change:
+def plan_enable(
+    tree: Tree,
+    fleet: Fleet,
+    app: str,
+    enabled: bool,
+    clusters: Iterable[str] = (),
+    where: Mapping[str, str] | None = None,
+) -> Change:
     chosen = select_clusters(fleet, clusters, where or {})
     refs = [next((r for r in c.apps if r.name == app), None) for c in chosen]
     # An app needs a base, unless the clusters run it from a hand-written (chain) overlay.
@@ -180,7 +207,9 @@ def names_at_layer(tree: Tree, fleet: Fleet, app: str, base_name: str, key: str,
     return list(dict.fromkeys(names)) or [start]
 
 
-def plan_set_image(tree: Tree, fleet: Fleet, app: str, image: str, layer: tuple[str, str] | None = None) -> Change:
+def plan_set_image(
+    tree: Tree, fleet: Fleet, app: str, image: str, layer: tuple[str, str] | None = None
+) -> Change:
     require_base(tree, app)
     ref = pinned_image(image)
     base_name = match_image(tree, app, ref)
@@ -213,19 +242,22 @@ def plan_set_image(tree: Tree, fleet: Fleet, app: str, image: str, layer: tuple[
     return Change({path: new.encode()}, affected, notes)
 
 
-def stranded_entries(tree: Tree, fleet: Fleet, app: str, names: set[str],
-                     layer: tuple[str, str] | None) -> tuple[str, ...]:
+def stranded_entries(
+    tree: Tree, fleet: Fleet, app: str, names: set[str], layer: tuple[str, str] | None
+) -> tuple[str, ...]:
     """Notes for the ``images:`` entries of later layers keyed on a name a rename makes stale:
     kustomize matches an entry against the image as the earlier layers left it."""
     layers = list(fleet.config.all_layers)
-    later = layers if layer is None else layers[layers.index(layer[0]) + 1:]
+    later = layers if layer is None else layers[layers.index(layer[0]) + 1 :]
     notes = []
     for key in later:
         for value in tree.listdir(f"{APPS_DIR}/{app}/{key}"):
             directory = f"{APPS_DIR}/{app}/{key}/{value}"
             for name in sorted(names & set(_renames(tree, directory, every=True))):
                 shown = kustomization_file(tree, directory) or directory
-                notes.append(f"{shown} sets images for {name!r}, which the rename makes it miss: use the new name")
+                notes.append(
+                    f"{shown} sets images for {name!r}, which the rename makes it miss: use the new name"
+                )
     return tuple(notes)
 
 
@@ -251,7 +283,7 @@ class OverlayTree:
     def listdir(self, path: str) -> list[str]:
         names = set(self.base.listdir(path))
         prefix = f"{path}/" if path else ""
-        names.update(p[len(prefix):].split("/", 1)[0] for p in self.files if p.startswith(prefix))
+        names.update(p[len(prefix) :].split("/", 1)[0] for p in self.files if p.startswith(prefix))
         return sorted(names)
 
     def display(self, path: str) -> str:

@@ -101,12 +101,12 @@ def carry_over(original: str, before: str, after: str) -> str:
                 same.add(i1 + k)
     starts = Counter(_comment_start(line) for line in orig)
     aligned = {col for col, count in starts.items() if col is not None and count > 1}
-    out: list[str] = orig[:bound.get(0, 0)]  # e.g. a `---` ruamel does not write back
+    out: list[str] = orig[: bound.get(0, 0)]  # e.g. a `---` ruamel does not write back
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if i1 not in bound or i2 not in bound:
             return after
         if tag == "equal":
-            out.extend(orig[bound[i1]:bound[i2]])
+            out.extend(orig[bound[i1] : bound[i2]])
         elif all(k in same for k in range(i1, i2)):
             out.extend(_realign_hunk(old[i1:i2], new[j1:j2], aligned))
         else:
@@ -140,8 +140,14 @@ def _realign_hunk(old: list[str], new: list[str], aligned: AbstractSet[int]) -> 
     out = []
     for line in new:
         start = _comment_start(line)
-        origin = next((o for o in unused if start is not None and (c := _comment_start(o)) is not None
-                       and o[c:] == line[start:]), None)
+        origin = next(
+            (
+                o
+                for o in unused
+                if start is not None and (c := _comment_start(o)) is not None and o[c:] == line[start:]
+            ),
+            None,
+        )
         if origin is None:
             out.append(line)
             continue
@@ -210,7 +216,9 @@ def _reads_as_string(value: str) -> bool:
     if loaded != {"k": value}:
         return False
     # go-yaml v3 (kustomize) reads these as numbers where YAML 1.1 reads strings.
-    return not re.match(r"[-+]?(0[xXoObB][0-9a-fA-F_]+|\.[0-9]|[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?\Z)", value)
+    return not re.match(
+        r"[-+]?(0[xXoObB][0-9a-fA-F_]+|\.[0-9]|[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?\Z)", value
+    )
 
 
 def scalar(value: str, like: Any = None) -> Any:
@@ -295,7 +303,9 @@ def give_trailing(node: Any, rest: str) -> None:
     slot[index] = _token(eol, old_rest + rest, column)
 
 
-def append_keeping_trailing(container: CommentedSeq | CommentedMap, value: Any, key: str | None = None) -> None:
+def append_keeping_trailing(
+    container: CommentedSeq | CommentedMap, value: Any, key: str | None = None
+) -> None:
     """Append VALUE (under KEY for a mapping) after CONTAINER's last item, and move the comment
     lines that followed that item (a closing comment of the file, say) to after VALUE."""
     rest = take_trailing(container)

@@ -28,8 +28,9 @@ def _template(template: str, **values: str) -> str:
     return Template((_TEMPLATES / template).read_text(encoding="utf-8")).substitute(values)
 
 
-def cluster_text(name: str, layers: Mapping[str, str], engine: str | None, kubernetes_version: str | None,
-                 offset: int = 2) -> str:
+def cluster_text(
+    name: str, layers: Mapping[str, str], engine: str | None, kubernetes_version: str | None, offset: int = 2
+) -> str:
     """A new cluster.yaml: the layers in config order, no node pools or apps yet."""
     dash = " " * offset
     flow = ", ".join(f"{key}: {_flow_text(value)}" for key, value in layers.items())
@@ -57,8 +58,14 @@ def cluster_text(name: str, layers: Mapping[str, str], engine: str | None, kuber
     return "\n".join(lines) + "\n"
 
 
-def cluster_from(text: str, path: str, name: str, layers: Mapping[str, str], engine: str | None,
-                 kubernetes_version: str | None) -> str:
+def cluster_from(
+    text: str,
+    path: str,
+    name: str,
+    layers: Mapping[str, str],
+    engine: str | None,
+    kubernetes_version: str | None,
+) -> str:
     """A copy of another cluster's cluster.yaml (node pools, Kubernetes version, apps, comments)
     with a new name and layers; its GitOps engine is not copied (the default applies unless ENGINE)."""
 
@@ -83,11 +90,15 @@ def cluster_from(text: str, path: str, name: str, layers: Mapping[str, str], eng
             if "kubernetesVersion" in spec:
                 old_version = spec["kubernetesVersion"]
                 quoted = isinstance(old_version, (DoubleQuotedScalarString, SingleQuotedScalarString))
-                spec["kubernetesVersion"] = scalar(kubernetes_version, old_version if quoted else
-                                                   DoubleQuotedScalarString(""))
+                spec["kubernetesVersion"] = scalar(
+                    kubernetes_version, old_version if quoted else DoubleQuotedScalarString("")
+                )
             else:
-                spec.insert(list(spec.keys()).index("layers") + 1, "kubernetesVersion",
-                            DoubleQuotedScalarString(kubernetes_version))
+                spec.insert(
+                    list(spec.keys()).index("layers") + 1,
+                    "kubernetesVersion",
+                    DoubleQuotedScalarString(kubernetes_version),
+                )
         gitops = CommentedMap([("engine", engine)]) if engine is not None else None
         if gitops is not None:
             gitops.fa.set_flow_style()
@@ -114,8 +125,11 @@ def app_files(name: str, image: ImageRef) -> dict[str, str]:
     kustomization = _template("app-kustomization.yaml", api_version=KUSTOMIZATION_VERSION, name=name)
     deployment = _template("app-deployment.yaml", image_line=image_line, name=name)
     service = _template("app-service.yaml", name=name)
-    return {f"{base}/kustomization.yaml": kustomization, f"{base}/deployment.yaml": deployment,
-            f"{base}/service.yaml": service}
+    return {
+        f"{base}/kustomization.yaml": kustomization,
+        f"{base}/deployment.yaml": deployment,
+        f"{base}/service.yaml": service,
+    }
 
 
 def _aligned(text: str, comment: str, column: int = 37) -> str:
@@ -125,8 +139,10 @@ def _aligned(text: str, comment: str, column: int = 37) -> str:
 
 def _component_header(app: str, key: str, value: str) -> str:
     who = f"the cluster {value} only" if key == CLUSTER_LAYER else f"every cluster with {key}={value}"
-    return (f"# {app} for {key}={value}: a kustomize Component, applied to {who},\n"
-            "# after the layers before it (later layers win).\n")
+    return (
+        f"# {app} for {key}={value}: a kustomize Component, applied to {who},\n"
+        "# after the layers before it (later layers win).\n"
+    )
 
 
 def component_text(app: str, key: str, value: str) -> str:

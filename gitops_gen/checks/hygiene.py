@@ -32,15 +32,34 @@ from gitops_gen.kustomize.types import FILE_NAMES, PATCH_FIELDS
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
 
-LAYER_UNUSED = Rule("layer-unused", "warning", "kustomization", "apps/<app>/<layer>/<value>/ that no cluster uses",
-                    "checks.hygiene.unused_layers")
-PATCH_TARGET_UNMATCHED = Rule("patch-target-unmatched", "warning", "kustomization",
-                              "a patches[] / patchesJson6902[] target that selects nothing (kustomize is silent)",
-                              "checks.hygiene.unmatched_targets")
-IMAGE_UNTAGGED = Rule("image-untagged", "warning", "rendered object", "a container image without a tag or digest",
-                      "checks.hygiene.image_findings")
-IMAGE_LATEST = Rule("image-latest", "warning", "rendered object", "a container image tagged latest",
-                    "checks.hygiene.image_findings")
+LAYER_UNUSED = Rule(
+    "layer-unused",
+    "warning",
+    "kustomization",
+    "apps/<app>/<layer>/<value>/ that no cluster uses",
+    "checks.hygiene.unused_layers",
+)
+PATCH_TARGET_UNMATCHED = Rule(
+    "patch-target-unmatched",
+    "warning",
+    "kustomization",
+    "a patches[] / patchesJson6902[] target that selects nothing (kustomize is silent)",
+    "checks.hygiene.unmatched_targets",
+)
+IMAGE_UNTAGGED = Rule(
+    "image-untagged",
+    "warning",
+    "rendered object",
+    "a container image without a tag or digest",
+    "checks.hygiene.image_findings",
+)
+IMAGE_LATEST = Rule(
+    "image-latest",
+    "warning",
+    "rendered object",
+    "a container image tagged latest",
+    "checks.hygiene.image_findings",
+)
 IMAGE_RULES = (IMAGE_UNTAGGED, IMAGE_LATEST)
 RULES = (LAYER_UNUSED, PATCH_TARGET_UNMATCHED, *IMAGE_RULES)
 
@@ -96,9 +115,16 @@ def unused_layers(tree: Tree, fleet: Fleet, reached: set[str], only: set[str] | 
         if directory in reached or used_by_inventory(fleet, app, layer, value):
             continue
         where = kustomization_file(tree, directory) or directory
-        problems.append(Problem(tree.display(where), 1, 1, "warning", LAYER_UNUSED.id,
-                                f"{directory}/ is not used by any cluster (no cluster has {layer}: {value} "
-                                f"and runs {app})"))
+        problems.append(
+            Problem(
+                tree.display(where),
+                1,
+                1,
+                "warning",
+                LAYER_UNUSED.id,
+                f"{directory}/ is not used by any cluster (no cluster has {layer}: {value} and runs {app})",
+            )
+        )
     return problems
 
 
@@ -128,13 +154,25 @@ def image_findings(obj: Mapping[str, Any]) -> list[Finding]:
             continue
         cname = container.get("name", path[-1])
         if tag is None:
-            out.append(Finding(IMAGE_UNTAGGED.id, "warning",
-                               f"container {cname} image {image!r} has no tag (means :latest; pin a version)",
-                               ref, (*path, "image")))
+            out.append(
+                Finding(
+                    IMAGE_UNTAGGED.id,
+                    "warning",
+                    f"container {cname} image {image!r} has no tag (means :latest; pin a version)",
+                    ref,
+                    (*path, "image"),
+                )
+            )
         elif tag == "latest":
-            out.append(Finding(IMAGE_LATEST.id, "warning",
-                               f"container {cname} image {image!r} uses the mutable tag 'latest' (pin a version)",
-                               ref, (*path, "image")))
+            out.append(
+                Finding(
+                    IMAGE_LATEST.id,
+                    "warning",
+                    f"container {cname} image {image!r} uses the mutable tag 'latest' (pin a version)",
+                    ref,
+                    (*path, "image"),
+                )
+            )
     return out
 
 
@@ -182,8 +220,20 @@ def unmatched_targets(tree: Tree, users: Mapping[str, list[list[Resource]]]) -> 
             except GitopsGenError:
                 continue  # a bad selector fails the build, which validate reports
             if not hit:
-                users_text = "the cluster that uses" if len(renders) == 1 else f"any of the {len(renders)} clusters using"
-                problems.append(Problem(tree.display(path), line, col, "warning", PATCH_TARGET_UNMATCHED.id,
-                                        f"patch target ({_show_target(target)}) matches no object in {users_text} "
-                                        f"{directory}/: the patch does nothing"))
+                users_text = (
+                    "the cluster that uses"
+                    if len(renders) == 1
+                    else f"any of the {len(renders)} clusters using"
+                )
+                problems.append(
+                    Problem(
+                        tree.display(path),
+                        line,
+                        col,
+                        "warning",
+                        PATCH_TARGET_UNMATCHED.id,
+                        f"patch target ({_show_target(target)}) matches no object in {users_text} "
+                        f"{directory}/: the patch does nothing",
+                    )
+                )
     return problems

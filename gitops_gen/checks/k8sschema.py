@@ -35,15 +35,27 @@ from referencing import Registry, Resource
 from gitops_gen.checks.model import Rule
 from gitops_gen.repo.yamlio import NodePath
 
-K8S_SCHEMA = Rule("k8s-schema", "error", "rendered object",
-                  "a rendered object invalid for the cluster's Kubernetes version (unknown fields are errors)",
-                  "checks.k8sschema.ObjectValidator")
-K8S_VERSION = Rule("k8s-version", "warning", "inventory",
-                   "the cluster's Kubernetes version is outside the shipped schemas: the nearest is used",
-                   "checks.k8sschema.resolve_version")
-SYNC_SCHEMA = Rule("sync-schema", "error", "rendered object",
-                   "clusters/<c>/sync.yaml against the Flux Kustomization / Argo CD Application schemas",
-                   "checks.validate.sync_problems")
+K8S_SCHEMA = Rule(
+    "k8s-schema",
+    "error",
+    "rendered object",
+    "a rendered object invalid for the cluster's Kubernetes version (unknown fields are errors)",
+    "checks.k8sschema.ObjectValidator",
+)
+K8S_VERSION = Rule(
+    "k8s-version",
+    "warning",
+    "inventory",
+    "the cluster's Kubernetes version is outside the shipped schemas: the nearest is used",
+    "checks.k8sschema.resolve_version",
+)
+SYNC_SCHEMA = Rule(
+    "sync-schema",
+    "error",
+    "rendered object",
+    "clusters/<c>/sync.yaml against the Flux Kustomization / Argo CD Application schemas",
+    "checks.validate.sync_problems",
+)
 RULES = (K8S_SCHEMA, K8S_VERSION, SYNC_SCHEMA)
 
 
@@ -99,11 +111,15 @@ def resolve_version(requested: str) -> tuple[str | None, str | None]:
     low, high = shipped[0], shipped[-1]
     fmt = "{}.{}".format
     if wanted < low:
-        return fmt(*low), (f"Kubernetes {requested} is older than the oldest schemas shipped by "
-                           f"kubernetes-validate ({fmt(*low)}): objects are checked against {fmt(*low)}")
+        return fmt(*low), (
+            f"Kubernetes {requested} is older than the oldest schemas shipped by "
+            f"kubernetes-validate ({fmt(*low)}): objects are checked against {fmt(*low)}"
+        )
     if wanted > high:
-        return fmt(*high), (f"Kubernetes {requested} is newer than the newest schemas shipped by "
-                            f"kubernetes-validate ({fmt(*high)}): objects are checked against {fmt(*high)}")
+        return fmt(*high), (
+            f"Kubernetes {requested} is newer than the newest schemas shipped by "
+            f"kubernetes-validate ({fmt(*high)}): objects are checked against {fmt(*high)}"
+        )
     best = max(v for v in shipped if v <= wanted)
     if best != wanted:
         return fmt(*best), f"no schemas for Kubernetes {requested}: objects are checked against {fmt(*best)}"
@@ -228,7 +244,9 @@ def _describe(err: jsonschema.ValidationError) -> SchemaError:
         name = next((k for k in missing if repr(k) in err.message), missing[0] if missing else "?")
         return SchemaError(path, f"{_field((*path, name))}: missing required field")
     if kind == "enum":
-        return SchemaError(path, f"{_field(path)}: must be one of {', '.join(map(str, want))}; got {_show(value)}")
+        return SchemaError(
+            path, f"{_field(path)}: must be one of {', '.join(map(str, want))}; got {_show(value)}"
+        )
     if kind == "const":
         return SchemaError(path, f"{_field(path)}: must be {_show(want)}, got {_show(value)}")
     message = err.message if len(err.message) <= 120 else err.message[:117] + "..."

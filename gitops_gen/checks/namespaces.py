@@ -19,14 +19,22 @@ from gitops_gen.checks.gpu.feasibility import Finding
 from gitops_gen.checks.model import Rule
 
 NAMESPACE_MISSING = Rule(
-    "namespace-missing", "error", "rendered object",
+    "namespace-missing",
+    "error",
+    "rendered object",
     "a namespaced object renders without a namespace and the sync object gives none (Flux: "
-    "'namespace not specified')", "checks.namespaces.namespace_findings")
+    "'namespace not specified')",
+    "checks.namespaces.namespace_findings",
+)
 RULES = (NAMESPACE_MISSING,)
 
 
-def namespace_findings(objects: Sequence[Mapping[str, Any]], version: str | None, sync_namespace: str | None,
-                       crds: Mapping[tuple[str, str], bool]) -> list[Finding]:
+def namespace_findings(
+    objects: Sequence[Mapping[str, Any]],
+    version: str | None,
+    sync_namespace: str | None,
+    crds: Mapping[tuple[str, str], bool],
+) -> list[Finding]:
     """A finding per namespaced object of OBJECTS without a namespace, unless the sync object gives one."""
     if sync_namespace:
         return []
@@ -39,10 +47,15 @@ def namespace_findings(objects: Sequence[Mapping[str, Any]], version: str | None
         if kube.namespaced(obj, crds, builtin) is not True:
             continue
         kind, name = str(obj.get("kind")), str(meta.get("name", ""))
-        out.append(Finding(
-            NAMESPACE_MISSING.id, "error",
-            f"{kind}/{name} is namespaced but has no namespace, and the sync object gives none (Flux: "
-            "'namespace not specified'): set namespace in gitops-gen.yaml or the cluster's app entry, or "
-            "metadata.namespace in the overlay",
-            (kind, "", name), ("metadata", "name")))
+        out.append(
+            Finding(
+                NAMESPACE_MISSING.id,
+                "error",
+                f"{kind}/{name} is namespaced but has no namespace, and the sync object gives none (Flux: "
+                "'namespace not specified'): set namespace in gitops-gen.yaml or the cluster's app entry, or "
+                "metadata.namespace in the overlay",
+                (kind, "", name),
+                ("metadata", "name"),
+            )
+        )
     return out

@@ -17,8 +17,13 @@ from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.model import LEVELS, Problem, Rule
 from gitops_gen.fleet import generate, inventory
 
-RENDER = Rule("render", "error", "kustomization", "a cluster's mapping does not build (at the file:line the "
-              "engine names)", "checks.validate.validate")
+RENDER = Rule(
+    "render",
+    "error",
+    "kustomization",
+    "a cluster's mapping does not build (at the file:line the engine names)",
+    "checks.validate.validate",
+)
 
 RULES: tuple[Rule, ...] = (
     *inventory.RULES,
@@ -73,8 +78,9 @@ def listing(rules: Iterable[Rule] = RULES) -> str:
     rules = list(rules)
     width = max(len(r.id) for r in rules)
     scope = max(len(r.scope) for r in rules)
-    return "".join(f"{r.id.ljust(width)}  {r.severity.ljust(7)}  {r.scope.ljust(scope)}  {r.summary}\n"
-                   for r in rules)
+    return "".join(
+        f"{r.id.ljust(width)}  {r.severity.ljust(7)}  {r.scope.ljust(scope)}  {r.summary}\n" for r in rules
+    )
 
 
 if __name__ == "__main__":

@@ -23,18 +23,27 @@ from gitops_gen.fleet.inventory import Fleet
 from gitops_gen.repo.tree import Tree
 
 LAYER_VALUE_UNKNOWN = Rule(
-    "layer-value-unknown", "error", "inventory",
+    "layer-value-unknown",
+    "error",
+    "inventory",
     "a cluster's layer value no app has a component for, so every patch of that layer is silently dropped "
     "(warning when no known value is close, as for a value with no patches yet)",
-    "checks.silent.unknown_layer_values")
+    "checks.silent.unknown_layer_values",
+)
 CONTAINER_WITHOUT_IMAGE = Rule(
-    "container-without-image", "error", "rendered object",
+    "container-without-image",
+    "error",
+    "rendered object",
     "a patch names a container (or init container) the target does not have, creating one without an image",
-    "checks.silent.image_less_containers")
+    "checks.silent.image_less_containers",
+)
 SCAFFOLD_PLACEHOLDER = Rule(
-    "scaffold-placeholder", "warning", "rendered object",
+    "scaffold-placeholder",
+    "warning",
+    "rendered object",
     "the placeholder image `gitops-gen new app` writes without --image reaches a cluster",
-    "checks.silent.image_less_containers")
+    "checks.silent.image_less_containers",
+)
 RULES = (LAYER_VALUE_UNKNOWN, CONTAINER_WITHOUT_IMAGE, SCAFFOLD_PLACEHOLDER)
 # What `new app` writes without --image (authoring.edits.plan_new_app): registry.example.com/<app>:0.1.0.
 PLACEHOLDER = re.compile(r"registry\.example\.com/[a-z0-9][-a-z0-9]*:0\.1\.0")
@@ -64,9 +73,17 @@ def unknown_layer_values(tree: Tree, fleet: Fleet) -> list[Problem]:
             # Close to a known value: a typo (error). Otherwise maybe a value with no patches yet (warning).
             severity = "error" if close else "warning"
             hint = f"; did you mean {close[0]}?" if close else ""
-            out.append(Problem(tree.display(cluster.path), line, col, severity, LAYER_VALUE_UNKNOWN.id,
-                               f"spec.layers.{layer}: no app has a component for {layer}={value}, so no patch of "
-                               f"that layer applies (known {layer} values: {', '.join(sorted(known[layer]))}){hint}"))
+            out.append(
+                Problem(
+                    tree.display(cluster.path),
+                    line,
+                    col,
+                    severity,
+                    LAYER_VALUE_UNKNOWN.id,
+                    f"spec.layers.{layer}: no app has a component for {layer}={value}, so no patch of "
+                    f"that layer applies (known {layer} values: {', '.join(sorted(known[layer]))}){hint}",
+                )
+            )
     return out
 
 
@@ -84,16 +101,28 @@ def image_less_containers(obj: Mapping[str, Any]) -> list[Finding]:
     for container in found:
         image = container.container.get("image")
         if isinstance(image, str) and PLACEHOLDER.fullmatch(image):
-            out.append(Finding(SCAFFOLD_PLACEHOLDER.id, "warning",
-                               f"{container.name}: {image} is the placeholder `gitops-gen new app` wrote; set the "
-                               "real image (`gitops-gen set image`)", _ref(obj), (*container.path, "image")))
+            out.append(
+                Finding(
+                    SCAFFOLD_PLACEHOLDER.id,
+                    "warning",
+                    f"{container.name}: {image} is the placeholder `gitops-gen new app` wrote; set the "
+                    "real image (`gitops-gen set image`)",
+                    _ref(obj),
+                    (*container.path, "image"),
+                )
+            )
         if container.section not in ("containers", "initContainers") or image:
             continue
         siblings = [c.name for c in found if c.section == container.section and c.container.get("image")]
         ref = _ref(obj)
-        out.append(Finding(
-            CONTAINER_WITHOUT_IMAGE.id, "error",
-            f"{ref[0]}/{ref[2]}: {container.section[:-1]} {container.name!r} has no image: a patch names a "
-            f"container the target does not have ({container.section}: {', '.join(siblings) or 'none'})",
-            ref, (*container.path, "name")))
+        out.append(
+            Finding(
+                CONTAINER_WITHOUT_IMAGE.id,
+                "error",
+                f"{ref[0]}/{ref[2]}: {container.section[:-1]} {container.name!r} has no image: a patch names a "
+                f"container the target does not have ({container.section}: {', '.join(siblings) or 'none'})",
+                ref,
+                (*container.path, "name"),
+            )
+        )
     return out

@@ -112,7 +112,9 @@ def _project(node: Any) -> Any:
         out = {}
         for key, value in node.items():
             if key in ("containers", "initContainers") and isinstance(value, list):
-                out[key] = [{k: c[k] for k in POD_KEEP if k in c} if isinstance(c, dict) else c for c in value]
+                out[key] = [
+                    {k: c[k] for k in POD_KEEP if k in c} if isinstance(c, dict) else c for c in value
+                ]
             elif key in ("metadata", "volumes", "status"):
                 continue
             else:
@@ -231,7 +233,9 @@ class DemandCache:
         for entry, owned in per.items():
             self.put(entry, owned)
 
-    def partial(self, engine: Engine, cluster: str, touched: set[str]) -> tuple[list[Resource], list[dict[str, Any]]] | None:
+    def partial(
+        self, engine: Engine, cluster: str, touched: set[str]
+    ) -> tuple[list[Resource], list[dict[str, Any]]] | None:
         """Build only the entries that reach TOUCHED; the others' GPU workloads from the cache (None: miss)."""
         entries = self.mapping_entries(cluster)
         if entries is None:
@@ -288,7 +292,9 @@ def load_inventory(tree: Tree, keep: set[str] | None) -> tuple[Fleet | None, lis
     return fleet, problems + more, broken
 
 
-def generated_problems(tree: Tree, fleet: Fleet, keep: set[str] | None, broken: frozenset[str]) -> list[Problem]:
+def generated_problems(
+    tree: Tree, fleet: Fleet, keep: set[str] | None, broken: frozenset[str]
+) -> list[Problem]:
     """generate --check as problems, for the clusters in KEEP and not BROKEN."""
     return check_generated(ScopedTree(tree, keep, broken), fleet)
 
@@ -306,13 +312,23 @@ def unprintable_problems(resources: list[Resource]) -> list[Problem]:
         try:
             check_printable(res.obj)
         except GitopsGenError as err:
-            out.append(Problem(res.origin.path, res.origin.line or 1, 1, "error", RENDER.id,
-                               f"{res.kind}/{res.name}: {err.message}"))
+            out.append(
+                Problem(
+                    res.origin.path,
+                    res.origin.line or 1,
+                    1,
+                    "error",
+                    RENDER.id,
+                    f"{res.kind}/{res.name}: {err.message}",
+                )
+            )
     return out
 
 
 def render_problem(err: GitopsGenError, cluster: str) -> Problem:
-    return Problem(err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", RENDER.id, err.message)
+    return Problem(
+        err.path or mapping_path(cluster), err.line or 1, err.col or 1, "error", RENDER.id, err.message
+    )
 
 
 def _version_problem(cluster: Cluster, note: str) -> Problem:
@@ -322,8 +338,13 @@ def _version_problem(cluster: Cluster, note: str) -> Problem:
     return Problem(CONFIG_PATH, 1, 1, "warning", k8sschema.K8S_VERSION.id, f"{note} (cluster {cluster.name})")
 
 
-def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.ObjectValidator | None,
-                    focus: tuple[str, ...] | None = None, levels: Mapping[str, str] | None = None) -> list[Finding]:
+def object_findings(
+    rendered: Rendered,
+    version: str | None,
+    schemas: k8sschema.ObjectValidator | None,
+    focus: tuple[str, ...] | None = None,
+    levels: Mapping[str, str] | None = None,
+) -> list[Finding]:
     """Schema, image and GPU findings on one cluster's rendered objects (located later).
 
     FOCUS (directory prefixes) limits the per-object checks to objects that come from there;
@@ -342,7 +363,11 @@ def object_findings(rendered: Rendered, version: str | None, schemas: k8sschema.
         checked.append(res.obj)
         ref = (res.kind, res.namespace, res.name)
         for err in schemas.errors(version, res.obj) if schemas is not None else ():
-            out.append(Finding(k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path))
+            out.append(
+                Finding(
+                    k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path
+                )
+            )
         if images:
             out.extend(hygiene.image_findings(res.obj))
         out.extend(silent.image_less_containers(res.obj))
@@ -426,7 +451,9 @@ def command_hint(message: str, path: str) -> str:
     if len(parts) >= 4 and parts[0] == "apps" and parts[2] == "base":
         return message.replace(SET_MIG_PROFILE, f"gitops-gen set mig-profile --app {parts[1]}")
     if len(parts) >= 5 and parts[0] == "apps" and parts[2] != "overlays":
-        return message.replace(SET_MIG_PROFILE, f"gitops-gen set mig-profile --app {parts[1]} --layer {parts[2]}={parts[3]}")
+        return message.replace(
+            SET_MIG_PROFILE, f"gitops-gen set mig-profile --app {parts[1]} --layer {parts[2]}={parts[3]}"
+        )
     return message
 
 
@@ -503,8 +530,13 @@ def require_clusters(tree: Tree, names: list[str]) -> None:
             raise UsageError(f"unknown cluster {name!r} (clusters: {', '.join(known) or 'none'})")
 
 
-def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path] | None = None,
-             cwd: Path | None = None, staged: bool = False) -> list[Problem]:
+def validate(
+    tree: DiskTree,
+    clusters: list[str] | None = None,
+    files: list[Path] | None = None,
+    cwd: Path | None = None,
+    staged: bool = False,
+) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
     and de-duplicated."""
     root = tree.root
@@ -549,7 +581,9 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
         focus = focus_of(affected, changed, name)
         cached: list[dict[str, Any]] = []
         try:
-            partial = cache.partial(engine, name, touched) if cache and affected and focus is not None else None
+            partial = (
+                cache.partial(engine, name, touched) if cache and affected and focus is not None else None
+            )
             if partial is None:
                 resources = engine.build(f"mapping/{name}")
                 if cache is not None:
@@ -573,21 +607,33 @@ def validate(tree: DiskTree, clusters: list[str] | None = None, files: list[Path
     try:
         found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
-        found.append((Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), ""))
+        found.append(
+            (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
+        )
     problems.extend(merge_clusters(found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):
-        problems.extend(hygiene_problems(tree, fleet, rendered, index, affected, changed,
-                                          layers=not broken and not clusters))
+        problems.extend(
+            hygiene_problems(
+                tree, fleet, rendered, index, affected, changed, layers=not broken and not clusters
+            )
+        )
     return finish(registry.configure(problems, levels))
 
 
 def level_problems(fleet: Fleet) -> list[Problem]:
     """gitops-gen.yaml's `rules:` naming a rule that does not exist (a typo would silently do nothing)."""
     config = fleet.config
-    return [Problem(config.path, *config.position("rules", rule_id), "error", SCHEMA.id,
-                    f"rules.{rule_id}: no such rule (see `gitops-gen validate --list-rules`)")
-            for rule_id in registry.unknown_levels(config.rules)]
+    return [
+        Problem(
+            config.path,
+            *config.position("rules", rule_id),
+            "error",
+            SCHEMA.id,
+            f"rules.{rule_id}: no such rule (see `gitops-gen validate --list-rules`)",
+        )
+        for rule_id in registry.unknown_levels(config.rules)
+    ]
 
 
 def focus_of(affected: deps.Affected | None, changed: list[str], cluster: str) -> tuple[str, ...] | None:
@@ -603,8 +649,15 @@ def focus_of(affected: deps.Affected | None, changed: list[str], cluster: str) -
     return tuple(sorted(apps))
 
 
-def hygiene_problems(tree: Tree, fleet: Fleet, rendered: dict[str, Rendered], index: deps.Index,
-                     affected: deps.Affected | None, changed: list[str], layers: bool = True) -> list[Problem]:
+def hygiene_problems(
+    tree: Tree,
+    fleet: Fleet,
+    rendered: dict[str, Rendered],
+    index: deps.Index,
+    affected: deps.Affected | None,
+    changed: list[str],
+    layers: bool = True,
+) -> list[Problem]:
     """Unmatched patch targets and unused layer directories (only those FILES touch, with FILES)."""
     if affected is None:
         index.hand_written([], parse_all=True)

@@ -48,8 +48,10 @@ def find_repo(repo: str | None) -> Path:
             top = ""
         path = Path(top).resolve() if top else Path.cwd().resolve()
     if not (path / CONFIG_FILE).is_file():
-        click.echo(f"gitops-gen: error: not a gitops-gen fleet: no {CONFIG_FILE} at {path} (give --repo DIR)",
-                   err=True)
+        click.echo(
+            f"gitops-gen: error: not a gitops-gen fleet: no {CONFIG_FILE} at {path} (give --repo DIR)",
+            err=True,
+        )
         sys.exit(2)
     return secrets.note_root(path)
 
@@ -118,8 +120,11 @@ def _run(command: Callable[[], Any]) -> NoReturn:
     except RecursionError:
         from gitops_gen.repo.yamlio import MAX_DEPTH
 
-        click.echo(f"gitops-gen: error: the input is nested too deeply (gitops-gen handles at most {MAX_DEPTH} "
-                   "levels)", err=True)
+        click.echo(
+            f"gitops-gen: error: the input is nested too deeply (gitops-gen handles at most {MAX_DEPTH} "
+            "levels)",
+            err=True,
+        )
         sys.exit(1)
     except (click.exceptions.Exit, click.ClickException, SystemExit):
         raise
@@ -129,7 +134,9 @@ def _run(command: Callable[[], Any]) -> NoReturn:
         import traceback
 
         traceback.print_exc()
-        click.echo(f"gitops-gen: internal error (a bug, please report it): {type(err).__name__}: {err}", err=True)
+        click.echo(
+            f"gitops-gen: internal error (a bug, please report it): {type(err).__name__}: {err}", err=True
+        )
         sys.exit(3)
     sys.exit(code or 0)
 
@@ -141,13 +148,21 @@ class Shell(click.Group):
         run(lambda: super(Shell, self).invoke(ctx))
 
 
-repo_option = click.option("--repo", "repo", default=None, help="Fleet repository (default: git top-level of cwd).")
+repo_option = click.option(
+    "--repo", "repo", default=None, help="Fleet repository (default: git top-level of cwd)."
+)
 
 
 @click.group(cls=Shell, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitops-gen")
-@click.option("--helm-command", "helm_command", default=None, envvar="GITOPS_GEN_HELM_COMMAND", metavar="PATH",
-              help="Render helmCharts with this helm binary instead of the in-process helm-python-sdk.")
+@click.option(
+    "--helm-command",
+    "helm_command",
+    default=None,
+    envvar="GITOPS_GEN_HELM_COMMAND",
+    metavar="PATH",
+    help="Render helmCharts with this helm binary instead of the in-process helm-python-sdk.",
+)
 def main(helm_command: str | None) -> None:
     """Compose, validate, render and diff the Kustomize tree of a GPU Kubernetes fleet."""
     if helm_command:
@@ -181,12 +196,26 @@ def generate(repo: str | None, check: bool) -> int:
 @click.option("--cluster", "clusters", multiple=True, help="Render only this cluster (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: the CPUs available).")
-@click.option("--applied", is_flag=True,
-              help="What the GitOps engine applies: sync-object transforms, post-build variables, Helm.")
-def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine: str, jobs: int | None,
-           applied: bool) -> int:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the CPUs available).",
+)
+@click.option(
+    "--applied",
+    is_flag=True,
+    help="What the GitOps engine applies: sync-object transforms, post-build variables, Helm.",
+)
+def render(
+    repo: str | None,
+    clusters: tuple[str, ...],
+    out: Path | None,
+    engine: str,
+    jobs: int | None,
+    applied: bool,
+) -> int:
     """Render each cluster's mapping; one file per cluster."""
     from gitops_gen.cli.commands.render import render
 
@@ -196,15 +225,28 @@ def render(repo: str | None, clusters: tuple[str, ...], out: Path | None, engine
 @main.command()
 @repo_option
 @click.option("--cluster", "clusters", multiple=True, help="Validate only this cluster (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text",
-              show_default=True)
-@click.option("--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit.")
-@click.option("--staged", is_flag=True,
-              help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text", show_default=True
+)
+@click.option(
+    "--list-rules", "list_rules", is_flag=True, help="List every rule (id, severity, scope) and exit."
+)
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).",
+)
 @click.option("--strict", "strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: bool, staged: bool, strict: bool,
-             files: tuple[Path, ...]) -> int:
+def validate(
+    repo: str | None,
+    clusters: tuple[str, ...],
+    fmt: str,
+    list_rules: bool,
+    staged: bool,
+    strict: bool,
+    files: tuple[Path, ...],
+) -> int:
     """Run every check; with FILEs (or --staged) only the clusters those files affect."""
     from gitops_gen.cli.commands import validate as command
 
@@ -219,10 +261,18 @@ def validate(repo: str | None, clusters: tuple[str, ...], fmt: str, list_rules: 
 @repo_option
 @click.option("--base", "base", required=True, help="Base git revision.")
 @click.option("--head", "head", default=None, help="Head revision (default: the working tree).")
-@click.option("--format", "fmt", type=click.Choice(list(diff_reports.REPORTERS)), default="text", show_default=True)
-@click.option("--exit-code", "exit_code", is_flag=True,
-              help="Exit 1 when anything differs, 0 when nothing does, 2 on any error (as git diff).")
-@click.option("--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap.")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(diff_reports.REPORTERS)), default="text", show_default=True
+)
+@click.option(
+    "--exit-code",
+    "exit_code",
+    is_flag=True,
+    help="Exit 1 when anything differs, 0 when nothing does, 2 on any error (as git diff).",
+)
+@click.option(
+    "--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap."
+)
 def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
     """Per-cluster rendered diff between two git revisions."""
     from gitops_gen.cli.commands.diff import diff
@@ -233,8 +283,9 @@ def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: boo
 @main.command()
 @repo_option
 @click.option("--cluster", "cluster", required=True)
-@click.option("--format", "fmt", type=click.Choice(list(explain_reports.REPORTERS)), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(list(explain_reports.REPORTERS)), default="text", show_default=True
+)
 @click.argument("obj")
 @click.argument("field")
 def explain(repo: str | None, cluster: str, fmt: str, obj: str, field: str) -> int:
@@ -268,22 +319,43 @@ def new() -> None:
 @new.command("cluster")
 @repo_option
 @click.argument("name")
-@click.option("--layer", "layers", multiple=True, metavar="KEY=VALUE", help="One per layer of gitops-gen.yaml.")
+@click.option(
+    "--layer", "layers", multiple=True, metavar="KEY=VALUE", help="One per layer of gitops-gen.yaml."
+)
 @click.option("--engine", type=ENGINES, default=None, help="GitOps engine (default: gitops-gen.yaml's).")
-@click.option("--from", "from_cluster", default=None, metavar="CLUSTER",
-              help="Copy node pools, Kubernetes version and apps from this cluster.")
+@click.option(
+    "--from",
+    "from_cluster",
+    default=None,
+    metavar="CLUSTER",
+    help="Copy node pools, Kubernetes version and apps from this cluster.",
+)
 @click.option("--kubernetes-version", "kubernetes_version", default=None, metavar="V")
-@click.option("--from-nodes", "from_nodes", default=None, metavar="NODES.json",
-              type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Node pools from `kubectl get nodes -o json` output (grouped by GPU and pool labels).")
-def new_cluster(repo: str | None, name: str, layers: tuple[str, ...], engine: str | None, from_cluster: str | None,
-                kubernetes_version: str | None, from_nodes: Path | None) -> int:
+@click.option(
+    "--from-nodes",
+    "from_nodes",
+    default=None,
+    metavar="NODES.json",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Node pools from `kubectl get nodes -o json` output (grouped by GPU and pool labels).",
+)
+def new_cluster(
+    repo: str | None,
+    name: str,
+    layers: tuple[str, ...],
+    engine: str | None,
+    from_cluster: str | None,
+    kubernetes_version: str | None,
+    from_nodes: Path | None,
+) -> int:
     """Write clusters/NAME/cluster.yaml, then regenerate."""
     from gitops_gen.cli.commands.new import new_cluster
 
     if from_nodes is not None and from_cluster is not None:
         raise click.UsageError("give either --from or --from-nodes (not both)")
-    return new_cluster(find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version, from_nodes)
+    return new_cluster(
+        find_repo(repo), name, list(layers), engine, from_cluster, kubernetes_version, from_nodes
+    )
 
 
 @new.command("app")
@@ -312,8 +384,13 @@ def _toggle(enabled: bool) -> Callable[..., int]:
     @repo_option
     @click.argument("app")
     @click.option("--cluster", "clusters", multiple=True, metavar="C", help="This cluster (repeatable).")
-    @click.option("--where", "where", multiple=True, metavar="KEY=VALUE",
-                  help="Every cluster whose layer KEY is VALUE (repeatable, ANDed).")
+    @click.option(
+        "--where",
+        "where",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Every cluster whose layer KEY is VALUE (repeatable, ANDed).",
+    )
     def command(repo: str | None, app: str, clusters: tuple[str, ...], where: tuple[str, ...]) -> int:
         from gitops_gen.cli.commands.enable import enable
 
@@ -337,8 +414,13 @@ def set_group() -> None:
 @repo_option
 @click.argument("app")
 @click.argument("image", metavar="IMAGE[:TAG|@DIGEST]")
-@click.option("--layer", "layer", default=None, metavar="KEY=VALUE",
-              help="Set it in that layer component (default: the app's base).")
+@click.option(
+    "--layer",
+    "layer",
+    default=None,
+    metavar="KEY=VALUE",
+    help="Set it in that layer component (default: the app's base).",
+)
 def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
     """Set the kustomize images: entry for IMAGE, then regenerate."""
     from gitops_gen.cli.commands.set import set_image
@@ -349,8 +431,13 @@ def set_image(repo: str | None, app: str, image: str, layer: str | None) -> int:
 @set_group.command("mig-profile")
 @repo_option
 @click.option("--app", "app", required=True)
-@click.option("--layer", "layer", default=None, metavar="KEY=VALUE",
-              help="Rewrite that layer component's patches (default: the app's base).")
+@click.option(
+    "--layer",
+    "layer",
+    default=None,
+    metavar="KEY=VALUE",
+    help="Rewrite that layer component's patches (default: the app's base).",
+)
 @click.argument("old", metavar="FROM")
 @click.argument("new", metavar="TO")
 def set_mig_profile(repo: str | None, app: str, layer: str | None, old: str, new: str) -> int:
@@ -365,15 +452,29 @@ def set_mig_profile(repo: str | None, app: str, layer: str | None, old: str, new
 
 @main.command("report")
 @repo_option
-@click.option("--format", "fmt", type=click.Choice(list(fleet_reports.RENDERERS)), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(list(fleet_reports.RENDERERS)), default="text", show_default=True
+)
 @click.option("--cluster", "clusters", multiple=True, help="Only this cluster (repeatable).")
 @click.option("--base", "base", default=None, metavar="REF", help="Show what the change from REF does.")
-@click.option("--head", "head", default=None, metavar="REF",
-              help="With --base: the head revision (default: the working tree).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE, not stdout.")
-def report(repo: str | None, fmt: str, clusters: tuple[str, ...], base: str | None, head: str | None,
-           out: Path | None) -> int:
+@click.option(
+    "--head",
+    "head",
+    default=None,
+    metavar="REF",
+    help="With --base: the head revision (default: the working tree).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to FILE, not stdout."
+)
+def report(
+    repo: str | None,
+    fmt: str,
+    clusters: tuple[str, ...],
+    base: str | None,
+    head: str | None,
+    out: Path | None,
+) -> int:
     """Capacity ledger (GPU / MIG supply vs demand per pool) and version matrix (apps x clusters)."""
     from gitops_gen.cli.commands.report import report
 
@@ -390,8 +491,12 @@ def nodes() -> None:
 @nodes.command("check")
 @repo_option
 @click.option("--cluster", "cluster", required=True, help="The cluster the snapshot was taken from.")
-@click.option("--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text", show_default=True)
-@click.argument("snapshot", metavar="NODES.json", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(list(problem_reports.REPORTERS)), default="text", show_default=True
+)
+@click.argument(
+    "snapshot", metavar="NODES.json", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
 def nodes_check(repo: str | None, cluster: str, fmt: str, snapshot: Path) -> int:
     """Check `kubectl get nodes -o json` output (NODES.json, - for stdin) against the cluster's nodePools."""
     from gitops_gen.cli.commands.nodes import nodes_check

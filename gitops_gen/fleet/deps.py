@@ -63,7 +63,9 @@ class Affected:
     reaching: frozenset[str] = frozenset()  # kustomization directories that reach a changed file
 
     def union(self, other: Affected) -> Affected:
-        return Affected(self.every or other.every, self.clusters | other.clusters, self.reaching | other.reaching)
+        return Affected(
+            self.every or other.every, self.clusters | other.clusters, self.reaching | other.reaching
+        )
 
     def names(self, known: Iterable[str]) -> list[str]:
         return sorted(known) if self.every else sorted(c for c in known if c in self.clusters)
@@ -98,7 +100,7 @@ class DiskFiles:
         """(repo-relative dir, sub-directory names (prune in place), file names), top-down."""
         top = str(self.root)
         for dirpath, dirnames, filenames in os.walk(top):
-            yield dirpath[len(top) + 1:].replace(os.sep, "/"), dirnames, filenames
+            yield dirpath[len(top) + 1 :].replace(os.sep, "/"), dirnames, filenames
 
 
 class TreeFiles:
@@ -337,7 +339,8 @@ def _under(path: str, directory: str) -> bool:
 def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str]) -> bool:
     if refs.below:
         return any(_under(t, directory) for t in targets) or any(
-            d != directory and _under(d, directory) for d in reach)
+            d != directory and _under(d, directory) for d in reach
+        )
     for path in refs.files:
         if path in targets:
             return True

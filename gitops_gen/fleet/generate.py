@@ -37,15 +37,30 @@ from gitops_gen.repo.files import inside, remove_dead_temp_files, remove_file, w
 from gitops_gen.repo.tree import Tree
 
 _CHECK = "fleet.generate.check_generated"
-GENERATED_STALE = Rule("generated-stale", "error", "inventory",
-                       "a generated file is stale, missing or no longer belongs: run `gitops-gen generate`", _CHECK)
-GENERATED_CONFLICT = Rule("generated-conflict", "error", "inventory",
-                          "a hand-written file sits where generate must write", _CHECK)
-APP_MISSING = Rule("app-missing", "error", "inventory", "a cluster lists an app with no apps/<app>/base/",
-                   "fleet.generate.check_app_sources")
-OVERLAY_MISSING = Rule("overlay-missing", "error", "inventory",
-                       "a cluster names a hand-written overlay directory that does not exist",
-                       "fleet.generate.check_app_sources")
+GENERATED_STALE = Rule(
+    "generated-stale",
+    "error",
+    "inventory",
+    "a generated file is stale, missing or no longer belongs: run `gitops-gen generate`",
+    _CHECK,
+)
+GENERATED_CONFLICT = Rule(
+    "generated-conflict", "error", "inventory", "a hand-written file sits where generate must write", _CHECK
+)
+APP_MISSING = Rule(
+    "app-missing",
+    "error",
+    "inventory",
+    "a cluster lists an app with no apps/<app>/base/",
+    "fleet.generate.check_app_sources",
+)
+OVERLAY_MISSING = Rule(
+    "overlay-missing",
+    "error",
+    "inventory",
+    "a cluster names a hand-written overlay directory that does not exist",
+    "fleet.generate.check_app_sources",
+)
 RULES = (GENERATED_STALE, GENERATED_CONFLICT, APP_MISSING, OVERLAY_MISSING)
 
 NAMESPACES_FILE = "namespaces.yaml"
@@ -90,7 +105,8 @@ SOURCEIGNORE = ".sourceignore"
 GENERATED_PLACES = re.compile(
     rf"^({CLUSTERS_DIR}/[^/]+/{re.escape(SYNC_FILE)}|{MAPPING_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}"
     rf"|{MAPPING_DIR}/[^/]+/{re.escape(NAMESPACES_FILE)}"
-    rf"|{APPS_DIR}/[^/]+/{OVERLAYS_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}|{re.escape(SOURCEIGNORE)})$")
+    rf"|{APPS_DIR}/[^/]+/{OVERLAYS_DIR}/[^/]+/{re.escape(KUSTOMIZATION)}|{re.escape(SOURCEIGNORE)})$"
+)
 
 
 def is_generated_place(path: str) -> bool:
@@ -135,15 +151,17 @@ class DirCache:
 def variant_components(tree: Tree | DirCache, cluster: Cluster, app: str) -> list[str]:
     """The component directories of APP that exist for CLUSTER, relative to its variant, in layer order."""
     dirs = tree if isinstance(tree, DirCache) else DirCache(tree)
-    return [f"../../{layer}/{value}" for layer, value in cluster.layer_chain
-            if dirs.has_dir(f"{APPS_DIR}/{app}/{layer}", value)]
+    return [
+        f"../../{layer}/{value}"
+        for layer, value in cluster.layer_chain
+        if dirs.has_dir(f"{APPS_DIR}/{app}/{layer}", value)
+    ]
 
 
 def render_variant(tree: Tree | DirCache, cluster: Cluster, app: str, namespace: str | None = None) -> bytes:
     # Written by hand, not dumped: every entry is a relative path starting "../../", always a plain string,
     # and a namespace is a DNS label (the schema's pattern), never needing quotes.
-    lines = [header(cluster.path).rstrip("\n"), f"apiVersion: {KUSTOMIZATION_VERSION}",
-             "kind: Kustomization"]
+    lines = [header(cluster.path).rstrip("\n"), f"apiVersion: {KUSTOMIZATION_VERSION}", "kind: Kustomization"]
     if namespace is not None:
         lines.append(f"namespace: {namespace}" if plain_namespace(namespace) else f'namespace: "{namespace}"')
     lines += ["resources:", "- ../../base"]
@@ -244,7 +262,9 @@ def _argocd_sync(config: Config, cluster: Cluster) -> dict[str, Any]:
     destination = {"name": cluster.name}
     if "destinationNamespace" in argo:
         destination["namespace"] = argo["destinationNamespace"]
-    policy: dict[str, Any] = {"automated": {"prune": argo.get("prune", True), "selfHeal": argo.get("selfHeal", True)}}
+    policy: dict[str, Any] = {
+        "automated": {"prune": argo.get("prune", True), "selfHeal": argo.get("selfHeal", True)}
+    }
     if argo.get("syncOptions"):
         policy["syncOptions"] = list(argo["syncOptions"])
     return {
@@ -282,11 +302,27 @@ def check_app_sources(tree: Tree, fleet: Fleet, dirs: DirCache | None = None) ->
             if app.overlay is not None:
                 target = f"{APPS_DIR}/{app.name}/{app.overlay}"
                 if not dirs.is_dir(target):
-                    problems.append(Problem(where, app.line, app.col, "error", OVERLAY_MISSING.id,
-                                            f"app {app.name!r}: overlay directory {target}/ does not exist"))
+                    problems.append(
+                        Problem(
+                            where,
+                            app.line,
+                            app.col,
+                            "error",
+                            OVERLAY_MISSING.id,
+                            f"app {app.name!r}: overlay directory {target}/ does not exist",
+                        )
+                    )
             elif not dirs.is_dir(f"{APPS_DIR}/{app.name}/base"):
-                problems.append(Problem(where, app.line, app.col, "error", APP_MISSING.id,
-                                        f"app {app.name!r} has no {APPS_DIR}/{app.name}/base/ directory"))
+                problems.append(
+                    Problem(
+                        where,
+                        app.line,
+                        app.col,
+                        "error",
+                        APP_MISSING.id,
+                        f"app {app.name!r} has no {APPS_DIR}/{app.name}/base/ directory",
+                    )
+                )
     return problems
 
 
@@ -294,8 +330,11 @@ def render_sourceignore() -> bytes:
     """Flux's .sourceignore (gitignore syntax): a cluster bootstrapped at clusters/<cluster>/ must apply
     sync.yaml there, not the inventory file next to it. Written for every fleet (Argo CD ignores it), so
     it does not depend on which clusters a scoped validate sees."""
-    return (header("gitops-gen.yaml") + "# Flux: the inventory files are not Kubernetes objects; do not apply them.\n"
-            f"{CLUSTERS_DIR}/*/cluster.yaml\n").encode()
+    return (
+        header("gitops-gen.yaml")
+        + "# Flux: the inventory files are not Kubernetes objects; do not apply them.\n"
+        f"{CLUSTERS_DIR}/*/cluster.yaml\n"
+    ).encode()
 
 
 def generated_candidates(tree: Tree) -> dict[str, bytes]:
@@ -327,7 +366,8 @@ def _plan(tree: Tree, fleet: Fleet) -> tuple[Plan, list[Problem]]:
         for app in cluster.apps:
             if app.enabled and app.overlay is None:
                 files[variant_path(app.name, cluster.name)] = render_variant(
-                    dirs, cluster, app.name, app_namespace(fleet.config, app))
+                    dirs, cluster, app.name, app_namespace(fleet.config, app)
+                )
     changes: list[tuple[str, str]] = []
     extra: list[str] = []
     existing = generated_candidates(tree)
@@ -335,10 +375,17 @@ def _plan(tree: Tree, fleet: Fleet) -> tuple[Plan, list[Problem]]:
         current = existing.get(path)
         if current is not None and not is_generated(current):
             if path in files:
-                problems.append(Problem(
-                    tree.display(path), 1, 1, "error", GENERATED_CONFLICT.id,
-                    f"a hand-written file is where gitops-gen generates one (no '{HEADER_PREFIX.decode()}' "
-                    "header): move it away or delete it"))
+                problems.append(
+                    Problem(
+                        tree.display(path),
+                        1,
+                        1,
+                        "error",
+                        GENERATED_CONFLICT.id,
+                        f"a hand-written file is where gitops-gen generates one (no '{HEADER_PREFIX.decode()}' "
+                        "header): move it away or delete it",
+                    )
+                )
             continue
         if path not in files:
             extra.append(path)
@@ -363,8 +410,16 @@ def check_generated(tree: Tree, fleet: Fleet) -> list[Problem]:
     """For validate: refusals of generate plus one ``generated-stale`` problem per out-of-date file."""
     result, problems = _plan(tree, fleet)
     for path, status in result.changes:
-        problems.append(Problem(tree.display(path), 1, 1, "error", GENERATED_STALE.id,
-                                f"generated file is {status}: run `gitops-gen generate`"))
+        problems.append(
+            Problem(
+                tree.display(path),
+                1,
+                1,
+                "error",
+                GENERATED_STALE.id,
+                f"generated file is {status}: run `gitops-gen generate`",
+            )
+        )
     return sorted(problems)
 
 
@@ -377,7 +432,10 @@ def apply_plan(repo: Path, result: Plan, also: Iterable[tuple[Path, bytes]] = ()
     root = repo.resolve()
     targets = {path: inside(root, path) for path, _ in result.changes}  # refuse escapes before any write
     remove_dead_temp_files({root / os.path.dirname(path) for path in [*result.files, *result.extra]})
-    writes = [*also, *((targets[path], result.files[path]) for path, status in result.changes if status != EXTRA)]
+    writes = [
+        *also,
+        *((targets[path], result.files[path]) for path, status in result.changes if status != EXTRA),
+    ]
     write_atomic_many(writes)
     done = []
     for path, status in result.changes:

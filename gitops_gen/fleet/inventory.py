@@ -32,11 +32,14 @@ DEFAULT_ENGINE = "flux"
 DEFAULT_BRANCH = "main"
 
 YAML = Rule("yaml", "error", "inventory", "a file that does not parse as YAML", "fleet.inventory.check_fleet")
-SCHEMA = Rule("schema", "error", "inventory",
-              "gitops-gen.yaml or a cluster.yaml breaks its JSON Schema or a rule the schema cannot say",
-              "fleet.inventory.check_fleet")
+SCHEMA = Rule(
+    "schema",
+    "error",
+    "inventory",
+    "gitops-gen.yaml or a cluster.yaml breaks its JSON Schema or a rule the schema cannot say",
+    "fleet.inventory.check_fleet",
+)
 RULES = (YAML, SCHEMA)
-
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,8 @@ def _is_integer(_checker: Any, value: Any) -> bool:
 
 _Validator = jsonschema.validators.extend(
     jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 @cache
@@ -212,8 +216,15 @@ def _cluster_validator(layers: tuple[str, ...] | None) -> jsonschema.protocols.V
     return _Validator(schema)
 
 
-_JSON_TYPES = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean",
-               "object": "a mapping", "array": "a list", "null": "null"}
+_JSON_TYPES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
 
 
 def _type_of(value: Any) -> str:
@@ -242,7 +253,9 @@ def _show(value: Any) -> str:
 Blame = tuple[NodePath, str]  # the node to blame and a short message naming the field
 
 
-def _unknown_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
+def _unknown_field(
+    err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None
+) -> Blame | None:
     schema: Any = err.schema
     value: Any = err.instance
     allowed = set(schema.get("properties", {}))
@@ -256,7 +269,9 @@ def _unknown_field(err: jsonschema.ValidationError, node: NodePath, layers: tupl
     return node, f"{field_name(node)}: unknown field"
 
 
-def _missing_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
+def _missing_field(
+    err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None
+) -> Blame | None:
     want: Any = err.validator_value
     value: Any = err.instance
     missing = [k for k in want if k not in value]
@@ -267,7 +282,9 @@ def _missing_field(err: jsonschema.ValidationError, node: NodePath, layers: tupl
     return node, f"{field_name((*node, name))}: missing required field"
 
 
-def _dependent_field(err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None) -> Blame | None:
+def _dependent_field(
+    err: jsonschema.ValidationError, node: NodePath, layers: tuple[str, ...] | None
+) -> Blame | None:
     want: Any = err.validator_value
     value: Any = err.instance
     for key, needs in want.items():
@@ -281,12 +298,14 @@ def _dependent_field(err: jsonschema.ValidationError, node: NodePath, layers: tu
 def _wrong_type(want: Any, value: Any, node: NodePath) -> str:
     types = [want] if isinstance(want, str) else list(want)
     expected = " or ".join(_JSON_TYPES.get(t, t) for t in types)
-    hint = " (quote it: \"1.30\" is a string, 1.30 the number 1.3)" if isinstance(value, float) else ""
+    hint = ' (quote it: "1.30" is a string, 1.30 the number 1.3)' if isinstance(value, float) else ""
     return f"expected {expected}, got {_type_of(value)} {_show(value)}{hint}"
 
 
 # Errors about a mapping's keys: they may blame a child node (or, returning None, fall through).
-_KEY_ERRORS: dict[str, Callable[[jsonschema.ValidationError, NodePath, tuple[str, ...] | None], Blame | None]] = {
+_KEY_ERRORS: dict[
+    str, Callable[[jsonschema.ValidationError, NodePath, tuple[str, ...] | None], Blame | None]
+] = {
     "additionalProperties": _unknown_field,
     "required": _missing_field,
     "dependentRequired": _dependent_field,
@@ -349,7 +368,9 @@ class _Collector:
 
     def add(self, node: NodePath, message: str, rule: str = "") -> None:
         line, col = locate(self.lines, node)
-        self.problems.append(Problem(self.tree.display(self.path), line, col, "error", rule or SCHEMA.id, message))
+        self.problems.append(
+            Problem(self.tree.display(self.path), line, col, "error", rule or SCHEMA.id, message)
+        )
 
 
 def _load_one(tree: Tree, path: str, out: list[Problem]) -> tuple[Any, LineMap] | None:
@@ -357,14 +378,22 @@ def _load_one(tree: Tree, path: str, out: list[Problem]) -> tuple[Any, LineMap] 
     try:
         docs, maps = load_with_lines(tree.read(path), tree.display(path))
     except GitopsGenError as err:
-        out.append(Problem(err.path or tree.display(path), err.line or 1, err.col or 1, "error", YAML.id, err.message))
+        out.append(
+            Problem(
+                err.path or tree.display(path), err.line or 1, err.col or 1, "error", YAML.id, err.message
+            )
+        )
         return None
     if not docs:
         out.append(Problem(tree.display(path), 1, 1, "error", SCHEMA.id, "the file is empty"))
         return None
     if len(docs) > 1:
         line, col = maps[1].get((), (1, 1))
-        out.append(Problem(tree.display(path), line, col, "error", SCHEMA.id, "expected one YAML document, found more"))
+        out.append(
+            Problem(
+                tree.display(path), line, col, "error", SCHEMA.id, "expected one YAML document, found more"
+            )
+        )
         return None
     return docs[0], maps[0]
 
@@ -414,8 +443,9 @@ def _quick_valid(validator: jsonschema.protocols.Validator, doc: Any) -> bool:
     return validator.is_valid({**doc, "spec": trimmed})
 
 
-def _validate(validator: jsonschema.protocols.Validator, doc: Any, col: _Collector,
-              layers: tuple[str, ...] | None) -> bool:
+def _validate(
+    validator: jsonschema.protocols.Validator, doc: Any, col: _Collector, layers: tuple[str, ...] | None
+) -> bool:
     if layers is not None and _quick_valid(validator, doc):
         return True
     # Invalid (or nothing to trim): validate the real document so error paths index the file.
@@ -430,8 +460,16 @@ def _validate(validator: jsonschema.protocols.Validator, doc: Any, col: _Collect
 
 def _check_config(tree: Tree, out: list[Problem]) -> Config | None:
     if tree.kind(CONFIG_PATH) != "file":
-        out.append(Problem(tree.display(CONFIG_PATH), 1, 1, "error", SCHEMA.id,
-                           "no gitops-gen.yaml: is --repo the root of a fleet repository?"))
+        out.append(
+            Problem(
+                tree.display(CONFIG_PATH),
+                1,
+                1,
+                "error",
+                SCHEMA.id,
+                "no gitops-gen.yaml: is --repo the root of a fleet repository?",
+            )
+        )
         return None
     loaded = _load_one(tree, CONFIG_PATH, out)
     if loaded is None:
@@ -472,7 +510,10 @@ def _duplicates(items: list[Any], key: str, node: NodePath, what: str, col: _Col
             continue
         if name in first:
             line = locate(col.lines, (*node, first[name]))[0]
-            col.add((*node, index), f"{field_name((*node, index))}: duplicate {what} {name!r} (first at line {line})")
+            col.add(
+                (*node, index),
+                f"{field_name((*node, index))}: duplicate {what} {name!r} (first at line {line})",
+            )
         else:
             first[name] = index
 
@@ -484,8 +525,16 @@ def _app_refs(items: list[Any], lines: LineMap) -> list[AppRef]:
         if isinstance(item, str):
             refs.append(AppRef(item, True, None, line, col))
         else:
-            refs.append(AppRef(item["name"], item.get("enabled", True), item.get("overlay"), line, col,
-                               item.get("namespace")))
+            refs.append(
+                AppRef(
+                    item["name"],
+                    item.get("enabled", True),
+                    item.get("overlay"),
+                    line,
+                    col,
+                    item.get("namespace"),
+                )
+            )
     return refs
 
 
@@ -501,7 +550,9 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
     if isinstance(doc, dict):
         name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
         if isinstance(name, str) and name != dirname:
-            col.add(("metadata", "name"), f"metadata.name: {name!r} must equal its directory name {dirname!r}")
+            col.add(
+                ("metadata", "name"), f"metadata.name: {name!r} must equal its directory name {dirname!r}"
+            )
         spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
         if isinstance(spec.get("nodePools"), list):
             _duplicates(spec["nodePools"], "name", ("spec", "nodePools"), "node pool", col)
@@ -515,11 +566,18 @@ def _check_cluster(tree: Tree, dirname: str, config: Config | None, out: list[Pr
     version = spec.get("kubernetesVersion") or config.kubernetes_version
     engine = (spec.get("gitops") or {}).get("engine") or config.engine
     if version is None:
-        col.add(("spec",), "spec.kubernetesVersion: required (gitops-gen.yaml sets no default kubernetesVersion)")
+        col.add(
+            ("spec",), "spec.kubernetesVersion: required (gitops-gen.yaml sets no default kubernetesVersion)"
+        )
     if engine == "argocd" and not config.repo_url:
-        col.add(("spec", "gitops", "engine"), "spec.gitops.engine: argocd needs gitops.repoURL in gitops-gen.yaml")
+        col.add(
+            ("spec", "gitops", "engine"), "spec.gitops.engine: argocd needs gitops.repoURL in gitops-gen.yaml"
+        )
     if engine == "argocd" and "vars" in spec:
-        col.add(("spec", "vars"), "spec.vars: only Flux substitutes post-build variables (this cluster uses argocd)")
+        col.add(
+            ("spec", "vars"),
+            "spec.vars: only Flux substitutes post-build variables (this cluster uses argocd)",
+        )
     if col.problems:
         out.extend(col.problems)
         return None
@@ -558,7 +616,11 @@ def _lost_clusters(tree: Tree) -> Iterator[str]:
         if name.startswith(".") or tree.kind(base) != "dir" or tree.kind(f"{base}/{CLUSTER_FILE}") == "file":
             continue
         entries = tree.listdir(base)
-        if not entries or any(e.startswith("cluster.") for e in entries) or _generated_sync(tree, f"{base}/sync.yaml"):
+        if (
+            not entries
+            or any(e.startswith("cluster.") for e in entries)
+            or _generated_sync(tree, f"{base}/sync.yaml")
+        ):
             yield name
 
 
@@ -577,9 +639,17 @@ def check_fleet(tree: Tree) -> tuple[Fleet | None, list[Problem]]:
     config = _check_config(tree, problems)
     clusters: dict[str, Cluster] = {}
     for name in _lost_clusters(tree):
-        problems.append(Problem(tree.display(f"{CLUSTERS_DIR}/{name}"), 1, 1, "error", SCHEMA.id,
-                                f"no readable {CLUSTER_FILE} in this cluster directory (to remove the cluster, "
-                                "delete the whole directory)"))
+        problems.append(
+            Problem(
+                tree.display(f"{CLUSTERS_DIR}/{name}"),
+                1,
+                1,
+                "error",
+                SCHEMA.id,
+                f"no readable {CLUSTER_FILE} in this cluster directory (to remove the cluster, "
+                "delete the whole directory)",
+            )
+        )
     for name in cluster_dirs(tree):
         cluster = _check_cluster(tree, name, config, problems)
         if cluster is not None:

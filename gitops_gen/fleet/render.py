@@ -51,8 +51,12 @@ class DocumentCache:
 
 def git_toplevel(path: Path) -> Path | None:
     try:
-        out = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     except OSError:
         return None
     top = out.stdout.strip()
@@ -94,9 +98,14 @@ def fleet_clusters(tree: Tree) -> list[str]:
     return [name for name in tree.listdir("mapping") if tree.kind(f"mapping/{name}") == "dir"]
 
 
-def render_clusters(tree: Tree, clusters: list[str], engine: Engine | None = None,
-                    cache: DocumentCache | None = None, on_warning: Warn | None = None,
-                    applied: bool = False) -> Iterable[tuple[str, str]]:
+def render_clusters(
+    tree: Tree,
+    clusters: list[str],
+    engine: Engine | None = None,
+    cache: DocumentCache | None = None,
+    on_warning: Warn | None = None,
+    applied: bool = False,
+) -> Iterable[tuple[str, str]]:
     """(cluster, rendered text) for each cluster, sharing one engine and one document cache.
     APPLIED renders what the cluster's GitOps engine applies (gitops_gen.applied.view)."""
     engine = engine or Engine(tree, parse_cache=ParseCache(), warnings="once", on_warning=on_warning)
@@ -149,7 +158,9 @@ def default_jobs() -> int:
 _WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
 
 
-def _render_chunk(root: str, names: list[str], applied: bool = False) -> tuple[list[tuple[str, str]] | GitopsGenError, list[str]]:
+def _render_chunk(
+    root: str, names: list[str], applied: bool = False
+) -> tuple[list[tuple[str, str]] | GitopsGenError, list[str]]:
     """One worker's share, and the warnings it met. Each worker process keeps one engine and
     document cache for all the chunks it is given, so shared layers are built once per worker."""
     if root not in _WORKER:
@@ -158,15 +169,17 @@ def _render_chunk(root: str, names: list[str], applied: bool = False) -> tuple[l
     engine, cache = _WORKER[root]
     seen = len(engine.collected)
     try:
-        result: list[tuple[str, str]] | GitopsGenError = list(render_clusters(engine.tree, names, engine, cache,
-                                                                              applied=applied))
+        result: list[tuple[str, str]] | GitopsGenError = list(
+            render_clusters(engine.tree, names, engine, cache, applied=applied)
+        )
     except GitopsGenError as err:
         result = GitopsGenError(err.message, err.path, err.line, err.col)
     return result, engine.collected[seen:]
 
 
-def render_parallel(root: Path, names: list[str], jobs: int, on_warning: Warn | None = None,
-                    applied: bool = False) -> Iterator[tuple[str, str]]:
+def render_parallel(
+    root: Path, names: list[str], jobs: int, on_warning: Warn | None = None, applied: bool = False
+) -> Iterator[tuple[str, str]]:
     """Render clusters in JOBS processes; results come back in NAMES order.
 
     Clusters are handed out in contiguous runs (sorted names share company/zone/env, so a
@@ -202,8 +215,14 @@ def select_clusters(tree: Tree, wanted: list[str]) -> list[str]:
     return list(dict.fromkeys(wanted)) if wanted else known
 
 
-def render_fleet(repo: Path, names: list[str], engine: str = "python", jobs: int | None = None,
-                 on_warning: Warn | None = None, applied: bool = False) -> Iterable[tuple[str, str]]:
+def render_fleet(
+    repo: Path,
+    names: list[str],
+    engine: str = "python",
+    jobs: int | None = None,
+    on_warning: Warn | None = None,
+    applied: bool = False,
+) -> Iterable[tuple[str, str]]:
     """(cluster, rendered text) for NAMES, in order: by kustomize, or our engine in up to JOBS processes.
     APPLIED: what each cluster's GitOps engine applies (our engine only)."""
     if engine == "kustomize" and applied:
@@ -231,8 +250,11 @@ def check_out_dir(repo: Path, out: Path) -> Path:
         rel = real.relative_to(root).as_posix()
         top = rel.split("/", 1)[0]
         if rel == "." or top in FLEET_DIRS:
-            raise GitopsGenError("--out must not be inside the fleet's inputs (clusters/, apps/, mapping/) or the "
-                                 "repository root: pick a directory of its own, e.g. out/", str(out))
+            raise GitopsGenError(
+                "--out must not be inside the fleet's inputs (clusters/, apps/, mapping/) or the "
+                "repository root: pick a directory of its own, e.g. out/",
+                str(out),
+            )
     for parent in [real, *real.parents]:
         if parent.exists():
             if not parent.is_dir():
@@ -267,8 +289,11 @@ def write_out(repo: Path, out: Path, rendered: dict[str, str], known: list[str])
             except OSError:
                 same = False
             if not same:
-                raise GitopsGenError(f"not written by gitops-gen (it is not listed in {OUT_MANIFEST}): move it away "
-                                     "or pick another --out; nothing was written", str(out / rel))
+                raise GitopsGenError(
+                    f"not written by gitops-gen (it is not listed in {OUT_MANIFEST}): move it away "
+                    "or pick another --out; nothing was written",
+                    str(out / rel),
+                )
     keep = {f"{name}.yaml" for name in known}
     stale = sorted(rel for rel in owned if rel not in keep and "/" not in rel and rel.endswith(".yaml"))
     listed = sorted((owned - set(stale)) | set(files))
@@ -277,8 +302,12 @@ def write_out(repo: Path, out: Path, rendered: dict[str, str], known: list[str])
     except OSError as err:
         raise GitopsGenError(f"cannot create the directory: {err.strerror or err}", str(out)) from None
     remove_dead_temp_files([real])
-    write_atomic_many([*((real / rel, data) for rel, data in files.items()),
-                       (manifest, "".join(f"{rel}\n" for rel in listed).encode())])
+    write_atomic_many(
+        [
+            *((real / rel, data) for rel, data in files.items()),
+            (manifest, "".join(f"{rel}\n" for rel in listed).encode()),
+        ]
+    )
     for rel in stale:
         remove_file(real / rel, real)
     return stale

@@ -105,7 +105,9 @@ def _app_demand(line: ResourceLine | None) -> dict[str, tuple[int, int]]:
 
 
 def _unplaced(report: Report) -> list[str]:
-    return [f"{c.name}: {u.app} {u.workload} ({u.status})" for c in report.ledger.clusters for u in c.unplaced]
+    return [
+        f"{c.name}: {u.app} {u.workload} ({u.status})" for c in report.ledger.clusters for u in c.unplaced
+    ]
 
 
 def _totals(before: list[Total], after: list[Total]) -> list[TotalChange]:
@@ -136,8 +138,9 @@ def compare(before: Report, after: Report) -> Change:
             either = n or o
             pools.append(PoolChange(name, key[0], either[0] if either else "", key[1], bo, an, apps))
     cells: list[CellChange] = []
-    for app in after.matrix.apps + [a for a in before.matrix.apps if a.name not in
-                                    {x.name for x in after.matrix.apps}]:
+    for app in after.matrix.apps + [
+        a for a in before.matrix.apps if a.name not in {x.name for x in after.matrix.apps}
+    ]:
         old_row = next((a for a in before.matrix.apps if a.name == app.name), None)
         new_row = next((a for a in after.matrix.apps if a.name == app.name), None)
         clusters = dict.fromkeys([*(old_row.cells if old_row else {}), *(new_row.cells if new_row else {})])
@@ -148,9 +151,17 @@ def compare(before: Report, after: Report) -> Change:
                 cells.append(CellChange(app.name, cluster, b, a))
     cells.sort(key=lambda c: (c.app, c.cluster))
     values = {**before.matrix.layers, **after.matrix.layers}
-    return Change(before.title, after.title, after.layers, values, pools,
-                  _totals(before.ledger.by_resource, after.ledger.by_resource),
-                  _unplaced(before), _unplaced(after), cells)
+    return Change(
+        before.title,
+        after.title,
+        after.layers,
+        values,
+        pools,
+        _totals(before.ledger.by_resource, after.ledger.by_resource),
+        _unplaced(before),
+        _unplaced(after),
+        cells,
+    )
 
 
 def capacity_changes(base_tree: Tree, head_tree: Tree, base: str, head: str) -> list[PoolChange]:
@@ -173,15 +184,31 @@ def _arrow(a: int | None, b: int | None) -> str:
 def pool_rows(change: Change) -> list[list[str]]:
     rows = []
     for p in change.pools:
-        rows.append([p.cluster, p.pool, short(p.resource), _figs(p.before), _figs(p.after),
-                     _arrow(PoolChange.headroom(p.before), PoolChange.headroom(p.after)),
-                     _arrow(PoolChange.headroom(p.before, True), PoolChange.headroom(p.after, True)),
-                     ", ".join(p.apps) or "-"])
+        rows.append(
+            [
+                p.cluster,
+                p.pool,
+                short(p.resource),
+                _figs(p.before),
+                _figs(p.after),
+                _arrow(PoolChange.headroom(p.before), PoolChange.headroom(p.after)),
+                _arrow(PoolChange.headroom(p.before, True), PoolChange.headroom(p.after, True)),
+                ", ".join(p.apps) or "-",
+            ]
+        )
     return rows
 
 
-POOL_HEADERS = ("cluster", "pool", "resource", "before (supply / demand / surge)", "after", "headroom",
-                "headroom at surge", "apps changed")
+POOL_HEADERS = (
+    "cluster",
+    "pool",
+    "resource",
+    "before (supply / demand / surge)",
+    "after",
+    "headroom",
+    "headroom at surge",
+    "apps changed",
+)
 
 
 def grouped_cells(change: Change) -> list[tuple[str, str, str, list[str]]]:
@@ -233,8 +260,11 @@ def markdown_of(change: Change) -> str:
     if not change.pools and not change.cells and not change.totals:
         return "\n".join([*out, "No change to capacity or versions."]) + "\n"
     if change.pools:
-        out += [f"### Capacity ({len(change.pools)} pool resource(s))", "",
-                *headroom_markdown(change.pools).rstrip("\n").split("\n")[2:]]
+        out += [
+            f"### Capacity ({len(change.pools)} pool resource(s))",
+            "",
+            *headroom_markdown(change.pools).rstrip("\n").split("\n")[2:],
+        ]
     if change.totals:
         out += ["", "| fleet resource | before (supply / demand / surge) | after |", "|---|---|---|"]
         out += [f"| {short(t.resource)} | {_figs(t.before)} | {_figs(t.after)} |" for t in change.totals]
@@ -243,9 +273,14 @@ def markdown_of(change: Change) -> str:
         out += ["", "**Newly unplaced GPU workloads:**", "", *(f"- {escape(u)}" for u in new)]
     if change.cells:
         out += ["", f"### Versions ({len(change.cells)} cell(s))", ""]
-        out += md_table(("app", "before", "after", "clusters"),
-                        [[app, b, a, cluster_set(n, change.layer_values, change.layers)]
-                         for app, b, a, n in grouped_cells(change)], [False] * 4)
+        out += md_table(
+            ("app", "before", "after", "clusters"),
+            [
+                [app, b, a, cluster_set(n, change.layer_values, change.layers)]
+                for app, b, a, n in grouped_cells(change)
+            ],
+            [False] * 4,
+        )
     return "\n".join(out) + "\n"
 
 
@@ -253,19 +288,50 @@ def json_of(change: Change) -> str:
     from gitops_gen.fleetview.jsondoc import SCHEMA, cell_dict, dumps
 
     def fig(f: Figures | None) -> dict[str, Any] | None:
-        return None if f is None else {"supply": f[0], "demand": f[1], "surgeDemand": f[2],
-                                       "headroom": PoolChange.headroom(f),
-                                       "surgeHeadroom": PoolChange.headroom(f, True)}
+        return (
+            None
+            if f is None
+            else {
+                "supply": f[0],
+                "demand": f[1],
+                "surgeDemand": f[2],
+                "headroom": PoolChange.headroom(f),
+                "surgeHeadroom": PoolChange.headroom(f, True),
+            }
+        )
 
-    return dumps({
-        "apiVersion": SCHEMA, "base": change.base, "head": change.head,
-        "capacity": [{"cluster": p.cluster, "pool": p.pool, "resource": p.resource, "before": fig(p.before),
-                      "after": fig(p.after), "apps": p.apps} for p in change.pools],
-        "totals": [{"resource": t.resource, "before": fig(t.before), "after": fig(t.after)} for t in change.totals],
-        "unplaced": {"before": change.unplaced_before, "after": change.unplaced_after},
-        "versions": [{"app": c.app, "cluster": c.cluster, "before": cell_dict(c.before), "after": cell_dict(c.after)}
-                     for c in change.cells],
-    })
+    return dumps(
+        {
+            "apiVersion": SCHEMA,
+            "base": change.base,
+            "head": change.head,
+            "capacity": [
+                {
+                    "cluster": p.cluster,
+                    "pool": p.pool,
+                    "resource": p.resource,
+                    "before": fig(p.before),
+                    "after": fig(p.after),
+                    "apps": p.apps,
+                }
+                for p in change.pools
+            ],
+            "totals": [
+                {"resource": t.resource, "before": fig(t.before), "after": fig(t.after)}
+                for t in change.totals
+            ],
+            "unplaced": {"before": change.unplaced_before, "after": change.unplaced_after},
+            "versions": [
+                {
+                    "app": c.app,
+                    "cluster": c.cluster,
+                    "before": cell_dict(c.before),
+                    "after": cell_dict(c.after),
+                }
+                for c in change.cells
+            ],
+        }
+    )
 
 
 def html_of(change: Change) -> str:
@@ -277,28 +343,43 @@ def html_of(change: Change) -> str:
     if not change.pools and not change.cells and not change.totals:
         body.append("<p>No change to capacity or versions.</p>")
     if change.pools:
-        head = "".join(f"<th>{e(h)}</th>" for h in (*POOL_HEADERS[:3], "before", "after", "headroom",
-                                                   "at surge", "apps changed"))
+        head = "".join(
+            f"<th>{e(h)}</th>"
+            for h in (*POOL_HEADERS[:3], "before", "after", "headroom", "at surge", "apps changed")
+        )
         rows = []
         for p, row in zip(change.pools, pool_rows(change), strict=True):
             b = bar_of(*p.before) if p.before else ""
             a = bar_of(*p.after) if p.after else ""
             bad = (PoolChange.headroom(p.after, True) or 0) < 0
-            rows.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row[:3])
-                        + f"<td>{e(row[3])}<br>{b}</td><td>{e(row[4])}<br>{a}</td>"
-                        + "".join(f"<td class='n{' neg' if bad and i == 6 else ''}'>{e(row[i])}</td>"
-                                  for i in (5, 6))
-                        + f"<td class='apps'>{e(row[7])}</td></tr>")
-        body += [f"<h2>Capacity: {len(change.pools)} pool resource(s)</h2>", f"<table><tr>{head}</tr>{''.join(rows)}</table>"]
+            rows.append(
+                "<tr>"
+                + "".join(f"<td>{e(c)}</td>" for c in row[:3])
+                + f"<td>{e(row[3])}<br>{b}</td><td>{e(row[4])}<br>{a}</td>"
+                + "".join(f"<td class='n{' neg' if bad and i == 6 else ''}'>{e(row[i])}</td>" for i in (5, 6))
+                + f"<td class='apps'>{e(row[7])}</td></tr>"
+            )
+        body += [
+            f"<h2>Capacity: {len(change.pools)} pool resource(s)</h2>",
+            f"<table><tr>{head}</tr>{''.join(rows)}</table>",
+        ]
     if change.cells:
-        rows = [f"<tr><td>{e(app)}</td><td>{e(b)}</td><td>{e(a)}</td><td>"
-                f"{e(cluster_set(n, change.layer_values, change.layers))}</td></tr>"
-                for app, b, a, n in grouped_cells(change)]
-        body += [f"<h2>Versions: {len(change.cells)} cell(s)</h2>",
-                 f"<table class='grid'><tr><th>app</th><th>before</th><th>after</th><th>clusters</th></tr>"
-                 f"{''.join(rows)}</table>"]
+        rows = [
+            f"<tr><td>{e(app)}</td><td>{e(b)}</td><td>{e(a)}</td><td>"
+            f"{e(cluster_set(n, change.layer_values, change.layers))}</td></tr>"
+            for app, b, a, n in grouped_cells(change)
+        ]
+        body += [
+            f"<h2>Versions: {len(change.cells)} cell(s)</h2>",
+            f"<table class='grid'><tr><th>app</th><th>before</th><th>after</th><th>clusters</th></tr>"
+            f"{''.join(rows)}</table>",
+        ]
     return page(f"GPU blast radius {change.base} → {change.head}", "gitops-gen report --base", body)
 
 
-RENDERERS: dict[str, Callable[[Change], str]] = {"text": text_of, "markdown": markdown_of, "json": json_of,
-                                                 "html": html_of}
+RENDERERS: dict[str, Callable[[Change], str]] = {
+    "text": text_of,
+    "markdown": markdown_of,
+    "json": json_of,
+    "html": html_of,
+}

@@ -54,7 +54,9 @@ class FleetView:
         for view in self.clusters:
             if view.name == name:
                 return view
-        raise GitopsGenError(f"unknown cluster {name!r} (clusters: {', '.join(c.name for c in self.clusters)})")
+        raise GitopsGenError(
+            f"unknown cluster {name!r} (clusters: {', '.join(c.name for c in self.clusters)})"
+        )
 
 
 def entry_dir(cluster: str, entry: str) -> str:
@@ -86,8 +88,9 @@ def _attribute(view: ClusterView, result: Applied, owners: list[str], tree: Tree
             view.extra.append(res.obj)
 
 
-def collect(tree: Tree, fleet: Fleet | None = None, engine: Engine | None = None,
-            clusters: list[str] | None = None) -> FleetView:
+def collect(
+    tree: Tree, fleet: Fleet | None = None, engine: Engine | None = None, clusters: list[str] | None = None
+) -> FleetView:
     """Load the fleet from TREE and build every enabled app of every (or each named) cluster."""
     fleet = fleet or load_fleet(tree)
     engine = engine or Engine(tree, parse_cache=ParseCache(), warnings=False)
@@ -107,8 +110,10 @@ def collect(tree: Tree, fleet: Fleet | None = None, engine: Engine | None = None
             apps[ref.name] = AppView(ref.name, ref.enabled, directory)
             if ref.enabled:
                 if tree.kind(directory) != "dir":
-                    raise GitopsGenError(f"cluster {name}: {directory} does not exist; run `gitops-gen generate`",
-                                         tree.display(directory))
+                    raise GitopsGenError(
+                        f"cluster {name}: {directory} does not exist; run `gitops-gen generate`",
+                        tree.display(directory),
+                    )
                 resources = engine.build(directory)
                 built += resources
                 owners += [ref.name] * len(resources)

@@ -58,14 +58,18 @@ def cell_text(cell: Cell) -> str:
     for w in cell.workloads:
         count = "per node" if w.replicas is None else f"{w.replicas}x"
         gpu = " ".join(f"{short(r)}:{n}" for r, n in w.gpu)
-        tags = " ".join(c.tag for c in w.containers) if len(w.containers) <= 1 else \
-            " ".join(f"{c.name}={c.tag}" for c in w.containers)
+        tags = (
+            " ".join(c.tag for c in w.containers)
+            if len(w.containers) <= 1
+            else " ".join(f"{c.name}={c.tag}" for c in w.containers)
+        )
         parts.append(" ".join(x for x in (tags, f"({count}{' ' + gpu if gpu else ''})") if x))
     return "; ".join(parts)
 
 
-def cluster_set(names: Sequence[str], layers: Mapping[str, Mapping[str, str]], order: Sequence[str],
-                limit: int = 6) -> str:
+def cluster_set(
+    names: Sequence[str], layers: Mapping[str, Mapping[str, str]], order: Sequence[str], limit: int = 6
+) -> str:
     """Name a set of clusters briefly: ``all 200 clusters``, ``zone=zone-1 (12)``, or the names.
 
     Whole layer values (general layers first) replace the clusters they cover when the set holds

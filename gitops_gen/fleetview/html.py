@@ -86,11 +86,13 @@ def bar_of(known: int | None, steady: int, surge: int, width: int = 150) -> str:
     fill = "#e53e3e" if over else "#38a169"
     surge_fill = "#feb2b2" if surge_over else "#9ae6b4"
     title = f"supply {num(known)}, demand {steady}, at surge {surge}"
-    return (f'<svg width="{width}" height="12" role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>'
-            f'<rect x="0" y="1" width="{x(supply)}" height="10" fill="#edf2f7" stroke="#a0aec0"/>'
-            f'<rect x="0" y="3" width="{x(surge)}" height="6" fill="{surge_fill}"/>'
-            f'<rect x="0" y="3" width="{x(steady)}" height="6" fill="{fill}"/>'
-            f'<line x1="{x(supply)}" y1="0" x2="{x(supply)}" y2="12" stroke="#2d3748" stroke-width="1.5"/></svg>')
+    return (
+        f'<svg width="{width}" height="12" role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>'
+        f'<rect x="0" y="1" width="{x(supply)}" height="10" fill="#edf2f7" stroke="#a0aec0"/>'
+        f'<rect x="0" y="3" width="{x(surge)}" height="6" fill="{surge_fill}"/>'
+        f'<rect x="0" y="3" width="{x(steady)}" height="6" fill="{fill}"/>'
+        f'<line x1="{x(supply)}" y1="0" x2="{x(supply)}" y2="12" stroke="#2d3748" stroke-width="1.5"/></svg>'
+    )
 
 
 def _n(value: int | None, cls: str = "n") -> str:
@@ -109,9 +111,15 @@ def _apps(line: ResourceLine, shown: int = 4) -> str:
 
 
 def _row_signature(cluster: ClusterLedger) -> tuple[Any, ...]:
-    return tuple((p.name, hardware(p), tuple((ln.resource, ln.supply, ln.steady, ln.surge, tuple(ln.apps))
-                                              for ln in p.lines))
-                 for p in cluster.pools if p.supply.gpus)
+    return tuple(
+        (
+            p.name,
+            hardware(p),
+            tuple((ln.resource, ln.supply, ln.steady, ln.surge, tuple(ln.apps)) for ln in p.lines),
+        )
+        for p in cluster.pools
+        if p.supply.gpus
+    )
 
 
 def _group_rows(members: list[ClusterLedger], m: Matrix, order: Sequence[str]) -> list[str]:
@@ -123,8 +131,11 @@ def _group_rows(members: list[ClusterLedger], m: Matrix, order: Sequence[str]) -
     for same in merged.values():
         first = same[0]
         names = [c.name for c in same]
-        label = _e(names[0]) if len(names) == 1 else \
-            f'{len(names)} clusters <span class="off">({_e(cluster_set(names, m.layers, order, limit=4))})</span>'
+        label = (
+            _e(names[0])
+            if len(names) == 1
+            else f'{len(names)} clusters <span class="off">({_e(cluster_set(names, m.layers, order, limit=4))})</span>'
+        )
         for pool in first.pools:
             if not pool.supply.gpus:
                 continue
@@ -133,7 +144,8 @@ def _group_rows(members: list[ClusterLedger], m: Matrix, order: Sequence[str]) -
                     f"<tr><td>{label}</td><td>{_e(pool.name)}</td><td>{_e(hardware(pool))}</td>"
                     f"<td>{_e(short(line.resource))}</td>{_n(line.supply)}<td class='n'>{line.steady}</td>"
                     f"<td class='n'>{line.surge}</td>{_n(line.headroom)}{_n(line.surge_headroom)}"
-                    f"<td>{bar(line)}</td><td class='apps'>{_apps(line)}</td></tr>")
+                    f"<td>{bar(line)}</td><td class='apps'>{_apps(line)}</td></tr>"
+                )
     return rows
 
 
@@ -153,13 +165,17 @@ def _status(clusters: Iterable[ClusterLedger]) -> tuple[int, int, int]:
 
 def capacity_section(led: Ledger, m: Matrix, order: Sequence[str]) -> list[str]:
     by_name = {c.name: c for c in led.clusters}
-    out = ['<h2 id="capacity">Capacity per cluster and node pool</h2>',
-           '<p class="legend">Bar: frame = supply, <span class="sw" style="background:#38a169"></span>demand '
-           '(requests x replicas), <span class="sw" style="background:#9ae6b4"></span>during a rollout surge '
-           '(maxSurge, default 25% rounded up, every workload at once); red = over the supply. '
-           'Clusters with identical figures share a row.</p>']
-    head = ("<tr><th>cluster</th><th>pool</th><th>hardware</th><th>resource</th><th>supply</th><th>demand</th>"
-            "<th>surge</th><th>headroom</th><th>at surge</th><th></th><th>apps (demand)</th></tr>")
+    out = [
+        '<h2 id="capacity">Capacity per cluster and node pool</h2>',
+        '<p class="legend">Bar: frame = supply, <span class="sw" style="background:#38a169"></span>demand '
+        '(requests x replicas), <span class="sw" style="background:#9ae6b4"></span>during a rollout surge '
+        "(maxSurge, default 25% rounded up, every workload at once); red = over the supply. "
+        "Clusters with identical figures share a row.</p>",
+    ]
+    head = (
+        "<tr><th>cluster</th><th>pool</th><th>hardware</th><th>resource</th><th>supply</th><th>demand</th>"
+        "<th>surge</th><th>headroom</th><th>at surge</th><th></th><th>apps (demand)</th></tr>"
+    )
     for group in groups(m, order):
         members = [by_name[n] for n in group.clusters if n in by_name]
         over, surge, unplaced = _status(members)
@@ -180,16 +196,20 @@ def capacity_section(led: Ledger, m: Matrix, order: Sequence[str]) -> list[str]:
         summary = ", ".join(f"{r} {d}/{s}" for r, (s, d) in sorted(totals.items()))
         # Groups with a real problem start open; over-commitment only at surge is flagged but stays closed.
         is_open = " open" if over or unplaced or len(led.clusters) <= 8 else ""
-        out.append(f"<details{is_open}><summary>{_e(group.key)} <span class='meta'>{len(members)} "
-                   f"cluster{'s' if len(members) != 1 else ''}; demand/supply {_e(summary or 'no GPUs')}</span> "
-                   f"{' '.join(flags)}</summary><div>")
+        out.append(
+            f"<details{is_open}><summary>{_e(group.key)} <span class='meta'>{len(members)} "
+            f"cluster{'s' if len(members) != 1 else ''}; demand/supply {_e(summary or 'no GPUs')}</span> "
+            f"{' '.join(flags)}</summary><div>"
+        )
         rows = _group_rows(members, m, order)
         out.append(f"<table>{head}{''.join(rows)}</table>" if rows else "<p class='off'>no GPU pools</p>")
         lost = [(c.name, u) for c in members for u in c.unplaced]
         if lost:
             out.append("<p><b>Unplaced GPU workloads</b> (in no pool's demand):</p><ul>")
-            out += [f"<li>{_e(n)}: {_e(u.app)} {_e(u.workload)} ({u.pods} pods) {_e(u.status)}: {_e(u.reason)}</li>"
-                    for n, u in lost]
+            out += [
+                f"<li>{_e(n)}: {_e(u.app)} {_e(u.workload)} ({u.pods} pods) {_e(u.status)}: {_e(u.reason)}</li>"
+                for n, u in lost
+            ]
             out.append("</ul>")
         out.append("</div></details>")
     return out
@@ -203,15 +223,24 @@ def totals_section(led: Ledger) -> list[str]:
             out.append(
                 f"<tr><td>{_e(t.model or 'all models')}</td><td>{_e(short(t.resource) if not unknown else 'unknown')}"
                 f"</td><td class='n'>{t.pools}</td><td class='n'>{t.gpus}</td>"
-                + ("<td class='n'>?</td><td></td><td></td><td></td><td></td><td></td>" if unknown else
-                   f"<td class='n'>{t.supply}</td><td class='n'>{t.steady}</td><td class='n'>{t.surge}</td>"
-                   f"{_n(t.headroom)}{_n(t.surge_headroom)}<td>{bar_of(t.supply, t.steady, t.surge)}</td>") + "</tr>")
+                + (
+                    "<td class='n'>?</td><td></td><td></td><td></td><td></td><td></td>"
+                    if unknown
+                    else f"<td class='n'>{t.supply}</td><td class='n'>{t.steady}</td><td class='n'>{t.surge}</td>"
+                    f"{_n(t.headroom)}{_n(t.surge_headroom)}<td>{bar_of(t.supply, t.steady, t.surge)}</td>"
+                )
+                + "</tr>"
+            )
         return "".join(out)
 
-    head = ("<tr><th>GPU model</th><th>resource</th><th>pools</th><th>GPUs</th><th>supply</th><th>demand</th>"
-            "<th>surge</th><th>headroom</th><th>at surge</th><th></th></tr>")
-    return ['<h2 id="totals">Fleet totals</h2>',
-            f"<table>{head}{rows(led.by_model)}{rows(led.by_resource)}</table>"]
+    head = (
+        "<tr><th>GPU model</th><th>resource</th><th>pools</th><th>GPUs</th><th>supply</th><th>demand</th>"
+        "<th>surge</th><th>headroom</th><th>at surge</th><th></th></tr>"
+    )
+    return [
+        '<h2 id="totals">Fleet totals</h2>',
+        f"<table>{head}{rows(led.by_model)}{rows(led.by_resource)}</table>",
+    ]
 
 
 def _variant_colours(app: AppRow) -> dict[tuple[Any, ...], str]:
@@ -235,8 +264,11 @@ def _cell_title(name: str, cell: Cell) -> str:
 
 def version_grid(m: Matrix, order: Sequence[str]) -> list[str]:
     gs = groups(m, order)
-    head = "<tr><th>app</th>" + "".join(
-        f"<th title='{_e(g.key)}'>{_e(n)}</th>" for g in gs for n in g.clusters) + "</tr>"
+    head = (
+        "<tr><th>app</th>"
+        + "".join(f"<th title='{_e(g.key)}'>{_e(n)}</th>" for g in gs for n in g.clusters)
+        + "</tr>"
+    )
     rows = []
     for app in m.apps:
         colours = _variant_colours(app)
@@ -263,14 +295,20 @@ def _map_svg(app: AppRow, gs: list[Group], colours: dict[tuple[Any, ...], str]) 
             cell = cells[0]
             fill = _fill(cell, colours)
             texts = sorted({cell_text(c) for c in cells})
-            title = f"{g.key}: {len(cells)} clusters, {'; '.join(texts[:3])}{' ...' if len(texts) > 3 else ''}"
-            parts.append(f'<rect x="{x}" y="0" width="{width - 1}" height="12" fill="{fill}">'
-                         f"<title>{_e(title)}</title></rect>")
+            title = (
+                f"{g.key}: {len(cells)} clusters, {'; '.join(texts[:3])}{' ...' if len(texts) > 3 else ''}"
+            )
+            parts.append(
+                f'<rect x="{x}" y="0" width="{width - 1}" height="12" fill="{fill}">'
+                f"<title>{_e(title)}</title></rect>"
+            )
         else:
             for i, (n, cell) in enumerate(zip(g.clusters, cells, strict=True)):
                 fill = _fill(cell, colours)
-                parts.append(f'<rect x="{x + i * CELL}" y="0" width="{CELL - 1}" height="12" fill="{fill}">'
-                             f"<title>{_e(_cell_title(n, cell))}</title></rect>")
+                parts.append(
+                    f'<rect x="{x + i * CELL}" y="0" width="{CELL - 1}" height="12" fill="{fill}">'
+                    f"<title>{_e(_cell_title(n, cell))}</title></rect>"
+                )
         x += width + GAP
     return f'<svg width="{x}" height="12">{"".join(parts)}</svg>'
 
@@ -281,8 +319,9 @@ def version_map(m: Matrix, order: Sequence[str]) -> list[str]:
     labels = []
     for g in gs:
         width = len(g.clusters) * CELL
-        labels.append(f'<text x="{x}" y="10" font-size="10" fill="#4a5568">{_e(g.key)}</text>'
-                      if width >= 40 else "")
+        labels.append(
+            f'<text x="{x}" y="10" font-size="10" fill="#4a5568">{_e(g.key)}</text>' if width >= 40 else ""
+        )
         x += width + GAP
     header = f'<svg width="{x}" height="12">{"".join(labels)}</svg>'
     rows = [f"<tr><th>app</th><th>{header}<br>image versions (clusters)</th></tr>"]
@@ -296,17 +335,21 @@ def version_map(m: Matrix, order: Sequence[str]) -> list[str]:
         if off:
             chips += f' <span class="off">disabled {len(off)}</span>'
         label = _e(app.name) + (" <span class='skew'>skew</span>" if app.skew else "")
-        rows.append(f"<tr><td class='label'>{label}</td><td>{_map_svg(app, gs, colours)}"
-                    f"<div class='vers'>{chips}</div></td></tr>")
+        rows.append(
+            f"<tr><td class='label'>{label}</td><td>{_map_svg(app, gs, colours)}"
+            f"<div class='vers'>{chips}</div></td></tr>"
+        )
     return [f"<table class='map'>{''.join(rows)}</table>"]
 
 
 def versions_section(m: Matrix, order: Sequence[str]) -> list[str]:
     skewed = sum(1 for a in m.apps if a.skew)
-    out = [f'<h2 id="versions">Versions: {len(m.apps)} apps x {len(m.clusters)} clusters</h2>',
-           f"<p class='legend'>{skewed} app{'s' if skewed != 1 else ''} with image version skew. Colour = one "
-           "image version of the app, most common first; grey = disabled, light = "
-           "absent. Cell text: image tags (replicas x, GPU per pod).</p>"]
+    out = [
+        f'<h2 id="versions">Versions: {len(m.apps)} apps x {len(m.clusters)} clusters</h2>',
+        f"<p class='legend'>{skewed} app{'s' if skewed != 1 else ''} with image version skew. Colour = one "
+        "image version of the app, most common first; grey = disabled, light = "
+        "absent. Cell text: image tags (replicas x, GPU per pod).</p>",
+    ]
     out += version_grid(m, order) if len(m.clusters) <= GRID_MAX_CLUSTERS else version_map(m, order)
     return out
 
@@ -317,25 +360,42 @@ def cards(report: Report) -> list[str]:
     gpus = sum(p.supply.nodes * p.supply.gpus for c in led.clusters for p in c.pools)
     items = [("clusters", str(len(m.clusters)), ""), ("apps", str(len(m.apps)), ""), ("GPUs", str(gpus), "")]
     for t in led.by_resource:
-        items.append((f"{short(t.resource)} free", f"{t.headroom} / {t.supply}", "bad" if t.headroom < 0 else ""))
-    items += [("over-committed", str(over), "bad" if over else ""), ("over at surge", str(surge), "warn" if surge else ""),
-              ("unplaced", str(unplaced), "bad" if unplaced else ""),
-              ("apps with skew", str(sum(1 for a in m.apps if a.skew)), "warn" if any(a.skew for a in m.apps) else "")]
-    return ["<div class='cards'>"] + [f"<div class='card {cls}'><b>{_e(v)}</b>{_e(k)}</div>" for k, v, cls in items] + \
-        ["</div>"]
+        items.append(
+            (f"{short(t.resource)} free", f"{t.headroom} / {t.supply}", "bad" if t.headroom < 0 else "")
+        )
+    items += [
+        ("over-committed", str(over), "bad" if over else ""),
+        ("over at surge", str(surge), "warn" if surge else ""),
+        ("unplaced", str(unplaced), "bad" if unplaced else ""),
+        (
+            "apps with skew",
+            str(sum(1 for a in m.apps if a.skew)),
+            "warn" if any(a.skew for a in m.apps) else "",
+        ),
+    ]
+    return (
+        ["<div class='cards'>"]
+        + [f"<div class='card {cls}'><b>{_e(v)}</b>{_e(k)}</div>" for k, v, cls in items]
+        + ["</div>"]
+    )
 
 
 def page(title: str, subtitle: str, body: list[str]) -> str:
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header><main>" + "\n".join(body)
-            + "</main></body></html>\n")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{_e(title)}</h1><p>{_e(subtitle)}</p></header><main>"
+        + "\n".join(body)
+        + "</main></body></html>\n"
+    )
 
 
 def render_html(report: Report) -> str:
     order = report.layers
-    body = cards(report) + totals_section(report.ledger) + capacity_section(report.ledger, report.matrix, order)
+    body = (
+        cards(report) + totals_section(report.ledger) + capacity_section(report.ledger, report.matrix, order)
+    )
     body += versions_section(report.matrix, order)
     title = "GPU fleet report" + (f" at {report.title}" if report.title else "")
     return page(title, f"gitops-gen {__version__}; layers {', '.join(order) or '-'}", body)

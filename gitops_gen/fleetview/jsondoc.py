@@ -25,8 +25,16 @@ def _line(line: ResourceLine) -> dict[str, Any]:
         "headroom": line.headroom,
         "surgeHeadroom": line.surge_headroom,
         "apps": [
-            {"app": c.app, "workload": c.workload, "pods": c.pods, "perPod": c.per_pod, "demand": c.steady,
-             "surgePods": c.surge_pods, "surgeDemand": c.surge, "shared": c.shared}
+            {
+                "app": c.app,
+                "workload": c.workload,
+                "pods": c.pods,
+                "perPod": c.per_pod,
+                "demand": c.steady,
+                "surgePods": c.surge_pods,
+                "surgeDemand": c.surge,
+                "shared": c.shared,
+            }
             for c in line.contributions
         ],
     }
@@ -51,8 +59,14 @@ def _cluster(c: ClusterLedger) -> dict[str, Any]:
         "layers": c.layers,
         "pools": [_pool(p) for p in c.pools],
         "unplaced": [
-            {"app": u.app, "workload": u.workload, "pods": u.pods, "demand": dict(u.demand), "status": u.status,
-             "reason": u.reason}
+            {
+                "app": u.app,
+                "workload": u.workload,
+                "pods": u.pods,
+                "demand": dict(u.demand),
+                "status": u.status,
+                "reason": u.reason,
+            }
             for u in c.unplaced
         ],
     }
@@ -60,8 +74,18 @@ def _cluster(c: ClusterLedger) -> dict[str, Any]:
 
 def _total(t: Total) -> dict[str, Any]:
     out: dict[str, Any] = {"model": t.model} if t.model else {}
-    out.update({"resource": t.resource, "pools": t.pools, "gpus": t.gpus, "supply": t.supply, "demand": t.steady,
-                "surgeDemand": t.surge, "headroom": t.headroom, "surgeHeadroom": t.surge_headroom})
+    out.update(
+        {
+            "resource": t.resource,
+            "pools": t.pools,
+            "gpus": t.gpus,
+            "supply": t.supply,
+            "demand": t.steady,
+            "surgeDemand": t.surge,
+            "headroom": t.headroom,
+            "surgeHeadroom": t.surge_headroom,
+        }
+    )
     if t.unknown_pools:
         out["unknownPools"] = t.unknown_pools
     return out
@@ -70,8 +94,10 @@ def _total(t: Total) -> dict[str, Any]:
 def ledger_dict(ledger: Ledger) -> dict[str, Any]:
     return {
         "clusters": [_cluster(c) for c in ledger.clusters],
-        "totals": {"byModel": [_total(t) for t in ledger.by_model],
-                   "byResource": [_total(t) for t in ledger.by_resource]},
+        "totals": {
+            "byModel": [_total(t) for t in ledger.by_model],
+            "byResource": [_total(t) for t in ledger.by_resource],
+        },
     }
 
 
@@ -79,9 +105,13 @@ def cell_dict(cell: Cell) -> dict[str, Any]:
     out: dict[str, Any] = {"status": cell.status}
     if cell.status == "enabled":
         out["workloads"] = [
-            {"kind": w.kind, "name": w.name, "replicas": w.replicas,
-             "containers": [{"name": c.name, "image": c.image, "tag": c.tag} for c in w.containers],
-             "gpu": dict(w.gpu)}
+            {
+                "kind": w.kind,
+                "name": w.name,
+                "replicas": w.replicas,
+                "containers": [{"name": c.name, "image": c.image, "tag": c.tag} for c in w.containers],
+                "gpu": dict(w.gpu),
+            }
             for w in cell.workloads
         ]
     return out
@@ -91,15 +121,24 @@ def matrix_dict(m: Matrix) -> dict[str, Any]:
     return {
         "clusters": m.clusters,
         "apps": [
-            {"name": a.name, "skew": a.skew, "versions": len(a.versions()),
-             "cells": {c: cell_dict(cell) for c, cell in a.cells.items()}}
+            {
+                "name": a.name,
+                "skew": a.skew,
+                "versions": len(a.versions()),
+                "cells": {c: cell_dict(cell) for c, cell in a.cells.items()},
+            }
             for a in m.apps
         ],
     }
 
 
 def report_dict(layers: tuple[str, ...], ledger: Ledger, m: Matrix) -> dict[str, Any]:
-    return {"apiVersion": SCHEMA, "layers": list(layers), "capacity": ledger_dict(ledger), "versions": matrix_dict(m)}
+    return {
+        "apiVersion": SCHEMA,
+        "layers": list(layers),
+        "capacity": ledger_dict(ledger),
+        "versions": matrix_dict(m),
+    }
 
 
 def dumps(doc: dict[str, Any]) -> str:

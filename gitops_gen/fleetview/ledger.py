@@ -203,16 +203,20 @@ def _owners(view: ClusterView) -> dict[tuple[str, str, str], tuple[str, dict[str
         for obj in app.objects:
             md = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
             assert isinstance(md, Mapping)
-            out.setdefault((str(obj.get("kind", "")), str(md.get("namespace") or ""), str(md.get("name", ""))),
-                           (app.name, obj))
+            out.setdefault(
+                (str(obj.get("kind", "")), str(md.get("namespace") or ""), str(md.get("name", ""))),
+                (app.name, obj),
+            )
     return out
 
 
 def cluster_ledger(view: ClusterView) -> ClusterLedger:
     pools = [p for p in view.cluster.node_pools if isinstance(p, Mapping)]
     supplies = [pool_supply(p) for p in pools]
-    ledgers = [PoolLedger(s.name, s, [ResourceLine(r, n, s.nodes * n) for r, n in s.resources.items()])
-               for s in supplies]
+    ledgers = [
+        PoolLedger(s.name, s, [ResourceLine(r, n, s.nodes * n) for r, n in s.resources.items()])
+        for s in supplies
+    ]
     by_name = {p.name: p for p in ledgers}
     owners = _owners(view)
     unplaced: list[Unplaced] = []
@@ -221,8 +225,9 @@ def cluster_ledger(view: ClusterView) -> ClusterLedger:
     for place in sorted(placed, key=lambda p: len(p.pools) > 1):
         app, obj = owners.get(place.obj, ("", {}))
         if place.status != "placed":
-            unplaced.append(Unplaced(app, _label(place.obj), place.pods, dict(place.demand), place.status,
-                                     place.reason))
+            unplaced.append(
+                Unplaced(app, _label(place.obj), place.pods, dict(place.demand), place.status, place.reason)
+            )
             continue
         _account(place, app, obj, [by_name[n] for n in place.pools])
     for pool in ledgers:
@@ -248,7 +253,8 @@ def _account(place: Placement, app: str, obj: Mapping[str, Any], pools: list[Poo
             nodes = pool.supply.nodes
             for resource, per_pod in place.demand.items():
                 _line(pool, resource).contributions.append(
-                    Contribution(app, label, nodes, per_pod, surge_pods(obj, nodes)))
+                    Contribution(app, label, nodes, per_pod, surge_pods(obj, nodes))
+                )
         return
     surge = surge_pods(obj, place.pods)
     shared = len(pools) > 1
@@ -262,8 +268,9 @@ def _account(place: Placement, app: str, obj: Mapping[str, Any], pools: list[Poo
             _line(pool, resource).contributions.append(Contribution(app, label, pods, per_pod, extra, shared))
 
 
-def _spread(place: Placement, pools: list[PoolLedger], pods: int, surge: bool,
-            taken: dict[str, int] | None = None) -> dict[str, int]:
+def _spread(
+    place: Placement, pools: list[PoolLedger], pods: int, surge: bool, taken: dict[str, int] | None = None
+) -> dict[str, int]:
     """Pods per pool: each pod onto the pool with the most headroom left for the first resource."""
     if len(pools) == 1:
         return {pools[0].name: pods} if pods else {}
@@ -298,8 +305,10 @@ def _totals(clusters: list[ClusterLedger]) -> tuple[list[Total], list[Total]]:
                 unknown.gpus += pool.supply.nodes * pool.supply.gpus
                 continue
             for model, line in targets:
-                for total in (by_model.setdefault((model, line.resource), Total(model, line.resource)),
-                              by_resource.setdefault(line.resource, Total("", line.resource))):
+                for total in (
+                    by_model.setdefault((model, line.resource), Total(model, line.resource)),
+                    by_resource.setdefault(line.resource, Total("", line.resource)),
+                ):
                     total.pools += 1
                     total.gpus += pool.supply.nodes * pool.supply.gpus
                     total.supply += line.supply or 0

@@ -38,8 +38,10 @@ def _warn(row: list[str]) -> list[str]:
 
 def version_section(m: Matrix, order: tuple[str, ...]) -> list[str]:
     if len(m.clusters) <= GRID_MAX_CLUSTERS:
-        rows = [[a.name + (" ⚠ skew" if a.skew else ""), *(cell_text(a.cells[c]) for c in m.clusters)]
-                for a in m.apps]
+        rows = [
+            [a.name + (" ⚠ skew" if a.skew else ""), *(cell_text(a.cells[c]) for c in m.clusters)]
+            for a in m.apps
+        ]
         return md_table(["app", *m.clusters], rows, [False] * (len(m.clusters) + 1))
     rows = []
     for app in m.apps:
@@ -54,14 +56,24 @@ def version_section(m: Matrix, order: tuple[str, ...]) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     led = report.ledger
-    out = [f"## GPU fleet report{' `' + report.title + '`' if report.title else ''}", "",
-           "### Capacity", "",
-           "Demand = requests x replicas of every workload placed on the pool; surge = every rolling update at "
-           "once (maxSurge, default 25% rounded up).", ""]
+    out = [
+        f"## GPU fleet report{' `' + report.title + '`' if report.title else ''}",
+        "",
+        "### Capacity",
+        "",
+        "Demand = requests x replicas of every workload placed on the pool; surge = every rolling update at "
+        "once (maxSurge, default 25% rounded up).",
+        "",
+    ]
     out += md_table(CAPACITY_HEADERS, [_warn(r) for r in capacity_rows(led)], CAPACITY_RIGHT)
     missing = unplaced_lines(led)
     if missing:
-        out += ["", "**Unplaced GPU workloads** (in no pool's demand):", "", *(f"- {escape(m)}" for m in missing)]
+        out += [
+            "",
+            "**Unplaced GPU workloads** (in no pool's demand):",
+            "",
+            *(f"- {escape(m)}" for m in missing),
+        ]
     out += ["", "### Fleet totals", ""]
     out += md_table(TOTAL_HEADERS, total_rows(led.by_model) + total_rows(led.by_resource), TOTAL_RIGHT)
     out += ["", f"### Versions ({len(report.matrix.apps)} apps x {len(report.matrix.clusters)} clusters)", ""]

@@ -15,8 +15,16 @@ from typing import Any
 from gitops_gen.checks.gpu.catalog import classify_resource
 from gitops_gen.fleetview.collect import FleetView
 
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
-                  "CronJob", "Pod")
+WORKLOAD_KINDS = (
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "Pod",
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,9 @@ class Cell:
 class AppRow:
     name: str
     cells: dict[str, Cell]  # cluster -> cell, every cluster
-    variants: list[tuple[Cell, list[str]]] = field(default_factory=list)  # enabled versions, most clusters first
+    variants: list[tuple[Cell, list[str]]] = field(
+        default_factory=list
+    )  # enabled versions, most clusters first
 
     @property
     def skew(self) -> bool:
@@ -140,7 +150,7 @@ def workload(obj: Mapping[str, Any]) -> Workload | None:
                 continue
             containers.append(Container(str(c.get("name", "")), str(c.get("image", ""))))
             limits = _get(c, "resources", "limits")
-            for res, qty in (limits.items() if isinstance(limits, Mapping) else ()):
+            for res, qty in limits.items() if isinstance(limits, Mapping) else ():
                 if classify_resource(str(res)) in ("gpu", "mig", "shared"):
                     try:
                         gpu[str(res)] = gpu.get(str(res), 0) + int(str(qty))

@@ -43,8 +43,16 @@ MIG_STATE = "nvidia.com/mig.config.state"
 MIG_STRATEGY = "nvidia.com/mig.strategy"
 PRESENT = "nvidia.com/gpu.present"
 # Node-group labels of managed Kubernetes and common provisioners: the first one present names a pool.
-POOL_KEYS = ("pool", "node-pool", "nodepool", "cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup",
-             "kubernetes.azure.com/agentpool", "karpenter.sh/nodepool", "node.kubernetes.io/pool")
+POOL_KEYS = (
+    "pool",
+    "node-pool",
+    "nodepool",
+    "cloud.google.com/gke-nodepool",
+    "eks.amazonaws.com/nodegroup",
+    "kubernetes.azure.com/agentpool",
+    "karpenter.sh/nodepool",
+    "node.kubernetes.io/pool",
+)
 _SUFFIX = re.compile(r"^(?P<bare>.+?)(?:-MIG-(?P<profile>[^-]+(?:-me)?|INVALID))?(?P<shared>-SHARED)?$")
 
 NodePath = tuple[str | int, ...]
@@ -129,7 +137,9 @@ def _node_product(node: Node) -> str | None:
     return bare_product(value)[0] if value else None
 
 
-def match_nodes(nodes: list[Node], pools: Sequence[Mapping[str, Any]]) -> tuple[dict[int, list[Node]], list[Node]]:
+def match_nodes(
+    nodes: list[Node], pools: Sequence[Mapping[str, Any]]
+) -> tuple[dict[int, list[Node]], list[Node]]:
     """Nodes per pool index, and the nodes that belong to no pool."""
     matched: dict[int, list[Node]] = {i: [] for i in range(len(pools))}
     unmatched: list[Node] = []
@@ -175,8 +185,9 @@ def _resources(resources: Mapping[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in sorted(resources.items())) or "no NVIDIA resources"
 
 
-def _label_issue(index: int, supply: PoolSupply, node: Node, key: str, rule: str, field: NodePath,
-                 what: str) -> _Issue | None:
+def _label_issue(
+    index: int, supply: PoolSupply, node: Node, key: str, rule: str, field: NodePath, what: str
+) -> _Issue | None:
     want = supply.labels.get(key)
     if key == MIG_CONFIG and want is None and supply.model is not None and supply.model.mig != "no":
         want = "all-disabled"  # what the operator labels MIG-capable nodes without a config (section 2.4)
@@ -184,8 +195,13 @@ def _label_issue(index: int, supply: PoolSupply, node: Node, key: str, rule: str
     if have is None or want == have:
         return None
     shown = want if want is not None else "(no such label)"
-    return _Issue(index, field, "error", rule,
-                  f"pool {supply.name}: {key}={have} on the node, but cluster.yaml {what} {shown}")
+    return _Issue(
+        index,
+        field,
+        "error",
+        rule,
+        f"pool {supply.name}: {key}={have} on the node, but cluster.yaml {what} {shown}",
+    )
 
 
 def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]:
@@ -195,55 +211,115 @@ def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]
     if not supply.gpus:
         if node.has_gpu:
             what = node.labels.get(PRODUCT) or _resources(node.allocatable)
-            return [_Issue(index, (), "error", "node-gpu-unexpected",
-                           f"pool {name} declares no GPUs, but the node has {what}")]
+            return [
+                _Issue(
+                    index,
+                    (),
+                    "error",
+                    "node-gpu-unexpected",
+                    f"pool {name} declares no GPUs, but the node has {what}",
+                )
+            ]
         return []
     if not node.has_gpu:
-        return [_Issue(index, ("gpu",), "error", "node-gpu-missing",
-                       f"pool {name} declares {supply.gpus} x {supply.product}, but the node has no GPU labels or "
-                       "NVIDIA resources")]
+        return [
+            _Issue(
+                index,
+                ("gpu",),
+                "error",
+                "node-gpu-missing",
+                f"pool {name} declares {supply.gpus} x {supply.product}, but the node has no GPU labels or "
+                "NVIDIA resources",
+            )
+        ]
     out: list[_Issue] = []
     other_gpu = False
     label = node.labels.get(PRODUCT)
     if label is None:
-        out.append(_Issue(index, ("gpu",), "warning", "node-labels-partial",
-                          f"pool {name}: the node has no {PRODUCT} label (GPU Feature Discovery not running or "
-                          "not done yet): product and count cannot be verified"))
+        out.append(
+            _Issue(
+                index,
+                ("gpu",),
+                "warning",
+                "node-labels-partial",
+                f"pool {name}: the node has no {PRODUCT} label (GPU Feature Discovery not running or "
+                "not done yet): product and count cannot be verified",
+            )
+        )
     else:
         bare, profile, _ = bare_product(label)
         if profile == "INVALID":
-            out.append(_Issue(index, ("mig",), "error", "node-mig-invalid",
-                              f"pool {name}: GFD labels the node {label}: its MIG configuration is invalid for "
-                              "mig.strategy single (mixed profiles, or MIG enabled without devices)"))
+            out.append(
+                _Issue(
+                    index,
+                    ("mig",),
+                    "error",
+                    "node-mig-invalid",
+                    f"pool {name}: GFD labels the node {label}: its MIG configuration is invalid for "
+                    "mig.strategy single (mixed profiles, or MIG enabled without devices)",
+                )
+            )
         elif bare != supply.product:
             other_gpu = True
-            out.append(_Issue(index, ("gpu", "product"), "error", "node-gpu-product",
-                              f"pool {name}: the node has {bare} ({PRODUCT}={label}), cluster.yaml declares "
-                              f"{supply.product}"))
+            out.append(
+                _Issue(
+                    index,
+                    ("gpu", "product"),
+                    "error",
+                    "node-gpu-product",
+                    f"pool {name}: the node has {bare} ({PRODUCT}={label}), cluster.yaml declares "
+                    f"{supply.product}",
+                )
+            )
         else:
             for issue in (
-                _label_issue(index, supply, node, PRODUCT, "node-gpu-product", ("gpu", "product"),
-                             "makes GFD write"),
-                _label_issue(index, supply, node, COUNT, "node-gpu-count", ("gpu", "count"),
-                             "implies" if supply.strategy == "single" else "declares"),
+                _label_issue(
+                    index, supply, node, PRODUCT, "node-gpu-product", ("gpu", "product"), "makes GFD write"
+                ),
+                _label_issue(
+                    index,
+                    supply,
+                    node,
+                    COUNT,
+                    "node-gpu-count",
+                    ("gpu", "count"),
+                    "implies" if supply.strategy == "single" else "declares",
+                ),
             ):
                 if issue is not None:
                     out.append(issue)
-    config_issue = _label_issue(index, supply, node, MIG_CONFIG, "node-mig-config", ("mig", "config"), "declares")
+    config_issue = _label_issue(
+        index, supply, node, MIG_CONFIG, "node-mig-config", ("mig", "config"), "declares"
+    )
     if config_issue is None and MIG_CONFIG not in node.labels and supply.config not in (None, "all-disabled"):
-        config_issue = _Issue(index, ("mig", "config"), "error", "node-mig-config",
-                              f"pool {name}: the node has no {MIG_CONFIG} label, cluster.yaml declares {supply.config}")
+        config_issue = _Issue(
+            index,
+            ("mig", "config"),
+            "error",
+            "node-mig-config",
+            f"pool {name}: the node has no {MIG_CONFIG} label, cluster.yaml declares {supply.config}",
+        )
     out += [i for i in (config_issue,) if i is not None]
     strategy = node.labels.get(MIG_STRATEGY)
     want_strategy = supply.strategy if supply.strategy != "none" else None
     if strategy is not None and strategy != want_strategy:
-        out.append(_Issue(index, ("mig", "strategy"), "error", "node-mig-strategy",
-                          f"pool {name}: {MIG_STRATEGY}={strategy} on the node, cluster.yaml declares "
-                          f"{supply.strategy}"))
+        out.append(
+            _Issue(
+                index,
+                ("mig", "strategy"),
+                "error",
+                "node-mig-strategy",
+                f"pool {name}: {MIG_STRATEGY}={strategy} on the node, cluster.yaml declares "
+                f"{supply.strategy}",
+            )
+        )
     node_replicas = _quantity(node.labels.get(REPLICAS, "")) or 0
-    if supply.replicas > 1 or node_replicas > 1:  # time-slicing on one side; MIG parents' 0 is config's business
-        replicas = _label_issue(index, supply, node, REPLICAS, "node-gpu-replicas", ("sharing", "replicas"),
-                                "implies")
+    if (
+        supply.replicas > 1 or node_replicas > 1
+    ):  # time-slicing on one side; MIG parents' 0 is config's business
+        replicas = _label_issue(
+            index, supply, node, REPLICAS, "node-gpu-replicas", ("sharing", "replicas"), "implies"
+        )
         out += [replicas] if replicas is not None else []
     # On other hardware the resources differ as a matter of course: the product problem says it all.
     if supply.known and not other_gpu and dict(node.allocatable) != dict(supply.resources):
@@ -251,9 +327,16 @@ def node_issues(index: int, pool: Mapping[str, Any], node: Node) -> list[_Issue]
         pending = state is not None and state != "success"
         field: NodePath = ("mig", "config") if supply.config else ("gpu", "count")
         note = f" (nvidia.com/mig.config.state={state}: the MIG manager has not finished)" if pending else ""
-        out.append(_Issue(index, field, "warning" if pending else "error", "node-gpu-allocatable",
-                          f"pool {name}: the node's allocatable is {_resources(node.allocatable)}, a node of the "
-                          f"pool advertises {_resources(supply.resources)}{note}"))
+        out.append(
+            _Issue(
+                index,
+                field,
+                "warning" if pending else "error",
+                "node-gpu-allocatable",
+                f"pool {name}: the node's allocatable is {_resources(node.allocatable)}, a node of the "
+                f"pool advertises {_resources(supply.resources)}{note}",
+            )
+        )
     return out
 
 
@@ -273,18 +356,35 @@ def check_nodes(cluster: Cluster, nodes: list[Node]) -> list[Problem]:
             names = [n.name for n in matched[index]]
             has = f" ({', '.join(names[:5])}{' ...' if len(names) > 5 else ''})" if names else ""
             line, col = cluster.position("spec", "nodePools", index, "nodes")
-            problems.append(Problem(cluster.path, line, col, "error", "node-pool-count",
-                                    f"pool {pool.get('name')}: cluster.yaml declares {declared} nodes, the snapshot "
-                                    f"has {found}{has}"))
+            problems.append(
+                Problem(
+                    cluster.path,
+                    line,
+                    col,
+                    "error",
+                    "node-pool-count",
+                    f"pool {pool.get('name')}: cluster.yaml declares {declared} nodes, the snapshot "
+                    f"has {found}{has}",
+                )
+            )
     for issue, names in grouped.items():
         line, col = cluster.position("spec", "nodePools", issue.pool or 0, *issue.field)
-        problems.append(Problem(cluster.path, line, col, issue.severity, issue.rule,
-                                f"{_names(names)}: {issue.message}"))
+        problems.append(
+            Problem(cluster.path, line, col, issue.severity, issue.rule, f"{_names(names)}: {issue.message}")
+        )
     for node in unmatched:
         line, col = cluster.position("spec", "nodePools")
-        problems.append(Problem(cluster.path, line, col, "error", "node-unmatched",
-                                f"{_names([node.name])} ({node.labels.get(PRODUCT) or 'no GPU'}) belong to no pool: "
-                                + _why_unmatched(node, pools)))
+        problems.append(
+            Problem(
+                cluster.path,
+                line,
+                col,
+                "error",
+                "node-unmatched",
+                f"{_names([node.name])} ({node.labels.get(PRODUCT) or 'no GPU'}) belong to no pool: "
+                + _why_unmatched(node, pools),
+            )
+        )
     return sorted(problems)
 
 
@@ -296,7 +396,9 @@ def _why_unmatched(node: Node, pools: Sequence[Mapping[str, Any]]) -> str:
             missing = [f"{k}={v}" for k, v in labels.items() if node.labels.get(k) != v]
             reasons.append(f"pool {pool.get('name')} wants {', '.join(missing)}")
         else:
-            reasons.append(f"pool {pool.get('name')} (no labels) has product {_declared_product(pool) or 'none'}")
+            reasons.append(
+                f"pool {pool.get('name')} (no labels) has product {_declared_product(pool) or 'none'}"
+            )
     return "; ".join(reasons) or "the cluster declares no node pools"
 
 
@@ -316,7 +418,9 @@ def _physical_count(node: Node, bare: str, profile: str | None) -> int | None:
     if count is None or profile is None or profile == "INVALID":
         return count
     model = model_for_product(bare)
-    per_gpu = next((n for p, n in (model.profiles.items() if model else ()) if resource_suffix(p) == profile), None)
+    per_gpu = next(
+        (n for p, n in (model.profiles.items() if model else ()) if resource_suffix(p) == profile), None
+    )
     if per_gpu is None or count % per_gpu:
         return None
     return count // per_gpu
@@ -340,11 +444,19 @@ def pools_from_nodes(nodes: list[Node]) -> tuple[list[dict[str, Any]], list[str]
         strategy = node.labels.get(MIG_STRATEGY) or ("single" if profile else None)
         count = _physical_count(node, bare, profile) if bare else None
         replicas = _quantity(node.labels.get(REPLICAS, "")) if bare else None
-        ident = (label, bare, count, config if config != "all-disabled" else None, strategy,
-                 replicas if replicas and replicas > 1 else None)
+        ident = (
+            label,
+            bare,
+            count,
+            config if config != "all-disabled" else None,
+            strategy,
+            replicas if replicas and replicas > 1 else None,
+        )
         groups.setdefault(ident, []).append(node)
         if bare and count is None:
-            notes.append(f"node {node.name}: GPU count unknown ({COUNT}={node.labels.get(COUNT)}); set gpu.count")
+            notes.append(
+                f"node {node.name}: GPU count unknown ({COUNT}={node.labels.get(COUNT)}); set gpu.count"
+            )
     pools: list[dict[str, Any]] = []
     used: set[str] = set()
     for (label, bare, count, config, strategy, replicas), members in groups.items():
@@ -369,11 +481,15 @@ def pools_from_nodes(nodes: list[Node]) -> tuple[list[dict[str, Any]], list[str]
             pool["labels"] = {label[0]: label[1]}
             twins = [g for g in groups if g[0] == label]
             if len(twins) > 1 and twins[0][1:] == (bare, count, config, strategy, replicas):
-                notes.append(f"{len(twins)} kinds of node carry {label[0]}={label[1]}; pools are told apart by "
-                             "their GPU product only: give them distinct labels")
+                notes.append(
+                    f"{len(twins)} kinds of node carry {label[0]}={label[1]}; pools are told apart by "
+                    "their GPU product only: give them distinct labels"
+                )
         elif len([g for g in groups if g[1] == bare]) > 1:
-            notes.append(f"pool {name}: no pool label tells its nodes from other {bare or 'CPU'} nodes; "
-                         "add labels so that `nodes check` can match them")
+            notes.append(
+                f"pool {name}: no pool label tells its nodes from other {bare or 'CPU'} nodes; "
+                "add labels so that `nodes check` can match them"
+            )
         pools.append(pool)
     return pools, notes
 
@@ -398,7 +514,9 @@ def cluster_with_pools(text: str, pools: list[dict[str, Any]]) -> str:
     out: list[str] = []
     for line in text.splitlines(keepends=True):
         stripped = line.strip()
-        if stripped.startswith("# TODO: the node pools") or (out and out[-1] == "#pools" and stripped.startswith("#")):
+        if stripped.startswith("# TODO: the node pools") or (
+            out and out[-1] == "#pools" and stripped.startswith("#")
+        ):
             out.append("#pools")
             continue
         if stripped == "nodePools: []":

@@ -36,8 +36,12 @@ def _html(report: Report) -> str:
     return render_html(report)
 
 
-RENDERERS: dict[str, Callable[[Report], str]] = {"text": _text, "json": _json, "markdown": _markdown,
-                                                 "html": _html}
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": _text,
+    "json": _json,
+    "markdown": _markdown,
+    "html": _html,
+}
 
 
 def open_tree(repo: Path, rev: str | None) -> Tree:
@@ -57,8 +61,9 @@ def open_tree(repo: Path, rev: str | None) -> Tree:
     return GitTree(grepo, rev)
 
 
-def report_text(repo: Path, fmt: str, clusters: list[str], base: str | None = None,
-                head: str | None = None) -> str:
+def report_text(
+    repo: Path, fmt: str, clusters: list[str], base: str | None = None, head: str | None = None
+) -> str:
     if base is None:
         from gitops_gen.fleetview.views import build_report
 

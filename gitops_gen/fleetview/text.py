@@ -7,8 +7,18 @@ from gitops_gen.fleetview.ledger import Ledger, Total
 from gitops_gen.fleetview.matrix import Matrix
 from gitops_gen.fleetview.views import Report
 
-CAPACITY_HEADERS = ("cluster", "pool", "hardware", "resource", "supply", "demand", "surge", "headroom",
-                    "at surge", "apps")
+CAPACITY_HEADERS = (
+    "cluster",
+    "pool",
+    "hardware",
+    "resource",
+    "supply",
+    "demand",
+    "surge",
+    "headroom",
+    "at surge",
+    "apps",
+)
 CAPACITY_RIGHT = (False, False, False, False, True, True, True, True, True, False)
 TOTAL_HEADERS = ("model", "resource", "pools", "GPUs", "supply", "demand", "surge", "headroom", "at surge")
 TOTAL_RIGHT = (False, False, True, True, True, True, True, True, True)
@@ -25,17 +35,38 @@ def capacity_rows(ledger: Ledger) -> list[list[str]]:
                 supply = "0" if pool.supply.known else "?"
                 rows.append([cluster.name, pool.name, hardware(pool), "-", supply, "", "", "", "", ""])
             for line in pool.lines:
-                rows.append([cluster.name, pool.name, hardware(pool), short(line.resource), num(line.supply),
-                             str(line.steady), str(line.surge), num(line.headroom), num(line.surge_headroom),
-                             apps_text(line)])
+                rows.append(
+                    [
+                        cluster.name,
+                        pool.name,
+                        hardware(pool),
+                        short(line.resource),
+                        num(line.supply),
+                        str(line.steady),
+                        str(line.surge),
+                        num(line.headroom),
+                        num(line.surge_headroom),
+                        apps_text(line),
+                    ]
+                )
     return rows
 
 
 def total_rows(totals: list[Total]) -> list[list[str]]:
-    return [[t.model or "all", short(t.resource), str(t.pools), str(t.gpus),
-             "?" if t.resource == "?" else str(t.supply), str(t.steady), str(t.surge),
-             "?" if t.resource == "?" else str(t.headroom), "?" if t.resource == "?" else str(t.surge_headroom)]
-            for t in totals]
+    return [
+        [
+            t.model or "all",
+            short(t.resource),
+            str(t.pools),
+            str(t.gpus),
+            "?" if t.resource == "?" else str(t.supply),
+            str(t.steady),
+            str(t.surge),
+            "?" if t.resource == "?" else str(t.headroom),
+            "?" if t.resource == "?" else str(t.surge_headroom),
+        ]
+        for t in totals
+    ]
 
 
 def unplaced_lines(ledger: Ledger) -> list[str]:
@@ -43,7 +74,9 @@ def unplaced_lines(ledger: Ledger) -> list[str]:
     for cluster in ledger.clusters:
         for u in cluster.unplaced:
             need = ", ".join(f"{short(r)}:{n}" for r, n in u.demand.items())
-            out.append(f"{cluster.name}: {u.app} {u.workload} ({u.pods} pods x {need}) {u.status}: {u.reason}")
+            out.append(
+                f"{cluster.name}: {u.app} {u.workload} ({u.pods} pods x {need}) {u.status}: {u.reason}"
+            )
     return out
 
 
@@ -65,8 +98,11 @@ def version_lines(m: Matrix, order: tuple[str, ...]) -> list[str]:
 
 def render_text(report: Report) -> str:
     led = report.ledger
-    out = [f"Capacity{' at ' + report.title if report.title else ''} "
-           "(demand = requests x replicas; surge = every rolling update at once)", ""]
+    out = [
+        f"Capacity{' at ' + report.title if report.title else ''} "
+        "(demand = requests x replicas; surge = every rolling update at once)",
+        "",
+    ]
     out += table(CAPACITY_HEADERS, capacity_rows(led), CAPACITY_RIGHT)
     missing = unplaced_lines(led)
     if missing:

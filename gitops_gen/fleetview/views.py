@@ -23,6 +23,7 @@ def report_of(fleet: FleetView, title: str = "") -> Report:
     return Report(fleet.layers, ledger(fleet), matrix(fleet), title)
 
 
-def build_report(tree: Tree, clusters: list[str] | None = None, engine: Engine | None = None,
-                 title: str = "") -> Report:
+def build_report(
+    tree: Tree, clusters: list[str] | None = None, engine: Engine | None = None, title: str = ""
+) -> Report:
     return report_of(collect(tree, engine=engine, clusters=clusters), title)

@@ -25,8 +25,10 @@ class ValidationFailed(GitopsGenError):
     """Validate found errors after generate: nothing is committed; PROBLEMS are the errors."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__(f"validation failed with {len(problems)} error(s); nothing committed "
-                         "(generated files were updated in the working tree)")
+        super().__init__(
+            f"validation failed with {len(problems)} error(s); nothing committed "
+            "(generated files were updated in the working tree)"
+        )
         self.problems = problems
 
 
@@ -128,12 +130,21 @@ def _check_index_lock(git_dir: Path) -> None:
     if lock.exists():
         from gitops_gen.repo.files import show
 
-        raise GitopsGenError("another git process is running in this repository, or a crashed one left this lock: "
-                             "remove it once no git command runs; nothing was changed", show(lock))
+        raise GitopsGenError(
+            "another git process is running in this repository, or a crashed one left this lock: "
+            "remove it once no git command runs; nothing was changed",
+            show(lock),
+        )
 
 
-def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: Path | None = None,
-                     branch: str = "rendered", say: Say = _quiet) -> None:
+def commit_generated(
+    repo: Path,
+    message: str,
+    push: bool = False,
+    rendered_to: Path | None = None,
+    branch: str = "rendered",
+    say: Say = _quiet,
+) -> None:
     """Generate, validate, stage the generated files and commit (then push, then --rendered-to).
 
     Progress lines (what was written, the commit made) go to SAY.
@@ -147,8 +158,10 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
     dirty = unstaged_inputs(grepo)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
-        raise GitopsGenError(f"unstaged changes to input files: {shown}; stage them (git add) or stash them "
-                             "first, so the commit's generated files match its inputs")
+        raise GitopsGenError(
+            f"unstaged changes to input files: {shown}; stage them (git add) or stash them "
+            "first, so the commit's generated files match its inputs"
+        )
     tree = DiskTree(repo)
     result = plan(tree, load_fleet(tree))
     done = apply_plan(repo, result)
@@ -170,8 +183,10 @@ def commit_generated(repo: Path, message: str, push: bool = False, rendered_to: 
             full += "\n\nClusters: " + ", ".join(clusters)
         run_git(repo, "commit", "-q", "-m", full, what="git commit failed (generated files stay staged)")
         source = grepo.head.commit.hexsha
-        say(f"committed {source[:12]}" + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})"
-                                                   if clusters else ""))
+        say(
+            f"committed {source[:12]}"
+            + (f" ({len(clusters)} cluster(s): {', '.join(clusters)})" if clusters else "")
+        )
     if push and source:
         run_git(repo, "push", "-q", what="git push failed (the local commit stays)")
         say("pushed")

@@ -116,8 +116,14 @@ def _yaml(docs: DocumentCache, obj: dict[str, Any]) -> list[str]:
     return docs.dump(obj).splitlines(keepends=True)
 
 
-def _unified(docs: DocumentCache, old: dict[str, Any] | None, new: dict[str, Any] | None,
-             label: str, base: str, head: str) -> str:
+def _unified(
+    docs: DocumentCache,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    label: str,
+    base: str,
+    head: str,
+) -> str:
     a = _yaml(docs, old) if old is not None else []
     b = _yaml(docs, new) if new is not None else []
     lines = difflib.unified_diff(a, b, fromfile=f"{base}/{label}", tofile=f"{head}/{label}", n=3)
@@ -179,8 +185,9 @@ def annotate_sources(tree: Tree, cd: ClusterDiff) -> None:
                 change.sources[f] = f"{setter.path}:{setter.line}" if setter.line else setter.path
 
 
-def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, Any]], docs: DocumentCache,
-                    base: str, head: str) -> ClusterDiff:
+def compare_cluster(
+    name: str, old: list[dict[str, Any]], new: list[dict[str, Any]], docs: DocumentCache, base: str, head: str
+) -> ClusterDiff:
     before = {_key(o): o for o in old}
     after = {_key(o): o for o in new}
     changes: list[ObjectChange] = []
@@ -211,8 +218,14 @@ def compare_cluster(name: str, old: list[dict[str, Any]], new: list[dict[str, An
         if old_obj is not None and new_obj is not None:
             if old_obj == new_obj:
                 continue
-            diff = _unified(docs, mask_object(old_obj), mask_object(new_obj, old_obj),
-                            ObjectChange(key, "").label(), base, head)
+            diff = _unified(
+                docs,
+                mask_object(old_obj),
+                mask_object(new_obj, old_obj),
+                ObjectChange(key, "").label(),
+                base,
+                head,
+            )
             changes.append(ObjectChange(key, "changed", diff, fields=changed_fields(old_obj, new_obj)))
         elif new_obj is not None:
             diff = _unified(docs, None, mask_object(new_obj), ObjectChange(key, "").label(), base, head)

@@ -47,7 +47,7 @@ def git_error(err: Exception) -> str:
     text = str(text).strip()
     # GitPython formats it as "\n  stderr: '<git's text>'"; unwrap to git's own words.
     if text.startswith(_GITPYTHON_STDERR):
-        text = text[len(_GITPYTHON_STDERR):]
+        text = text[len(_GITPYTHON_STDERR) :]
         text = text[:-1] if text.endswith("'") else text
     if not text.strip():
         text = str(getattr(err, "stdout", "") or "")
@@ -82,8 +82,18 @@ class StagedChange:
 def staged_changes(repo: Path) -> list[StagedChange]:
     """What the index changes against HEAD (against nothing before the first commit), renames paired;
     paths relative to REPO (which may lie inside a larger git work tree), changes outside it left out."""
-    out = run_git(repo, "diff", "--cached", "--name-status", "-M", "-z", "--relative", "--no-ext-diff",
-                  "--no-color", what="cannot list the staged changes")
+    out = run_git(
+        repo,
+        "diff",
+        "--cached",
+        "--name-status",
+        "-M",
+        "-z",
+        "--relative",
+        "--no-ext-diff",
+        "--no-color",
+        what="cannot list the staged changes",
+    )
     fields = out.split("\0")
     changes: list[StagedChange] = []
     i = 0
@@ -151,8 +161,13 @@ class RevisionFiles:
         if sha is None:
             return None
         if self._cat is None:
-            self._cat = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.repo, stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            self._cat = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.repo,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
         assert self._cat.stdin is not None and self._cat.stdout is not None
         self._cat.stdin.write(sha.encode() + b"\n")
         self._cat.stdin.flush()

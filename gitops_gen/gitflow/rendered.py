@@ -46,8 +46,10 @@ class Rendered:
 def _part(value: object, what: str, where: str) -> str:
     text = str(value).lower() if what == "kind" else str(value)
     if not SAFE_PART.match(text) or text in (".", ".."):
-        raise GitopsGenError(f"{where}: {what} {str(value)!r} cannot name a file of the rendered branch "
-                             "(it must be a lowercase DNS name); nothing was committed")
+        raise GitopsGenError(
+            f"{where}: {what} {str(value)!r} cannot name a file of the rendered branch "
+            "(it must be a lowercase DNS name); nothing was committed"
+        )
     return text
 
 
@@ -81,15 +83,21 @@ def render_files(repo: Path) -> dict[str, bytes]:
 
 
 def _toplevel(path: Path) -> Path | None:
-    out = subprocess.run(["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=False
+    )
     return Path(out.stdout.strip()).resolve() if out.returncode == 0 and out.stdout.strip() else None
 
 
 def prepare_rendered(repo: Path, target: Path, branch: str) -> Rendered:
     """Check TARGET and BRANCH and render every file before anything is committed anywhere."""
-    if branch.startswith("-") or subprocess.run(["git", "check-ref-format", "--branch", branch],
-                                                capture_output=True, check=False).returncode != 0:
+    if (
+        branch.startswith("-")
+        or subprocess.run(
+            ["git", "check-ref-format", "--branch", branch], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
         raise GitopsGenError(f"--branch {branch!r} is not a valid branch name")
     if not target.is_dir():
         raise GitopsGenError(f"--rendered-to {target}: no such directory")
@@ -98,8 +106,10 @@ def prepare_rendered(repo: Path, target: Path, branch: str) -> Rendered:
         raise GitopsGenError(f"--rendered-to {target} is not a git repository")
     source = repo.resolve()
     if source == top or top in source.parents:
-        raise GitopsGenError(f"--rendered-to {target}: that repository holds the fleet itself; "
-                             "render into a separate repository")
+        raise GitopsGenError(
+            f"--rendered-to {target}: that repository holds the fleet itself; "
+            "render into a separate repository"
+        )
     return Rendered(top, branch, render_files(repo))
 
 
@@ -116,8 +126,9 @@ class _Git:
 
     def run(self, *args: str, data: bytes | None = None, check: bool = True, private: bool = False) -> str:
         env = getattr(self, "env", None) if private else None
-        proc = subprocess.run(["git", "-C", str(self.target), *args], input=data, capture_output=True, check=False,
-                              env=env)
+        proc = subprocess.run(
+            ["git", "-C", str(self.target), *args], input=data, capture_output=True, check=False, env=env
+        )
         if check and proc.returncode != 0:
             reason = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"]
             raise GitopsGenError(f"git {args[0]} in {self.target} failed: {reason[-1]}")
@@ -132,7 +143,7 @@ def _remove_dead_indexes(git_dir: Path) -> None:
     from gitops_gen.repo.files import pid_alive
 
     for entry in git_dir.glob(f"{INDEX_PREFIX}*"):
-        pid = entry.name[len(INDEX_PREFIX):].split(".", 1)[0]
+        pid = entry.name[len(INDEX_PREFIX) :].split(".", 1)[0]
         if pid.isdigit() and not pid_alive(int(pid)):
             entry.unlink(missing_ok=True)
 
@@ -148,7 +159,9 @@ def _owned(g: _Git, parent: str | None) -> set[str]:
     return {p for p in listed if LEGACY.match(p)}
 
 
-def commit_rendered(rendered: Rendered, source: str, push: bool, say: Callable[[str], None] | None = None) -> None:
+def commit_rendered(
+    rendered: Rendered, source: str, push: bool, say: Callable[[str], None] | None = None
+) -> None:
     """Commit RENDERED's files on its branch of the target (when anything changed); SAY hears what."""
     say = say or (lambda _: None)
     target, branch, files = rendered.target, rendered.branch, rendered.files
@@ -171,12 +184,15 @@ def commit_rendered(rendered: Rendered, source: str, push: bool, say: Callable[[
             return
         clusters = sorted({p.split("/", 1)[0] for p in files})
         msg = f"Render {source[:12]}: {len(clusters)} cluster(s)\n\nSource-Commit: {source}\n"
-        commit = g.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
-                       data=msg.encode()).strip()
+        commit = g.run(
+            "commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-", data=msg.encode()
+        ).strip()
         checked_out = g.run("symbolic-ref", "-q", "HEAD", check=False).strip() == ref
         if checked_out and parent and g.run("status", "--porcelain", "--untracked-files=no").strip():
-            raise GitopsGenError(f"--rendered-to {target}: branch {branch} is checked out there with "
-                                 "uncommitted changes; commit or stash them first")
+            raise GitopsGenError(
+                f"--rendered-to {target}: branch {branch} is checked out there with "
+                "uncommitted changes; commit or stash them first"
+            )
         g.run("update-ref", "-m", f"gitops-gen: render {source[:12]}", ref, commit, parent or "0" * 40)
         if checked_out:
             # Move the clean checkout along as a pull would: only the files that changed are touched.
@@ -185,8 +201,12 @@ def commit_rendered(rendered: Rendered, source: str, push: bool, say: Callable[[
         g.close()
     say(f"rendered manifests committed in {target} ({branch}) {commit[:12]}")
     if push:
-        proc = subprocess.run(["git", "-C", str(target), "push", "-u", "origin", branch], capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(target), "push", "-u", "origin", branch],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]
             raise GitopsGenError(f"git push of {branch} failed (the local commit stays): {reason}")

@@ -30,11 +30,20 @@ from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
-PLUGIN_KINDS = frozenset({
-    "PatchTransformer", "PatchStrategicMergeTransformer", "PatchJson6902Transformer", "ReplacementTransformer",
-    "PrefixSuffixTransformer", "LabelTransformer", "AnnotationsTransformer", "NamespaceTransformer",
-    "ImageTagTransformer", "ReplicaCountTransformer",
-})
+PLUGIN_KINDS = frozenset(
+    {
+        "PatchTransformer",
+        "PatchStrategicMergeTransformer",
+        "PatchJson6902Transformer",
+        "ReplacementTransformer",
+        "PrefixSuffixTransformer",
+        "LabelTransformer",
+        "AnnotationsTransformer",
+        "NamespaceTransformer",
+        "ImageTagTransformer",
+        "ReplicaCountTransformer",
+    }
+)
 REMOTE = re.compile(r"^(https?://|git@|ssh://|git::|github\.com/|gitlab\.com/|bitbucket\.org/)|://")
 
 
@@ -68,8 +77,15 @@ class ParseCache:
 class Engine:
     """Builds kustomization directories of one Tree. Not thread-safe; one per run."""
 
-    def __init__(self, tree: Tree, *, trace: bool = False, parse_cache: ParseCache | None = None,
-                 warnings: bool | str = True, on_warning: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        tree: Tree,
+        *,
+        trace: bool = False,
+        parse_cache: ParseCache | None = None,
+        warnings: bool | str = True,
+        on_warning: Callable[[str], None] | None = None,
+    ):
         self.tree = tree
         self.trace = trace
         self.warnings = warnings
@@ -160,8 +176,12 @@ class Engine:
         if not isinstance(entry, str) or not entry:
             raise kust.error(f"{key}[{index}] must be a non-empty string", key, index)
         if REMOTE.search(entry):
-            raise kust.error(f"not supported: remote {key} {entry!r} in {kust.path} (gitops-gen never "
-                             "reaches the network)", key, index)
+            raise kust.error(
+                f"not supported: remote {key} {entry!r} in {kust.path} (gitops-gen never "
+                "reaches the network)",
+                key,
+                index,
+            )
         if entry.startswith("/"):
             raise kust.error(f"absolute path {entry!r} not allowed", key, index)
         path = normalize(entry, kust.dir)
@@ -173,25 +193,39 @@ class Engine:
         """kustomize's default load restrictor: files must be in or below the kustomization's directory."""
         path = self._resolve(kust, entry, key, index)
         if kust.dir and path != kust.dir and not path.startswith(kust.dir + "/"):
-            raise kust.error(f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index, *sub)
+            raise kust.error(
+                f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index, *sub
+            )
         kind = self.tree.kind(path)
         if kind != "file":
-            raise kust.error(f"{key}: file {entry!r} not found" if kind is None else
-                             f"{key}: {entry!r} must be a file", key, index, *sub)
+            raise kust.error(
+                f"{key}: file {entry!r} not found" if kind is None else f"{key}: {entry!r} must be a file",
+                key,
+                index,
+                *sub,
+            )
         return path
 
     # ------------------------------------------------------------------ accumulation
-    def _accumulate_cached(self, directory: str, chain: tuple[str, ...],
-                           via: tuple[Kustomization, str, int] | None = None) -> list[Resource]:
+    def _accumulate_cached(
+        self, directory: str, chain: tuple[str, ...], via: tuple[Kustomization, str, int] | None = None
+    ) -> list[Resource]:
         # Real paths too (as kustomize compares them): a symlink back up the tree is a cycle as well.
         real = getattr(self.tree, "real_path", None)
         here = real(directory) if real is not None else directory
         for visited in chain:
             there = real(visited) if real is not None else visited
-            if visited == directory or directory == "" or visited.startswith(directory + "/") \
-                    or there == here or there.startswith(here + "/"):
-                msg = (f"cycle detected: {self.tree.display(directory) or '.'} contains or is "
-                       f"{self.tree.display(visited)}")
+            if (
+                visited == directory
+                or directory == ""
+                or visited.startswith(directory + "/")
+                or there == here
+                or there.startswith(here + "/")
+            ):
+                msg = (
+                    f"cycle detected: {self.tree.display(directory) or '.'} contains or is "
+                    f"{self.tree.display(visited)}"
+                )
                 if via is not None:
                     raise via[0].error(msg, via[1], via[2])
                 raise GitopsGenError(msg)
@@ -207,8 +241,11 @@ class Engine:
             # everything they name is relative to their shared parent directory.
             twin = None
             if kust.simple and not self.trace:
-                twin = (posixpath.dirname(directory), tuple(kust.get_list("resources")),
-                        tuple(kust.get_list("components")))
+                twin = (
+                    posixpath.dirname(directory),
+                    tuple(kust.get_list("resources")),
+                    tuple(kust.get_list("components")),
+                )
                 hit = self._twins.get(twin)
                 if hit is not None:
                     built, self._configs[directory] = hit
@@ -223,8 +260,14 @@ class Engine:
             self._built[directory] = built
         return thaw(built)
 
-    def _target(self, kust: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
+    def _target(
+        self,
+        kust: Kustomization,
+        ra: list[Resource],
+        chain: tuple[str, ...],
+        lineage: Lineage,
+        config: Config,
+    ) -> tuple[list[Resource], Config]:
         """kustomize's accumulateTarget for one kustomization (or component) onto RA.
 
         LINEAGE names how RA came to be (which directories and files were accumulated and
@@ -263,8 +306,9 @@ class Engine:
             lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))
             for display, plugin in self._plugin_configs(kust, entry, i, "generators"):
                 synth = _generator_entry(plugin, display)
-                with self._blame(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
-                                 None):
+                with self._blame(
+                    Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False), None
+                ):
                     generators.absorb(ra, generators.generate(synth, self._reader(kust), display))
 
         for i, entry in enumerate(kust.get_list("components")):
@@ -276,8 +320,12 @@ class Engine:
                     raise kust.error(f"cycle detected: component {entry!r}", "components", i)
             comp = self._kustomization(path, (kust, "components", i))
             if not comp.is_component:
-                raise kust.error(f"expected kind 'Component' for path {entry!r} but got "
-                                 f"{comp.data.get('kind') or 'Kustomization'!r}", "components", i)
+                raise kust.error(
+                    f"expected kind 'Component' for path {entry!r} but got "
+                    f"{comp.data.get('kind') or 'Kustomization'!r}",
+                    "components",
+                    i,
+                )
             ra, config = self._component(comp, ra, (*chain, path), lineage, config)
             lineage = (*lineage, ("component", path))
 
@@ -291,8 +339,14 @@ class Engine:
                 config = config.merge(replace(DEFAULT_CONFIG, vars=declared))
         return ra, config
 
-    def _component(self, comp: Kustomization, ra: list[Resource], chain: tuple[str, ...],
-                   lineage: Lineage, config: Config) -> tuple[list[Resource], Config]:
+    def _component(
+        self,
+        comp: Kustomization,
+        ra: list[Resource],
+        chain: tuple[str, ...],
+        lineage: Lineage,
+        config: Config,
+    ) -> tuple[list[Resource], Config]:
         """Apply a component, memoised on its input: clusters that share layers share the work.
 
         The key is the component's directory plus the lineage of its input, so a hit gives
@@ -301,7 +355,9 @@ class Engine:
         if self.trace:
             return self._target(comp, ra, chain, lineage, config)
         # The lineage fixes the accumulated config except for the parent's own `configurations`.
-        key: tuple[Any, ...] = (comp.dir, lineage) if config is DEFAULT_CONFIG else (comp.dir, lineage, config)
+        key: tuple[Any, ...] = (
+            (comp.dir, lineage) if config is DEFAULT_CONFIG else (comp.dir, lineage, config)
+        )
         hit = self._components.get(key)
         if hit is None:
             ra, config = self._target(comp, ra, chain, lineage, config)
@@ -309,8 +365,16 @@ class Engine:
             return ra, config
         return thaw(hit[0]), hit[1]
 
-    def _accumulate_entry(self, kust: Kustomization, entry: Any, key: str, index: int,
-                          ra: list[Resource], chain: tuple[str, ...], seen: set[tuple[str, str, str, str, str]]) -> str:
+    def _accumulate_entry(
+        self,
+        kust: Kustomization,
+        entry: Any,
+        key: str,
+        index: int,
+        ra: list[Resource],
+        chain: tuple[str, ...],
+        seen: set[tuple[str, str, str, str, str]],
+    ) -> str:
         """Append what ENTRY names to RA; returns the repo path it resolved to."""
         path = self._resolve(kust, entry, key, index)
         kind = self.tree.kind(path)
@@ -373,7 +437,9 @@ class Engine:
                 if res.obj:
                     res.record(origin, force)
 
-    def _origin(self, kust: Kustomization, key: str, index: int | None = None, sub: str | None = None) -> Origin:
+    def _origin(
+        self, kust: Kustomization, key: str, index: int | None = None, sub: str | None = None
+    ) -> Origin:
         """A transformer step; its line is the kustomization line that holds the value it sets."""
         line = None
         if self.trace:
@@ -391,8 +457,9 @@ class Engine:
             docs = self._docs(path)
             with self._blame(kust, "configurations", i):
                 if len(docs) > 1:
-                    raise GitopsGenError("a transformer configuration must be one YAML document",
-                                         self.tree.display(path))
+                    raise GitopsGenError(
+                        "a transformer configuration must be one YAML document", self.tree.display(path)
+                    )
                 config = config.merge(parse_config(docs[0] if docs else None, self.tree.display(path)))
         return config
 
@@ -430,8 +497,14 @@ class Engine:
             if not isinstance(pairs, dict):
                 raise kust.error("labels[].pairs must be a mapping", "labels", i)
             with self._blame(kust, "labels", i):
-                tf.apply_labels(ra, pairs, bool(label.get("includeSelectors")),
-                                bool(label.get("includeTemplates")), label.get("fields"), config)
+                tf.apply_labels(
+                    ra,
+                    pairs,
+                    bool(label.get("includeSelectors")),
+                    bool(label.get("includeTemplates")),
+                    label.get("fields"),
+                    config,
+                )
             self._record(ra, self._origin(kust, "labels", i))
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
@@ -453,8 +526,11 @@ class Engine:
             self._record(ra, self._origin(kust, "replicas", i, "count"))
         images = [*kust.get_list("images"), *kust.get_list("imageTags")]
         for i, entry in enumerate(images):
-            key, index = ("images", i) if i < len(kust.get_list("images")) else \
-                ("imageTags", i - len(kust.get_list("images")))
+            key, index = (
+                ("images", i)
+                if i < len(kust.get_list("images"))
+                else ("imageTags", i - len(kust.get_list("images")))
+            )
             with self._blame(kust, key, index):
                 tf.apply_image(ra, entry, config)
             sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
@@ -465,35 +541,45 @@ class Engine:
             for display, plugin in self._plugin_configs(kust, entry, i):
                 self._run_plugin(kust, display, plugin, ra, config)
 
-    def _plugin_configs(self, kust: Kustomization, entry: Any, i: int,
-                        key: str = "transformers") -> list[tuple[str, dict[str, Any]]]:
+    def _plugin_configs(
+        self, kust: Kustomization, entry: Any, i: int, key: str = "transformers"
+    ) -> list[tuple[str, dict[str, Any]]]:
         """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization."""
         if isinstance(entry, str) and "\n" in entry.strip():
-            return [(kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)]
+            return [
+                (kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)
+            ]
         path = self._resolve(kust, entry, key, i)
         if self.tree.kind(path) == "dir":
-            return [(self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))]
+            return [
+                (self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))
+            ]
         path = self._file_in_root(kust, entry, key, i)
         display = self.tree.display(path)
         return [(display, clone(obj)) for doc in self._docs(path) for obj in expand_lists(doc, display)]
 
-    def _run_plugin(self, kust: Kustomization, display: str, plugin: dict[str, Any], ra: list[Resource],
-                    config: Config) -> None:
+    def _run_plugin(
+        self, kust: Kustomization, display: str, plugin: dict[str, Any], ra: list[Resource], config: Config
+    ) -> None:
         """One builtin transformer plugin config, run as kustomize runs it after the kustomization's own fields."""
         from gitops_gen.kustomize.builtins import transformers as tf
 
         kind = plugin.get("kind")
         if plugin.get("apiVersion") != "builtin" or kind not in PLUGIN_KINDS:
-            raise GitopsGenError(f"not supported: transformers plugin {plugin.get('apiVersion')}/{kind} "
-                                 "(only kustomize's builtin plugins; exec and container plugins never run)",
-                                 display)
+            raise GitopsGenError(
+                f"not supported: transformers plugin {plugin.get('apiVersion')}/{kind} "
+                "(only kustomize's builtin plugins; exec and container plugins never run)",
+                display,
+            )
         specs = tuple(parse_specs(plugin.get("fieldSpecs"), f"{display}: fieldSpecs"))
         synth: dict[str, Any] = {}
         if kind == "PatchTransformer":
             synth["patches"] = [{k: plugin[k] for k in ("path", "patch", "target", "options") if k in plugin}]
         elif kind == "PatchStrategicMergeTransformer":
-            synth["patchesStrategicMerge"] = [*(plugin.get("paths") or []),
-                                              *([plugin["patches"]] if plugin.get("patches") else [])]
+            synth["patchesStrategicMerge"] = [
+                *(plugin.get("paths") or []),
+                *([plugin["patches"]] if plugin.get("patches") else []),
+            ]
         elif kind == "PatchJson6902Transformer":
             entry: dict[str, Any] = {k: plugin[k] for k in ("path", "target") if k in plugin}
             if "jsonOp" in plugin:
@@ -502,17 +588,28 @@ class Engine:
         elif kind == "ReplacementTransformer":
             synth["replacements"] = plugin.get("replacements") or []
         if synth:
-            self._transform(Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
-                            ra, config)
+            self._transform(
+                Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False), ra, config
+            )
             return
-        with self._blame(Kustomization(path=display, dir=kust.dir, data=plugin, raw=b"", is_component=False), None):
+        with self._blame(
+            Kustomization(path=display, dir=kust.dir, data=plugin, raw=b"", is_component=False), None
+        ):
             if kind == "PrefixSuffixTransformer":
-                tf.apply_name_affix(ra, str(plugin.get("prefix") or ""), str(plugin.get("suffix") or ""),
-                                    replace(config, name_prefix=specs, name_suffix=specs))
+                tf.apply_name_affix(
+                    ra,
+                    str(plugin.get("prefix") or ""),
+                    str(plugin.get("suffix") or ""),
+                    replace(config, name_prefix=specs, name_suffix=specs),
+                )
             elif kind == "LabelTransformer":
-                tf.apply_labels(ra, plugin.get("labels") or {}, False, False, config=replace(config, labels=specs))
+                tf.apply_labels(
+                    ra, plugin.get("labels") or {}, False, False, config=replace(config, labels=specs)
+                )
             elif kind == "AnnotationsTransformer":
-                tf.apply_annotations(ra, plugin.get("annotations") or {}, replace(config, common_annotations=specs))
+                tf.apply_annotations(
+                    ra, plugin.get("annotations") or {}, replace(config, common_annotations=specs)
+                )
             elif kind == "NamespaceTransformer":
                 namespace = (plugin.get("metadata") or {}).get("namespace") or ""
                 tf.apply_namespace(ra, namespace, replace(config, namespace=specs))
@@ -523,8 +620,7 @@ class Engine:
                 count = replica.get("count")
                 if not isinstance(count, int):
                     raise GitopsGenError("replica.count must be an integer", display)
-                tf.apply_replicas(ra, str(replica.get("name") or ""), count,
-                                  replace(config, replicas=specs))
+                tf.apply_replicas(ra, str(replica.get("name") or ""), count, replace(config, replicas=specs))
         self._record(ra, Origin(display, "transformer", field=str(kind)))
 
     def _replacements(self, kust: Kustomization, ra: list[Resource]) -> None:
@@ -548,18 +644,24 @@ class Engine:
     def _psm_patches(self, kust: Kustomization, entry: Any, i: int) -> list[tuple[Origin, dict[str, Any]]]:
         """patchesStrategicMerge entries are file paths or, for legacy reasons, inline YAML."""
         key = "patchesStrategicMerge"
-        if isinstance(entry, str) and ("\n" in entry or entry.lstrip().startswith(("{", "apiVersion:", "kind:"))):
+        if isinstance(entry, str) and (
+            "\n" in entry or entry.lstrip().startswith(("{", "apiVersion:", "kind:"))
+        ):
             docs = yamlio.load_documents(entry, kust.path)
             line = kust.line_of(key, i)[0]
-            return [(Origin(kust.path, "smp", field=key, line=line, doc=j, patch=d), d)
-                    for j, d in enumerate(self._patch_docs(docs, kust.path))]
+            return [
+                (Origin(kust.path, "smp", field=key, line=line, doc=j, patch=d), d)
+                for j, d in enumerate(self._patch_docs(docs, kust.path))
+            ]
         if isinstance(entry, dict):
             line = kust.line_of(key, i)[0]
             return [(Origin(kust.path, "smp", field=key, line=line, doc=0, patch=entry), clone(entry))]
         path = self._file_in_root(kust, entry, key, i)
         display = self.tree.display(path)
-        return [(Origin(display, "smp", field=key, doc=j, patch=d), d)
-                for j, d in enumerate(self._patch_docs(self._docs(path), display))]
+        return [
+            (Origin(display, "smp", field=key, doc=j, patch=d), d)
+            for j, d in enumerate(self._patch_docs(self._docs(path), display))
+        ]
 
     def _patch_docs(self, docs: list[Any], display: str) -> list[dict[str, Any]]:
         out = []
@@ -569,8 +671,14 @@ class Engine:
                 out.append(clone(obj))
         return out
 
-    def _patch(self, kust: Kustomization, entry: dict[str, Any], i: int, ra: list[Resource],
-               legacy_json: bool = False) -> None:
+    def _patch(
+        self,
+        kust: Kustomization,
+        entry: dict[str, Any],
+        i: int,
+        ra: list[Resource],
+        legacy_json: bool = False,
+    ) -> None:
         key = "patchesJson6902" if legacy_json else "patches"
         unknown = set(entry) - {"path", "patch", "target", "options"}
         if unknown:
@@ -616,18 +724,35 @@ class Engine:
         with self._blame(kust, key, i):
             if target is not None:
                 if len(patches) > 1:
-                    raise kust.error("multiple strategic-merge patches in one `patches` entry are not "
-                                     "allowed with `target`", key, i)
+                    raise kust.error(
+                        "multiple strategic-merge patches in one `patches` entry are not "
+                        "allowed with `target`",
+                        key,
+                        i,
+                    )
                 selected = select(ra, target)
-                apply_smp(ra, selected, patches[0], bool(options.get("allowNameChange")),
-                          bool(options.get("allowKindChange")), retarget=True)
+                apply_smp(
+                    ra,
+                    selected,
+                    patches[0],
+                    bool(options.get("allowNameChange")),
+                    bool(options.get("allowKindChange")),
+                    retarget=True,
+                )
                 self._record(selected, Origin(display, "smp", field=key, line=line, patch=patches[0]), True)
             else:
                 for j, patch in enumerate(patches):
                     found = get_by_id(ra, patch_id(patch), display)
-                    apply_smp(ra, [found], patch, bool(options.get("allowNameChange")),
-                              bool(options.get("allowKindChange")))
-                    self._record([found], Origin(display, "smp", field=key, line=line, doc=j, patch=patch), True)
+                    apply_smp(
+                        ra,
+                        [found],
+                        patch,
+                        bool(options.get("allowNameChange")),
+                        bool(options.get("allowKindChange")),
+                    )
+                    self._record(
+                        [found], Origin(display, "smp", field=key, line=line, doc=j, patch=patch), True
+                    )
 
 
 # ---------------------------------------------------------------------- resource helpers
@@ -644,11 +769,23 @@ class Frozen(NamedTuple):
 
 def freeze(ra: list[Resource]) -> Frozen:
     """Everything a later step can see or change; equal blobs mean equal build states."""
-    blob = marshal.dumps([
-        (r.obj, [tuple(p) for p in r.prev_ids], r.behavior, r.needs_hash, r.name_prefixes, r.name_suffixes,
-         r.origin.path, r.origin.doc, r.ref_vars, r.bare_nulls)
-        for r in ra
-    ])
+    blob = marshal.dumps(
+        [
+            (
+                r.obj,
+                [tuple(p) for p in r.prev_ids],
+                r.behavior,
+                r.needs_hash,
+                r.name_prefixes,
+                r.name_suffixes,
+                r.origin.path,
+                r.origin.doc,
+                r.ref_vars,
+                r.bare_nulls,
+            )
+            for r in ra
+        ]
+    )
     return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
 
 
@@ -656,9 +793,22 @@ def thaw(frozen: Frozen) -> list[Resource]:
     out = []
     items = marshal.loads(frozen.blob)
     for (obj, prev, behavior, needs_hash, prefixes, suffixes, _, _, ref_vars, bare), origin, history in zip(
-            items, frozen.origins, frozen.histories, strict=True):
-        out.append(Resource(obj, origin, [ResId(*p) for p in prev], behavior, needs_hash,
-                            None if history is None else list(history), prefixes, suffixes, ref_vars, bare))
+        items, frozen.origins, frozen.histories, strict=True
+    ):
+        out.append(
+            Resource(
+                obj,
+                origin,
+                [ResId(*p) for p in prev],
+                behavior,
+                needs_hash,
+                None if history is None else list(history),
+                prefixes,
+                suffixes,
+                ref_vars,
+                bare,
+            )
+        )
     return out
 
 
@@ -673,9 +823,21 @@ BUILD_ANNOTATIONS = frozenset(
         *(
             "internal.config.kubernetes.io/" + name
             for name in (
-                "previousKinds", "previousNames", "previousNamespaces", "prefixes", "suffixes", "refBy",
-                "generatorBehavior", "needsHashSuffix", "allowNameChange", "allowKindChange", "index", "path",
-                "id", "seqindent", "annotations-migration-resource-id",
+                "previousKinds",
+                "previousNames",
+                "previousNamespaces",
+                "prefixes",
+                "suffixes",
+                "refBy",
+                "generatorBehavior",
+                "needsHashSuffix",
+                "allowNameChange",
+                "allowKindChange",
+                "index",
+                "path",
+                "id",
+                "seqindent",
+                "annotations-migration-resource-id",
             )
         ),
     }
@@ -711,8 +873,11 @@ def _generator_entry(plugin: dict[str, Any], display: str) -> dict[str, Any]:
     """A builtin generator plugin config as the kustomization generator entry it is equivalent to."""
     kind = plugin.get("kind")
     if plugin.get("apiVersion") != "builtin" or kind not in GENERATOR_FIELDS:
-        raise GitopsGenError(f"not supported: generators plugin {plugin.get('apiVersion')}/{kind} "
-                             "(only kustomize's builtin ConfigMapGenerator and SecretGenerator)", display)
+        raise GitopsGenError(
+            f"not supported: generators plugin {plugin.get('apiVersion')}/{kind} "
+            "(only kustomize's builtin ConfigMapGenerator and SecretGenerator)",
+            display,
+        )
     md = plugin.get("metadata") or {}
     entry = {k: v for k, v in plugin.items() if k not in ("apiVersion", "kind", "metadata")}
     entry["name"] = md.get("name")
@@ -743,7 +908,9 @@ def _drop_bare_nulls(obj: dict[str, Any], paths: list[tuple[Any, ...]]) -> None:
     for path in paths:
         node: Any = obj
         for step in path[:-1]:
-            if (isinstance(node, dict) and step in node) or (isinstance(node, list) and isinstance(step, int) and step < len(node)):
+            if (isinstance(node, dict) and step in node) or (
+                isinstance(node, list) and isinstance(step, int) and step < len(node)
+            ):
                 node = node[step]
             else:
                 break
@@ -804,8 +971,12 @@ def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
     return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
 
 
-def append_all(ra: list[Resource], new: list[Resource], seen: set[tuple[str, str, str, str, str]],
-               err: Callable[[str], GitopsGenError]) -> None:
+def append_all(
+    ra: list[Resource],
+    new: list[Resource],
+    seen: set[tuple[str, str, str, str, str]],
+    err: Callable[[str], GitopsGenError],
+) -> None:
     """kustomize's AppendAll: an id already registered (same GVK, name, effective namespace) is an error.
 
     SEEN holds the keys of RA; the caller keeps it across calls so the check stays linear.
@@ -821,8 +992,13 @@ def append_all(ra: list[Resource], new: list[Resource], seen: set[tuple[str, str
 def patch_id(patch: dict[str, Any]) -> ResId:
     group, version = split_api_version(str(patch.get("apiVersion") or ""))
     md = patch.get("metadata") or {}
-    return ResId(group, version, str(patch.get("kind") or ""), str(md.get("name") or ""),
-                 str(md.get("namespace") or ""))
+    return ResId(
+        group,
+        version,
+        str(patch.get("kind") or ""),
+        str(md.get("name") or ""),
+        str(md.get("namespace") or ""),
+    )
 
 
 def get_by_id(ra: list[Resource], rid: ResId, display: str) -> Resource:
@@ -831,12 +1007,21 @@ def get_by_id(ra: list[Resource], rid: ResId, display: str) -> Resource:
     if len(found) == 1:
         return found[0]
     what = "multiple matches" if found else "no matches"
-    raise GitopsGenError(f"{what} for patch target {rid} (the patch's apiVersion, kind, name and namespace "
-                         "must identify one resource)", display)
+    raise GitopsGenError(
+        f"{what} for patch target {rid} (the patch's apiVersion, kind, name and namespace "
+        "must identify one resource)",
+        display,
+    )
 
 
-def apply_smp(ra: list[Resource], targets: list[Resource], patch: dict[str, Any], allow_name: bool,
-              allow_kind: bool, retarget: bool = False) -> None:
+def apply_smp(
+    ra: list[Resource],
+    targets: list[Resource],
+    patch: dict[str, Any],
+    allow_name: bool,
+    allow_kind: bool,
+    retarget: bool = False,
+) -> None:
     from gitops_gen.kustomize import smp
     from gitops_gen.kustomize.openapi import patch_meta
 
@@ -917,8 +1102,14 @@ def apply_json6902(res: Resource, ops: list[Any], display: str, store_previous: 
                 op = {**op, "op": "add"}
         try:
             obj = jsonpatch.JsonPatch([op]).apply(obj, in_place=True)
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, KeyError, IndexError,
-                TypeError, ValueError) as err:
+        except (
+            jsonpatch.JsonPatchException,
+            jsonpointer.JsonPointerException,
+            KeyError,
+            IndexError,
+            TypeError,
+            ValueError,
+        ) as err:
             raise GitopsGenError(f"JSON 6902 patch failed on {res.kind}/{res.name}: {err}", display) from None
     md = obj.get("metadata") if isinstance(obj, dict) else None
     if injected and isinstance(md, dict) and md.get("annotations") == {}:

@@ -140,8 +140,11 @@ COMMON_ANNOTATIONS: tuple[FieldSpec, ...] = (
 NAMESPACE: tuple[FieldSpec, ...] = (
     _fs("metadata/name", "Namespace", create=True),
     _fs("spec/service/namespace", "APIService", "apiregistration.k8s.io", create=True),
-    _fs("spec/conversion/webhook/clientConfig/service/namespace", "CustomResourceDefinition",
-        "apiextensions.k8s.io"),
+    _fs(
+        "spec/conversion/webhook/clientConfig/service/namespace",
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+    ),
 )
 
 # ---------------------------------------------------------------------------------------- prefix/suffix
@@ -162,11 +165,15 @@ IMAGES: tuple[FieldSpec, ...] = (
 )
 
 # Sorted by GVK as kustomize's merged config is (its "no match" error lists them in this order).
-REPLICAS: tuple[FieldSpec, ...] = tuple(sorted(
-    (_fs("spec/replicas", kind, create=True)
-     for kind in ("Deployment", "ReplicationController", "ReplicaSet", "StatefulSet")),
-    key=lambda spec: spec.gvk.sort_key(),
-))
+REPLICAS: tuple[FieldSpec, ...] = tuple(
+    sorted(
+        (
+            _fs("spec/replicas", kind, create=True)
+            for kind in ("Deployment", "ReplicationController", "ReplicaSet", "StatefulSet")
+        ),
+        key=lambda spec: spec.gvk.sort_key(),
+    )
+)
 
 # ------------------------------------------------------------------------------------- var references
 # Where kustomize substitutes $(VAR): container args/command/env values/mount paths of every pod
@@ -180,21 +187,36 @@ def _var_paths(prefix: str, volumes: str) -> list[str]:
 
 
 VAR_REFERENCE: tuple[FieldSpec, ...] = (
-    *(_fs(p, "CronJob") for p in _var_paths("spec/jobTemplate/spec/template/spec/",
-                                             "spec/jobTemplate/spec/template/volumes/nfs/server")),
-    *(_fs(p, "DaemonSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
-    *(_fs(p, "Deployment") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(
+        _fs(p, "CronJob")
+        for p in _var_paths(
+            "spec/jobTemplate/spec/template/spec/", "spec/jobTemplate/spec/template/volumes/nfs/server"
+        )
+    ),
+    *(
+        _fs(p, "DaemonSet")
+        for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")
+    ),
+    *(
+        _fs(p, "Deployment")
+        for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")
+    ),
     _fs("spec/template/metadata/annotations", "Deployment"),
     _fs("spec/rules/host", "Ingress"),
     _fs("spec/tls/hosts", "Ingress"),
     _fs("spec/tls/secretName", "Ingress"),
     *(_fs(p, "Job") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
     *(_fs(p, "Pod") for p in _var_paths("spec/", "spec/volumes/nfs/server")),
-    *(_fs(p, "ReplicaSet") for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")),
+    *(
+        _fs(p, "ReplicaSet")
+        for p in _var_paths("spec/template/spec/", "spec/template/spec/volumes/nfs/server")
+    ),
     _fs("spec/ports/port", "Service"),
     _fs("spec/ports/targetPort", "Service"),
-    *(_fs(p, "StatefulSet") for p in _var_paths("spec/template/spec/",
-                                                 "spec/volumeClaimTemplates/spec/nfs/server")),
+    *(
+        _fs(p, "StatefulSet")
+        for p in _var_paths("spec/template/spec/", "spec/volumeClaimTemplates/spec/nfs/server")
+    ),
     _fs("spec/nfs/server", "PersistentVolume"),
     _fs("metadata/labels"),
     _fs("metadata/annotations"),
@@ -219,8 +241,9 @@ def _pod_paths(ref: str, volume: str, key_ref: str, env_from: str, pull_secrets:
     return paths
 
 
-def _in_pods(paths: Iterable[str], workloads: Iterable[str], pod_version: str = "v1",
-             pod_template: bool = True) -> list[FieldSpec]:
+def _in_pods(
+    paths: Iterable[str], workloads: Iterable[str], pod_version: str = "v1", pod_template: bool = True
+) -> list[FieldSpec]:
     """The same pod-spec paths in Pods, PodTemplates, the given workloads and CronJobs."""
     paths = list(paths)
     out = [_fs(f"spec/{p}", "Pod", version=pod_version) for p in paths]
@@ -257,64 +280,94 @@ _NAME_REFERENCES: list[tuple[Gvk, list[FieldSpec]]] = [
     (Gvk(kind="ReplicationController"), [_HPA]),
     (Gvk(kind="ReplicaSet"), [_HPA]),
     (Gvk(kind="StatefulSet"), [_HPA]),
-    (Gvk(version="v1", kind="ConfigMap"), [
-        *_in_pods(_CM_PATHS, _WORKLOADS),
-        _fs("spec/configSource/configMap", "Node"),
-        *_RULES,
-        _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap", "Ingress"),
-    ]),
-    (Gvk(version="v1", kind="Secret"), [
-        *_in_pods(_SECRET_PATHS, _WORKLOADS),
-        _fs("spec/tls/secretName", "Ingress"),
-        _fs("metadata/annotations/ingress.kubernetes.io\\/auth-secret", "Ingress"),
-        _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret", "Ingress"),
-        _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret", "Ingress"),
-        _fs("imagePullSecrets/name", "ServiceAccount"),
-        *(_fs(f"parameters/{p}", "StorageClass")
-          for p in ("secretName", "adminSecretName", "userSecretName", "secretRef")),
-        *_RULES,
-        _fs("spec/template/spec/containers/env/valueFrom/secretKeyRef/name", "Service",
-            "serving.knative.dev", "v1"),
-        _fs("spec/azureFile/secretName", "PersistentVolume"),
-    ]),
-    (Gvk(version="v1", kind="Service"), [
-        _fs("spec/serviceName", "StatefulSet", "apps"),
-        _fs("spec/rules/http/paths/backend/serviceName", "Ingress"),
-        _fs("spec/backend/serviceName", "Ingress"),
-        _fs("spec/rules/http/paths/backend/service/name", "Ingress"),
-        _fs("spec/defaultBackend/service/name", "Ingress"),
-        _fs("spec/service/name", "APIService", "apiregistration.k8s.io"),
-        # Whole {name, namespace} maps: the namespace is rewritten too.
-        _fs("webhooks/clientConfig/service", "ValidatingWebhookConfiguration", _ADMISSION),
-        _fs("webhooks/clientConfig/service", "MutatingWebhookConfiguration", _ADMISSION),
-    ]),
+    (
+        Gvk(version="v1", kind="ConfigMap"),
+        [
+            *_in_pods(_CM_PATHS, _WORKLOADS),
+            _fs("spec/configSource/configMap", "Node"),
+            *_RULES,
+            _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap", "Ingress"),
+        ],
+    ),
+    (
+        Gvk(version="v1", kind="Secret"),
+        [
+            *_in_pods(_SECRET_PATHS, _WORKLOADS),
+            _fs("spec/tls/secretName", "Ingress"),
+            _fs("metadata/annotations/ingress.kubernetes.io\\/auth-secret", "Ingress"),
+            _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret", "Ingress"),
+            _fs("metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret", "Ingress"),
+            _fs("imagePullSecrets/name", "ServiceAccount"),
+            *(
+                _fs(f"parameters/{p}", "StorageClass")
+                for p in ("secretName", "adminSecretName", "userSecretName", "secretRef")
+            ),
+            *_RULES,
+            _fs(
+                "spec/template/spec/containers/env/valueFrom/secretKeyRef/name",
+                "Service",
+                "serving.knative.dev",
+                "v1",
+            ),
+            _fs("spec/azureFile/secretName", "PersistentVolume"),
+        ],
+    ),
+    (
+        Gvk(version="v1", kind="Service"),
+        [
+            _fs("spec/serviceName", "StatefulSet", "apps"),
+            _fs("spec/rules/http/paths/backend/serviceName", "Ingress"),
+            _fs("spec/backend/serviceName", "Ingress"),
+            _fs("spec/rules/http/paths/backend/service/name", "Ingress"),
+            _fs("spec/defaultBackend/service/name", "Ingress"),
+            _fs("spec/service/name", "APIService", "apiregistration.k8s.io"),
+            # Whole {name, namespace} maps: the namespace is rewritten too.
+            _fs("webhooks/clientConfig/service", "ValidatingWebhookConfiguration", _ADMISSION),
+            _fs("webhooks/clientConfig/service", "MutatingWebhookConfiguration", _ADMISSION),
+        ],
+    ),
     (Gvk(group=_RBAC, kind="Role"), [_fs("roleRef/name", "RoleBinding", _RBAC)]),
-    (Gvk(group=_RBAC, kind="ClusterRole"), [
-        _fs("roleRef/name", "RoleBinding", _RBAC),
-        _fs("roleRef/name", "ClusterRoleBinding", _RBAC),
-    ]),
-    (Gvk(version="v1", kind="ServiceAccount"), [
-        _fs("subjects", "RoleBinding", _RBAC),
-        _fs("subjects", "ClusterRoleBinding", _RBAC),
-        *_pod_field("serviceAccountName"),
-    ]),
+    (
+        Gvk(group=_RBAC, kind="ClusterRole"),
+        [
+            _fs("roleRef/name", "RoleBinding", _RBAC),
+            _fs("roleRef/name", "ClusterRoleBinding", _RBAC),
+        ],
+    ),
+    (
+        Gvk(version="v1", kind="ServiceAccount"),
+        [
+            _fs("subjects", "RoleBinding", _RBAC),
+            _fs("subjects", "ClusterRoleBinding", _RBAC),
+            *_pod_field("serviceAccountName"),
+        ],
+    ),
     (Gvk(version="v1", kind="PersistentVolumeClaim"), _pod_field("volumes/persistentVolumeClaim/claimName")),
-    (Gvk(version="v1", kind="PersistentVolume"), [
-        _fs("spec/volumeName", "PersistentVolumeClaim"),
-        _fs("rules/resourceNames", "ClusterRole"),
-    ]),
-    (Gvk("storage.k8s.io", "v1", "StorageClass"), [
-        _fs("spec/storageClassName", "PersistentVolume"),
-        _fs("spec/storageClassName", "PersistentVolumeClaim"),
-        _fs("spec/volumeClaimTemplates/spec/storageClassName", "StatefulSet"),
-    ]),
+    (
+        Gvk(version="v1", kind="PersistentVolume"),
+        [
+            _fs("spec/volumeName", "PersistentVolumeClaim"),
+            _fs("rules/resourceNames", "ClusterRole"),
+        ],
+    ),
+    (
+        Gvk("storage.k8s.io", "v1", "StorageClass"),
+        [
+            _fs("spec/storageClassName", "PersistentVolume"),
+            _fs("spec/storageClassName", "PersistentVolumeClaim"),
+            _fs("spec/volumeClaimTemplates/spec/storageClassName", "StatefulSet"),
+        ],
+    ),
     (Gvk("scheduling.k8s.io", "v1", "PriorityClass"), _pod_field("priorityClassName")),
     # kustomize writes this group with its version ("networking.k8s.io/v1"), so it never
     # selects a real IngressClass: ingressClassName is never updated. Kept as kustomize has it.
     (Gvk("networking.k8s.io/v1", "v1", "IngressClass"), [_fs("spec/ingressClassName", "Ingress")]),
-    (Gvk(group=_ADMISSION, kind="ValidatingAdmissionPolicy"), [
-        _fs("spec/policyName", "ValidatingAdmissionPolicyBinding", _ADMISSION),
-    ]),
+    (
+        Gvk(group=_ADMISSION, kind="ValidatingAdmissionPolicy"),
+        [
+            _fs("spec/policyName", "ValidatingAdmissionPolicyBinding", _ADMISSION),
+        ],
+    ),
 ]
 
 
@@ -322,8 +375,9 @@ def _dedupe(specs: Iterable[FieldSpec]) -> tuple[FieldSpec, ...]:
     """kustomize's FsSlice.MergeOne: drop a spec whose path equals an earlier one it selects."""
     out: list[FieldSpec] = []
     for spec in specs:
-        if not any(o.path == spec.path and spec.gvk.selects(o.gvk.group, o.gvk.version, o.gvk.kind)
-                   for o in out):
+        if not any(
+            o.path == spec.path and spec.gvk.selects(o.gvk.group, o.gvk.version, o.gvk.kind) for o in out
+        ):
             out.append(spec)
     return tuple(out)
 
@@ -366,8 +420,13 @@ def describe(obj: dict[str, Any]) -> str:
     return f"{obj.get('kind')} {where}"
 
 
-def apply_fieldspec(obj: dict[str, Any], spec: FieldSpec, setter: Setter, create_kind: str | None = None,
-                    check_gvk: bool = True) -> None:
+def apply_fieldspec(
+    obj: dict[str, Any],
+    spec: FieldSpec,
+    setter: Setter,
+    create_kind: str | None = None,
+    check_gvk: bool = True,
+) -> None:
     """Call SETTER on every field SPEC's path reaches in OBJ (kustomize's fieldspec filter).
 
     With ``spec.create`` and a CREATE_KIND, missing fields are created: maps along the
@@ -423,9 +482,20 @@ def _walk(node: Any, path: tuple[str, ...], create: bool, create_kind: str | Non
 
 
 # ------------------------------------------------------------------------------ transformer configurations
-CONFIG_KEYS = ("namePrefix", "nameSuffix", "namespace", "commonLabels", "labels", "templateLabels",
-               "volumeClaimTemplateLabels", "commonAnnotations", "nameReference", "varReference", "images",
-               "replicas")
+CONFIG_KEYS = (
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "commonLabels",
+    "labels",
+    "templateLabels",
+    "volumeClaimTemplateLabels",
+    "commonAnnotations",
+    "nameReference",
+    "varReference",
+    "images",
+    "replicas",
+)
 
 NameReferences = tuple[tuple[Gvk, tuple[FieldSpec, ...]], ...]
 
@@ -487,8 +557,18 @@ class Config:
         return replace(self, **changes) if changes else self
 
 
-_FS_FIELDS = ("name_prefix", "name_suffix", "namespace", "common_labels", "labels", "template_labels",
-              "common_annotations", "var_reference", "images", "replicas")
+_FS_FIELDS = (
+    "name_prefix",
+    "name_suffix",
+    "namespace",
+    "common_labels",
+    "labels",
+    "template_labels",
+    "common_annotations",
+    "var_reference",
+    "images",
+    "replicas",
+)
 DEFAULT_CONFIG = Config()
 
 
@@ -497,8 +577,11 @@ def merge_specs(base: tuple[FieldSpec, ...], extra: Iterable[FieldSpec]) -> tupl
     new specs go last, which only matters for the order of error messages."""
     out = list(base)
     for spec in extra:
-        same = [o for o in out if o.path == spec.path and o.gvk.selects(spec.gvk.group, spec.gvk.version,
-                                                                         spec.gvk.kind)]
+        same = [
+            o
+            for o in out
+            if o.path == spec.path and o.gvk.selects(spec.gvk.group, spec.gvk.version, spec.gvk.kind)
+        ]
         if same:
             if same[0].create != spec.create:
                 raise GitopsGenError(f"conflicting fieldspecs for path {spec.path!r}")
@@ -533,7 +616,9 @@ def _parse_spec(entry: Any, where: str, keys: tuple[str, ...] = _SPEC_KEYS) -> F
         if value is not None and not isinstance(value, want) and key != "fieldSpecs":
             raise GitopsGenError(f"{where}: {key} must be a {'boolean' if want is bool else 'string'}")
     text = {k: entry.get(k) or "" for k in ("path", "group", "version", "kind")}
-    return FieldSpec(text["path"], Gvk(text["group"], text["version"], text["kind"]), bool(entry.get("create")))
+    return FieldSpec(
+        text["path"], Gvk(text["group"], text["version"], text["kind"]), bool(entry.get("create"))
+    )
 
 
 def parse_specs(value: Any, where: str) -> list[FieldSpec]:
@@ -551,9 +636,26 @@ def parse_config(data: Any, where: str) -> Config:
     if not isinstance(data, dict):
         raise GitopsGenError(f"{where}: a transformer configuration must be a mapping")
     changes: dict[str, Any] = {}
-    attrs = dict(zip(CONFIG_KEYS, ("name_prefix", "name_suffix", "namespace", "common_labels", "labels",
-                                   "template_labels", None, "common_annotations", "name_reference",
-                                   "var_reference", "images", "replicas"), strict=True))
+    attrs = dict(
+        zip(
+            CONFIG_KEYS,
+            (
+                "name_prefix",
+                "name_suffix",
+                "namespace",
+                "common_labels",
+                "labels",
+                "template_labels",
+                None,
+                "common_annotations",
+                "name_reference",
+                "var_reference",
+                "images",
+                "replicas",
+            ),
+            strict=True,
+        )
+    )
     for key, value in data.items():
         if key not in attrs:
             raise GitopsGenError(f"{where}: unknown field {key!r} in transformer configuration")
@@ -561,7 +663,9 @@ def parse_config(data: Any, where: str) -> Config:
         if key == "nameReference":
             refs: list[tuple[Gvk, tuple[FieldSpec, ...]]] = []
             for entry in value or []:
-                ref = _parse_spec(entry, f"{where}: nameReference", ("group", "version", "kind", "fieldSpecs"))
+                ref = _parse_spec(
+                    entry, f"{where}: nameReference", ("group", "version", "kind", "fieldSpecs")
+                )
                 refs.append((ref.gvk, tuple(parse_specs(entry.get("fieldSpecs"), f"{where}: fieldSpecs"))))
             changes["name_reference"] = merge_name_references(NAME_REFERENCES, tuple(refs))
         elif attr is not None:

@@ -26,8 +26,11 @@ from gitops_gen.kustomize.types import (
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree
 
-DEPRECATIONS = {f.name: f"# Warning: '{f.name}' is deprecated. Please use '{f.use_instead}' instead."
-                for f in sorted(FIELDS, key=lambda f: f.name) if f.use_instead}
+DEPRECATIONS = {
+    f.name: f"# Warning: '{f.name}' is deprecated. Please use '{f.use_instead}' instead."
+    for f in sorted(FIELDS, key=lambda f: f.name)
+    if f.use_instead
+}
 # kustomize words this one differently from the others.
 DEPRECATIONS["vars"] = "# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL]"
 EDIT_FIX = " Run 'kustomize edit fix' to update your Kustomization automatically."
@@ -74,13 +77,17 @@ def find(tree: Tree, directory: str) -> str | None:
     """The kustomization file in DIRECTORY, or None; several is an error (as in kustomize)."""
     found = [name for name in FILE_NAMES if tree.kind(posixpath.join(directory, name)) == "file"]
     if len(found) > 1:
-        raise GitopsGenError(f"found multiple kustomization files: {', '.join(found)}", tree.display(directory))
+        raise GitopsGenError(
+            f"found multiple kustomization files: {', '.join(found)}", tree.display(directory)
+        )
     return posixpath.join(directory, found[0]) if found else None
 
 
 _SIMPLE_PATH = re.compile(r"(?:\.\./)+[A-Za-z0-9][A-Za-z0-9._/-]*|[A-Za-z][A-Za-z0-9_-]*\.yaml")
-_SIMPLE_HEAD = {"apiVersion: " + KUSTOMIZATION_VERSION: ("apiVersion", KUSTOMIZATION_VERSION),
-                "kind: Kustomization": ("kind", "Kustomization")}
+_SIMPLE_HEAD = {
+    "apiVersion: " + KUSTOMIZATION_VERSION: ("apiVersion", KUSTOMIZATION_VERSION),
+    "kind: Kustomization": ("kind", "Kustomization"),
+}
 # A namespace YAML can only read as a plain string: starts with a letter, no YAML 1.1/1.2 keyword.
 SIMPLE_NAMESPACE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
@@ -118,7 +125,7 @@ def parse_simple(raw: bytes) -> dict[str, Any] | None:
             data[key] = value
             current = None
         elif line.startswith("namespace: "):
-            value = line[len("namespace: "):]
+            value = line[len("namespace: ") :]
             if "namespace" in data or not plain_namespace(value):
                 return None
             data["namespace"] = value
@@ -146,8 +153,9 @@ def load(tree: Tree, directory: str, raw: bytes, path: str) -> Kustomization:
     data = docs[0]
     if not isinstance(data, dict):
         raise GitopsGenError("a kustomization must be a mapping", display, 1, 1)
-    kust = Kustomization(path=display, dir=directory, data=data, raw=raw, is_component=False,
-                         simple=simple is not None)
+    kust = Kustomization(
+        path=display, dir=directory, data=data, raw=raw, is_component=False, simple=simple is not None
+    )
     check_fields(kust)
     kind = data.get("kind") or "Kustomization"
     kust.is_component = kind == "Component"
@@ -189,8 +197,11 @@ def check_fields(kust: Kustomization) -> None:
     data = kust.data
     for key in data:
         if key in UNSUPPORTED:
-            raise kust.error(f"not supported: {key} in {kust.path} (gitops-gen's engine does not implement it; "
-                             "use --engine kustomize)", key)
+            raise kust.error(
+                f"not supported: {key} in {kust.path} (gitops-gen's engine does not implement it; "
+                "use --engine kustomize)",
+                key,
+            )
         if key not in SUPPORTED:
             raise kust.error(f"unknown field {key!r} in kustomization", key)
     for f in FIELDS:

@@ -96,7 +96,16 @@ class Node:
     again (every merge of every resource does) costs one dict lookup per step.
     """
 
-    __slots__ = ("_fields", "_items", "_items_known", "_spec", "_types", "is_merge_list", "merge_keys", "strategy")
+    __slots__ = (
+        "_fields",
+        "_items",
+        "_items_known",
+        "_spec",
+        "_types",
+        "is_merge_list",
+        "merge_keys",
+        "strategy",
+    )
 
     strategy: tuple[str, ...]
     """Patch strategies of a list, e.g. ('merge', 'retainKeys'); () when none."""

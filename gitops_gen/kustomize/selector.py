@@ -52,14 +52,18 @@ def select(ra: list[Resource], target: dict[str, Any]) -> list[Resource]:
     out = []
     for res in ra:
         cur, org = res.cur_id(), res.org_id()
-        if ns is not None and not (ns.fullmatch(org.effective_namespace())
-                                   or ns.fullmatch(cur.effective_namespace())):
+        if ns is not None and not (
+            ns.fullmatch(org.effective_namespace()) or ns.fullmatch(cur.effective_namespace())
+        ):
             continue
         if name is not None and not (name.fullmatch(org.name) or name.fullmatch(cur.name)):
             continue
         g, v, k = res.gvk()
-        if (group is not None and not group.fullmatch(g)) or (version is not None and not version.fullmatch(v)) \
-                or (kind is not None and not kind.fullmatch(k)):
+        if (
+            (group is not None and not group.fullmatch(g))
+            or (version is not None and not version.fullmatch(v))
+            or (kind is not None and not kind.fullmatch(k))
+        ):
             continue
         if labels is not None and not labels(string_map(res.labels())):
             continue

@@ -621,7 +621,9 @@ def _walk_associative_list(dest: Any, origin: Any, schema: Node, path: tuple[str
     values = _element_values(dest, origin, keys)
     if values or keys:
         return _set_associative_elements(values, keys, dest, origin, schema, path, state)
-    return _set_associative_elements(_element_primitive_values(dest, origin), [""], dest, origin, schema, path, state)
+    return _set_associative_elements(
+        _element_primitive_values(dest, origin), [""], dest, origin, schema, path, state
+    )
 
 
 def _by_key(seq: Any, key: str) -> dict[str, Any] | None:

@@ -36,7 +36,8 @@ def find_object(resources: list[Resource], ref: str) -> Resource:
     kind, name = parts[0], parts[-1]
     namespace = parts[1] if len(parts) == 3 else None
     matches = [
-        r for r in resources
+        r
+        for r in resources
         if r.kind.lower() == kind.lower()
         and (namespace is None or r.namespace == namespace)
         and name in (r.name, r.org_id().name)
@@ -45,7 +46,9 @@ def find_object(resources: list[Resource], ref: str) -> Resource:
         return matches[0]
     names = sorted(f"{r.kind}/{r.namespace + '/' if r.namespace else ''}{r.name}" for r in resources)
     if matches:
-        raise UsageError(f"{ref} is ambiguous: {', '.join(names[:10])}; add the namespace (KIND/NAMESPACE/NAME)")
+        raise UsageError(
+            f"{ref} is ambiguous: {', '.join(names[:10])}; add the namespace (KIND/NAMESPACE/NAME)"
+        )
     near = difflib.get_close_matches(ref, names, n=3, cutoff=0.3) or names[:5]
     raise UsageError(f"no object {ref} in this cluster; nearby: {', '.join(near)}")
 
@@ -64,7 +67,11 @@ def layer_of(path: str, layers: list[str]) -> str:
 
 def describe(setter: Setter) -> str:
     if setter.origin_kind == "transformer":
-        return f"{setter.text}   [{setter.field} transformer]" if setter.text else f"[{setter.field} transformer]"
+        return (
+            f"{setter.text}   [{setter.field} transformer]"
+            if setter.text
+            else f"[{setter.field} transformer]"
+        )
     if setter.origin_kind == "generator":
         return setter.text or f"[{setter.field or 'generator'}]"
     return setter.text
@@ -82,21 +89,24 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     layers = _config_layers(tree)
     locator = Locator(tree)
     entries: list[dict[str, Any]] = []
-    sub_paths: list[FieldPath] = [path] if not isinstance(value, dict | list) else \
-        [(*path, *rest) for rest in leaves(value)]
+    sub_paths: list[FieldPath] = (
+        [path] if not isinstance(value, dict | list) else [(*path, *rest) for rest in leaves(value)]
+    )
     for sub in sub_paths:
         setters = chain(res, sub, locator)
         for i, s in enumerate(reversed(setters)):
-            entries.append({
-                "field": format_field(sub),
-                "file": s.path,
-                "line": s.line,
-                "value": s.value,
-                "source": describe(s),
-                "status": "wins" if i == 0 else "overridden",
-                "layer": layer_of(s.path, layers),
-                "kind": s.origin_kind,
-            })
+            entries.append(
+                {
+                    "field": format_field(sub),
+                    "file": s.path,
+                    "line": s.line,
+                    "value": s.value,
+                    "source": describe(s),
+                    "status": "wins" if i == 0 else "overridden",
+                    "layer": layer_of(s.path, layers),
+                    "kind": s.origin_kind,
+                }
+            )
     return {
         "cluster": cluster,
         "object": f"{res.kind}/{res.name}",

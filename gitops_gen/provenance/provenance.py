@@ -202,7 +202,9 @@ class Locator:
         self._maps: dict[str, tuple[list[Any], list[dict[tuple[str | int, ...], tuple[int, int]]]]] = {}
         self._lines: dict[str, list[str]] = {}
 
-    def _load(self, display: str) -> tuple[list[Any], list[dict[tuple[str | int, ...], tuple[int, int]]]] | None:
+    def _load(
+        self, display: str
+    ) -> tuple[list[Any], list[dict[tuple[str | int, ...], tuple[int, int]]]] | None:
         if display not in self._maps:
             try:
                 raw = self.tree.read(display)
@@ -296,8 +298,9 @@ def _setter(origin: Origin, path: FieldPath, value: Any, locator: Locator, op_in
                 line, col = locator.locate(origin.path, 0, (op_index,))
         else:
             line = origin.line + 1 + op_index
-    return Setter(origin.path, line, col, value, origin.kind, origin.field,
-                  locator.source_line(origin.path, line))
+    return Setter(
+        origin.path, line, col, value, origin.kind, origin.field, locator.source_line(origin.path, line)
+    )
 
 
 def _inline_offset(patch: Any, path: FieldPath) -> int | None:

@@ -171,7 +171,9 @@ def _write_many(items: Iterable[tuple[Path, bytes]]) -> None:
         try:
             for path, data in items:
                 if path.is_dir():
-                    raise GitopsGenError("a directory is where gitops-gen writes a file; move it away", show(path))
+                    raise GitopsGenError(
+                        "a directory is where gitops-gen writes a file; move it away", show(path)
+                    )
                 staged.append((_stage(path, data, fsync=False), path))
             if not staged:
                 return
@@ -324,7 +326,7 @@ def git_dir(repo: Path) -> Path | None:
         except (OSError, IndexError):
             return None
         if first.startswith("gitdir:"):
-            found = Path(first[len("gitdir:"):].strip())
+            found = Path(first[len("gitdir:") :].strip())
             found = found if found.is_absolute() else repo / found
             return found if found.is_dir() else None
     return None
@@ -347,8 +349,10 @@ def acquire_repo_lock(repo: Path) -> None:
         except FileExistsError:
             owner = _lock_owner(path)
             if owner is not None:
-                raise GitopsGenError(f"another gitops-gen is running (pid {owner}) on this repository; wait "
-                                     f"for it to finish (or remove {show(path)} if that process is gone)") from None
+                raise GitopsGenError(
+                    f"another gitops-gen is running (pid {owner}) on this repository; wait "
+                    f"for it to finish (or remove {show(path)} if that process is gone)"
+                ) from None
             with contextlib.suppress(OSError):
                 os.unlink(path)
             continue

@@ -151,7 +151,9 @@ class GitTree:
         try:
             self.commit.tree  # noqa: B018 (a shallow clone's missing parent fails here, not above)
         except Exception:
-            raise GitopsGenError(f"git revision {rev!r}: its objects are missing (a shallow clone?)") from None
+            raise GitopsGenError(
+                f"git revision {rev!r}: its objects are missing (a shallow clone?)"
+            ) from None
         self.rev = rev
         self._root = self.commit.tree
 
@@ -196,8 +198,10 @@ class GitTree:
         return data
 
     def _missing(self, path: str) -> GitopsGenError:
-        return GitopsGenError(f"git objects of {self.rev!r} are missing (a shallow or partial clone? fetch "
-                              "more history)", self.display(path))
+        return GitopsGenError(
+            f"git objects of {self.rev!r} are missing (a shallow or partial clone? fetch more history)",
+            self.display(path),
+        )
 
     def kind(self, path: str) -> Kind | None:
         entry = self._entry(path)

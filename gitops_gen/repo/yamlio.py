@@ -414,8 +414,12 @@ def _check_depth(root: Node, path: str) -> None:
             tallest = max((height.get(id(c), 0) for c in children), default=0) + 1
             if tallest > MAX_DEPTH:
                 mark = node.start_mark
-                raise GitopsGenError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", path, mark.line + 1,
-                                     mark.column + 1)
+                raise GitopsGenError(
+                    f"invalid YAML: nested deeper than {MAX_DEPTH} levels",
+                    path,
+                    mark.line + 1,
+                    mark.column + 1,
+                )
             height[id(node)] = tallest
         else:
             stack.append((node, True))

@@ -31,7 +31,9 @@ def reporter(name: str) -> Callable[[DiffReporter], DiffReporter]:
 def format_text(fd: FleetDiff, max_chars: int = 0) -> str:
     out: list[str] = []
     for cd in fd.clusters:
-        counts = ", ".join(f"{cd.count(s)} {s}" for s in ("added", "changed", "removed", "renamed") if cd.count(s))
+        counts = ", ".join(
+            f"{cd.count(s)} {s}" for s in ("added", "changed", "removed", "renamed") if cd.count(s)
+        )
         out.append(f"=== cluster {cd.name} ({cd.status}): {counts or 'no objects'}\n")
         for c in cd.changes:
             extra = f" (was {c.old_name})" if c.status == "renamed" else ""
@@ -49,7 +51,7 @@ def _gpu_cell(before: dict[str, int], after: dict[str, int]) -> str:
         return "-"
     parts = []
     for n in names:
-        short = n[len(GPU_PREFIX):]
+        short = n[len(GPU_PREFIX) :]
         b, a = before.get(n, 0), after.get(n, 0)
         parts.append(f"{short}: {b}" if a == b else f"{short}: {b} → {a}")
     return "<br>".join(parts)
@@ -65,9 +67,11 @@ def format_markdown(fd: FleetDiff, max_chars: int = 60000) -> str:
     head.append("| cluster | status | added | changed | removed | GPU / MIG requests |\n")
     head.append("|---|---|---:|---:|---:|---|\n")
     for cd in fd.clusters:
-        head.append(f"| {cd.name} | {cd.status} | {cd.count('added')} | "
-                    f"{cd.count('changed') + cd.count('renamed')} | {cd.count('removed')} | "
-                    f"{_gpu_cell(cd.gpu_before, cd.gpu_after)} |\n")
+        head.append(
+            f"| {cd.name} | {cd.status} | {cd.count('added')} | "
+            f"{cd.count('changed') + cd.count('renamed')} | {cd.count('removed')} | "
+            f"{_gpu_cell(cd.gpu_before, cd.gpu_after)} |\n"
+        )
     head.append("\n")
     if fd.capacity:
         from gitops_gen.fleetview.change import headroom_markdown
@@ -98,28 +102,43 @@ def format_markdown(fd: FleetDiff, max_chars: int = 60000) -> str:
             break
         text += section
     if cut:
-        text += (f"> **Truncated:** {cut} more section(s) not shown (output capped at {max_chars} characters). "
-                 "Run `gitops-gen diff` locally for the full diff.\n")
+        text += (
+            f"> **Truncated:** {cut} more section(s) not shown (output capped at {max_chars} characters). "
+            "Run `gitops-gen diff` locally for the full diff.\n"
+        )
     return text
 
 
 @reporter("json")
 def as_json(fd: FleetDiff, max_chars: int = 0) -> str:
-    return json.dumps({
-        "base": fd.base,
-        "head": fd.head,
-        "unchanged": fd.unchanged,
-        "clusters": [
+    return (
+        json.dumps(
             {
-                "name": cd.name,
-                "status": cd.status,
-                "gpu": {"before": cd.gpu_before, "after": cd.gpu_after},
-                "objects": [
-                    {"kind": c.key[0], "namespace": c.key[1], "name": c.key[2], "status": c.status,
-                     **({"previousName": c.old_name} if c.old_name else {}), "fields": c.fields, "diff": c.diff}
-                    for c in cd.changes
+                "base": fd.base,
+                "head": fd.head,
+                "unchanged": fd.unchanged,
+                "clusters": [
+                    {
+                        "name": cd.name,
+                        "status": cd.status,
+                        "gpu": {"before": cd.gpu_before, "after": cd.gpu_after},
+                        "objects": [
+                            {
+                                "kind": c.key[0],
+                                "namespace": c.key[1],
+                                "name": c.key[2],
+                                "status": c.status,
+                                **({"previousName": c.old_name} if c.old_name else {}),
+                                "fields": c.fields,
+                                "diff": c.diff,
+                            }
+                            for c in cd.changes
+                        ],
+                    }
+                    for cd in fd.clusters
                 ],
-            }
-            for cd in fd.clusters
-        ],
-    }, indent=2) + "\n"
+            },
+            indent=2,
+        )
+        + "\n"
+    )

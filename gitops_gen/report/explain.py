@@ -35,7 +35,7 @@ def format_text(report: dict[str, Any]) -> str:
         note = "<- wins" if e["status"] == "wins" else "(overridden)"
         if e["layer"] and e["status"] == "wins":
             note += f" ({e['layer']})"
-        sub = e["field"][len(report["field"]):].lstrip(".")
+        sub = e["field"][len(report["field"]) :].lstrip(".")
         prefix = f"{sub} <- " if sub else ""
         rows.append((where, f"{prefix}{e['source']}", note))
     width = max((len(r[0]) for r in rows), default=0)

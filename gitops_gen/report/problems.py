@@ -55,22 +55,42 @@ def as_sarif(problems: Sequence[Problem]) -> str:
     from gitops_gen.checks.registry import RULES
 
     index = {rule.id: i for i, rule in enumerate(RULES)}
-    rules = [{"id": r.id, "shortDescription": {"text": r.summary},
-              "defaultConfiguration": {"level": r.severity}, "properties": {"scope": r.scope}} for r in RULES]
-    results = [{
-        "ruleId": p.rule,
-        **({"ruleIndex": index[p.rule]} if p.rule in index else {}),  # `nodes check` has rules of its own
-        "level": p.severity,
-        "message": {"text": p.text()},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": p.path, "uriBaseId": "%SRCROOT%"},
-                                            "region": {"startLine": p.line, "startColumn": p.col}}}],
-        **({"properties": {"clusters": list(p.clusters)}} if p.clusters else {}),
-    } for p in problems]
+    rules = [
+        {
+            "id": r.id,
+            "shortDescription": {"text": r.summary},
+            "defaultConfiguration": {"level": r.severity},
+            "properties": {"scope": r.scope},
+        }
+        for r in RULES
+    ]
+    results = [
+        {
+            "ruleId": p.rule,
+            **({"ruleIndex": index[p.rule]} if p.rule in index else {}),  # `nodes check` has rules of its own
+            "level": p.severity,
+            "message": {"text": p.text()},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": p.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": p.line, "startColumn": p.col},
+                    }
+                }
+            ],
+            **({"properties": {"clusters": list(p.clusters)}} if p.clusters else {}),
+        }
+        for p in problems
+    ]
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{"tool": {"driver": {"name": "gitops-gen", "version": __version__, "rules": rules}},
-                  "results": results}],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "gitops-gen", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2) + "\n"
 
@@ -82,13 +102,27 @@ def as_junit(problems: Sequence[Problem]) -> str:
     from xml.etree import ElementTree as ET
 
     errors = sum(1 for p in problems if p.severity == "error")
-    suites = ET.Element("testsuites", name="gitops-gen validate", tests=str(max(1, len(problems))),
-                        failures=str(errors))
-    suite = ET.SubElement(suites, "testsuite", name="validate", tests=str(max(1, len(problems))),
-                          failures=str(errors), errors="0", skipped="0")
+    suites = ET.Element(
+        "testsuites", name="gitops-gen validate", tests=str(max(1, len(problems))), failures=str(errors)
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name="validate",
+        tests=str(max(1, len(problems))),
+        failures=str(errors),
+        errors="0",
+        skipped="0",
+    )
     for p in problems:
-        case = ET.SubElement(suite, "testcase", classname=p.rule, name=f"{p.path}:{p.line}:{p.col}", file=p.path,
-                             line=str(p.line))
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=p.rule,
+            name=f"{p.path}:{p.line}:{p.col}",
+            file=p.path,
+            line=str(p.line),
+        )
         if p.severity == "error":
             ET.SubElement(case, "failure", type=p.rule, message=p.text()).text = p.format()
         else:

@@ -18,7 +18,9 @@ def run(case: dict[str, Any], unset: set[str] | None = None) -> str:
     return expand(case["in"], variables.get, bool(case.get("strict")), unset)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['in']}|{c.get('vars')}|{c.get('strict', False)}" for c in CASES])
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{c['in']}|{c.get('vars')}|{c.get('strict', False)}" for c in CASES]
+)
 def test_case(case: dict[str, Any]) -> None:
     if "error" in case:
         with pytest.raises(EnvsubstError) as err:
@@ -35,10 +37,21 @@ def test_unset_names_are_collected_outside_strict_mode() -> None:
     assert unset == {"a", "c", "e"}
 
 
-@pytest.mark.parametrize(("pattern", "name", "matched"), [
-    ("*", "", True), ("a*b", "a/x/b", True), ("?", "/", True), ("a*", "ba", False), ("*b*c", "abxbc", True),
-    ("[a-c]x", "bx", True), ("[^a-c]x", "bx", False), ("\\*", "*", True), ("*.txt", "a.b.txt", True),
-    ("*.txt", "a.txt.gz", False), ("a?", "a", False),
-])
+@pytest.mark.parametrize(
+    ("pattern", "name", "matched"),
+    [
+        ("*", "", True),
+        ("a*b", "a/x/b", True),
+        ("?", "/", True),
+        ("a*", "ba", False),
+        ("*b*c", "abxbc", True),
+        ("[a-c]x", "bx", True),
+        ("[^a-c]x", "bx", False),
+        ("\\*", "*", True),
+        ("*.txt", "a.b.txt", True),
+        ("*.txt", "a.txt.gz", False),
+        ("a?", "a", False),
+    ],
+)
 def test_glob(pattern: str, name: str, matched: bool) -> None:
     assert glob_match(pattern, name) is matched

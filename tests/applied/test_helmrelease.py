@@ -47,7 +47,9 @@ def test_releases_expand_with_values_from_and_substituted_values(repo: Path) -> 
     assert pod["containers"][0]["args"] == ["--model=llama-3-8b"]
     assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": 2}  # ${gpu_count} substituted
     assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
-    assert objs["ConfigMap/serving/serving-llm-infer"]["data"]["KUBE_VERSION"] == "v1.29.0"  # cluster's version
+    assert (
+        objs["ConfigMap/serving/serving-llm-infer"]["data"]["KUBE_VERSION"] == "v1.29.0"
+    )  # cluster's version
     assert "CustomResourceDefinition//models.infer.example.com" in objs  # install.crds defaults to Create
     assert "Pod/serving/serving-llm-infer-test" not in objs  # test hooks are not installed
     # The vendored HelmRepository chart: released into the HelmRelease's own namespace, CRDs skipped.
@@ -57,22 +59,31 @@ def test_releases_expand_with_values_from_and_substituted_values(repo: Path) -> 
     assert [n.format() for n in result.notes] == [
         "apps/llm/releases.yaml:40:1: warning: [helmrelease-not-expanded] not expanded: HelmRelease/gpu-operator "
         "(chart source HelmRepository/flux-system/elsewhere https://charts.example.org/other: not mapped to a "
-        "vendored directory in gitops-gen.yaml helm.repositories)"]
+        "vendored directory in gitops-gen.yaml helm.repositories)"
+    ]
 
 
 def test_chart_missing_from_the_mapped_directory(repo: Path) -> None:
     shutil.rmtree(repo / "vendor")
     notes = [n.message for n in applied(repo).notes]
-    assert len(notes) == 2 and notes[1] == ("not expanded: HelmRelease/vision (chart source HelmRepository/flux-system/stable "
-                        "https://charts.example.com/stable: chart 'infer' is not vendored under vendor/stable/ (run "
-                        "`helm pull infer --repo https://charts.example.com/stable --version 0.3.0 --untar "
-                        "--untardir vendor/stable`))")
+    assert len(notes) == 2 and notes[1] == (
+        "not expanded: HelmRelease/vision (chart source HelmRepository/flux-system/stable "
+        "https://charts.example.com/stable: chart 'infer' is not vendored under vendor/stable/ (run "
+        "`helm pull infer --repo https://charts.example.com/stable --version 0.3.0 --untar "
+        "--untardir vendor/stable`))"
+    )
 
 
 def test_git_source_that_is_not_the_fleet_repository(repo: Path) -> None:
     releases = repo / "apps/llm/releases.yaml"
-    releases.write_text(releases.read_text().replace("sourceRef: {kind: GitRepository, name: flux-system}",
-                                                     "sourceRef: {kind: GitRepository, name: upstream}"))
+    releases.write_text(
+        releases.read_text().replace(
+            "sourceRef: {kind: GitRepository, name: flux-system}",
+            "sourceRef: {kind: GitRepository, name: upstream}",
+        )
+    )
     notes = [n.message for n in applied(repo).notes]
-    assert len(notes) == 2 and notes[1] == ("not expanded: HelmRelease/llm (chart source GitRepository/flux-system/upstream: not the "
-                        "fleet repository this cluster syncs from)")
+    assert len(notes) == 2 and notes[1] == (
+        "not expanded: HelmRelease/llm (chart source GitRepository/flux-system/upstream: not the "
+        "fleet repository this cluster syncs from)"
+    )

@@ -33,6 +33,11 @@ def test_sync_files(fleet: str, tmp_path: Path) -> None:
 def test_builtins_and_precedence() -> None:
     fleet = load_fleet(DiskTree(DATA / "config-defaults"))
     a = cluster_vars(fleet.config, fleet.clusters["a"])
-    assert a == {"cluster_name": "a", "gpu_tier": "h100", "registry": "registry.example.com", "replicas": "4",
-                 "zone": "zone-1"}
+    assert a == {
+        "cluster_name": "a",
+        "gpu_tier": "h100",
+        "registry": "registry.example.com",
+        "replicas": "4",
+        "zone": "zone-1",
+    }
     assert cluster_vars(fleet.config, fleet.clusters["c"]) is None  # argocd: no post-build step

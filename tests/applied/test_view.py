@@ -77,7 +77,12 @@ def test_flux_post_build_and_common_metadata(tmp_path: Path) -> None:
     plain = list(yaml.safe_load_all(proc.stdout))
     shutil.copyfile(FLEET / "mapping/flux-a/kustomization.yaml", repo / "mapping/flux-a/kustomization.yaml")
     result = build(repo, "flux-a")
-    values = {"cluster_name": "flux-a", "zone": "zone-1", "replicas": "3", "gpu_model": "NVIDIA-H100-80GB-HBM3"}
+    values = {
+        "cluster_name": "flux-a",
+        "zone": "zone-1",
+        "replicas": "3",
+        "gpu_model": "NVIDIA-H100-80GB-HBM3",
+    }
     substituted = substitute(plain, values, strict=False).objects
     for obj in substituted:
         obj["metadata"].setdefault("labels", {})["team"] = "ml"
@@ -105,7 +110,8 @@ def test_unset_variable_is_a_warning_at_its_line(tmp_path: Path) -> None:
     notes = build(repo, "flux-a").notes
     assert [n.format() for n in notes] == [
         "apps/web/base/deployment.yaml:27:1: warning: [postbuild-unset] Deployment/a-web: ${gpu_model} is not set "
-        "and becomes empty (clusters/flux-a/sync.yaml postBuild)"]
+        "and becomes empty (clusters/flux-a/sync.yaml postBuild)"
+    ]
 
 
 def test_strict_mode_and_missing_source_are_errors(tmp_path: Path) -> None:
@@ -113,22 +119,28 @@ def test_strict_mode_and_missing_source_are_errors(tmp_path: Path) -> None:
     (repo / "clusters/flux-a/vars.yaml").unlink()
     with pytest.raises(GitopsGenError) as err:
         build(repo, "flux-a")
-    assert str(err.value) == ("clusters/flux-a/sync.yaml: postBuild: substitute from 'ConfigMap/cluster-vars' "
-                              "error: ConfigMap 'cluster-vars' not found")
+    assert str(err.value) == (
+        "clusters/flux-a/sync.yaml: postBuild: substitute from 'ConfigMap/cluster-vars' "
+        "error: ConfigMap 'cluster-vars' not found"
+    )
     sync = repo / "clusters/flux-a/sync.yaml"
     sync.write_text(sync.read_text().replace("    - {kind: ConfigMap, name: cluster-vars}\n", ""))
     config = repo / "gitops-gen.yaml"
     config.write_text(config.read_text() + "gitops: {strictSubstitutions: true}\n")
     with pytest.raises(GitopsGenError) as err:
         build(repo, "flux-a")
-    assert str(err.value) == ('apps/web/base/deployment.yaml:27:1: Deployment/serving/a-web: envsubst error: '
-                              'variable not set (strict mode): "gpu_model"')
+    assert str(err.value) == (
+        "apps/web/base/deployment.yaml:27:1: Deployment/serving/a-web: envsubst error: "
+        'variable not set (strict mode): "gpu_model"'
+    )
 
 
 @requires_kubectl
 @pytest.mark.parametrize("cluster", ["flux-b"])
 def test_no_transforms_is_the_plain_build(cluster: str) -> None:
-    assert build(FLEET, cluster).objects == list(yaml.safe_load_all(kubectl_kustomize(FLEET / "mapping" / cluster).stdout))
+    assert build(FLEET, cluster).objects == list(
+        yaml.safe_load_all(kubectl_kustomize(FLEET / "mapping" / cluster).stdout)
+    )
 
 
 @requires_kubectl
@@ -141,7 +153,10 @@ def test_argocd_destination_namespace() -> None:
             assert after == before
         else:
             assert after["metadata"]["namespace"] == "inference"
-            assert {**after, "metadata": {k: v for k, v in after["metadata"].items() if k != "namespace"}} == before
+            assert {
+                **after,
+                "metadata": {k: v for k, v in after["metadata"].items() if k != "namespace"},
+            } == before
 
 
 def test_render_applied_cli() -> None:

@@ -20,8 +20,11 @@ def run(repo: Path, *args: str) -> tuple[int, str, str]:
 def fleet(tmp_path: Path) -> Path:
     repo = example_fleet_repo(tmp_path / "fleet")  # zone-1-dev sets spec.vars log_level: debug
     deployment = repo / "apps/private-detector/base/deployment.yaml"
-    deployment.write_text(deployment.read_text().replace("        - --port=8501\n",
-                                                         "        - --port=8501\n        - --log=${log_level}\n"))
+    deployment.write_text(
+        deployment.read_text().replace(
+            "        - --port=8501\n", "        - --port=8501\n        - --log=${log_level}\n"
+        )
+    )
     assert run(repo, "generate")[0] == 0
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "vars")
@@ -38,9 +41,11 @@ def test_validate_warns_where_a_variable_is_unset(fleet: Path) -> None:
     assert run(fleet, "generate")[0] == 0
     code, out, _ = run(fleet, "validate")
     assert code == 0
-    assert out == ("apps/private-detector/base/deployment.yaml:20:1: warning: [postbuild-unset] "
-                   "Deployment/private-detector: ${log_level} is not set and becomes empty "
-                   "(clusters/zone-1-prod/sync.yaml postBuild) [cluster zone-1-prod]\n")
+    assert out == (
+        "apps/private-detector/base/deployment.yaml:20:1: warning: [postbuild-unset] "
+        "Deployment/private-detector: ${log_level} is not set and becomes empty "
+        "(clusters/zone-1-prod/sync.yaml postBuild) [cluster zone-1-prod]\n"
+    )
 
 
 def test_diff_sees_a_variable_change(fleet: Path) -> None:

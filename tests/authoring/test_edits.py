@@ -83,13 +83,18 @@ def test_golden(tmp_path: Path, case: str) -> None:
         assert after == before, "a failed command must change nothing"
         return
     assert code == 0, err
-    expected = {p.relative_to(d / "after").as_posix(): p.read_bytes()
-                for p in sorted((d / "after").rglob("*")) if p.is_file()}
+    expected = {
+        p.relative_to(d / "after").as_posix(): p.read_bytes()
+        for p in sorted((d / "after").rglob("*"))
+        if p.is_file()
+    }
     for path, data in expected.items():
         assert after.get(path) == data, f"{case}: {path} differs"
     changed = {p for p in after.keys() | before.keys() if after.get(p) != before.get(p)}
     hand_written = {p for p in changed if p in after and not is_generated(after[p])}
-    assert hand_written <= expected.keys(), f"{case}: unexpected edits {sorted(hand_written - expected.keys())}"
+    assert hand_written <= expected.keys(), (
+        f"{case}: unexpected edits {sorted(hand_written - expected.keys())}"
+    )
     assert all(p in after for p in hand_written | (expected.keys())), "nothing hand-written is removed"
     if (d / "stdout.txt").is_file():
         assert out == (d / "stdout.txt").read_text()
@@ -134,34 +139,46 @@ def test_disable_a_mapping_entry_adds_enabled_after_its_name() -> None:
     assert "    - name: c\n      enabled: false\n      overlay: x             # chain\n" in off
 
 
-@pytest.mark.parametrize(("app", "enabled", "outcome"), [
-    ("a", True, "already enabled"), ("b", False, "already disabled"), ("zz", False, "not listed")])
+@pytest.mark.parametrize(
+    ("app", "enabled", "outcome"),
+    [("a", True, "already enabled"), ("b", False, "already disabled"), ("zz", False, "not listed")],
+)
 def test_no_op_edits_return_the_text_unchanged(app: str, enabled: bool, outcome: str) -> None:
     assert set_app_enabled(CLUSTER, "c.yaml", app, enabled) == (CLUSTER, outcome)
 
 
 def test_enable_grows_an_empty_flow_list_into_a_block_list() -> None:
-    text = "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: docs/design.md's style
+    text = (
+        "spec:\n  nodePools: []\n  apps: []\n"  # no block list to copy the style of: docs/design.md's style
+    )
     assert set_app_enabled(text, "c.yaml", "web", True)[0] == "spec:\n  nodePools: []\n  apps:\n    - web\n"
 
 
 def test_set_image_updates_in_place_and_swaps_tag_for_digest() -> None:
     text = "images:\n- name: pd   # the model\n  newName: old.example.com/pd\n  newTag: '1.2'  # pinned\n"
     out = set_image_entry(text, "k.yaml", "pd", ImageRef("pd", None, DIGEST))
-    assert out == f"images:\n- name: pd   # the model\n  newName: old.example.com/pd\n  digest: {DIGEST}  # pinned\n"
+    assert (
+        out
+        == f"images:\n- name: pd   # the model\n  newName: old.example.com/pd\n  digest: {DIGEST}  # pinned\n"
+    )
     out = set_image_entry(text, "k.yaml", "pd", ImageRef("reg.example.com/pd", "1.3"))
-    assert out == "images:\n- name: pd   # the model\n  newName: reg.example.com/pd\n  newTag: '1.3'  # pinned\n"
+    assert (
+        out == "images:\n- name: pd   # the model\n  newName: reg.example.com/pd\n  newTag: '1.3'  # pinned\n"
+    )
     # A name with a path equal to the entry's drops the rename.
     out = set_image_entry(text.replace("pd", "r.io/pd"), "k.yaml", "r.io/pd", ImageRef("r.io/pd", "2"))
     assert out == "images:\n- name: r.io/pd   # the model\n  newTag: '2'  # pinned\n"
 
 
-@pytest.mark.parametrize(("ref", "want"), [
-    ("pd:1.15.0", ImageRef("pd", "1.15.0")),
-    ("registry.example.com:5000/team/pd:1.2", ImageRef("registry.example.com:5000/team/pd", "1.2")),
-    ("registry.example.com:5000/pd", ImageRef("registry.example.com:5000/pd")),
-    (f"pd@{DIGEST}", ImageRef("pd", None, DIGEST)),
-])
+@pytest.mark.parametrize(
+    ("ref", "want"),
+    [
+        ("pd:1.15.0", ImageRef("pd", "1.15.0")),
+        ("registry.example.com:5000/team/pd:1.2", ImageRef("registry.example.com:5000/team/pd", "1.2")),
+        ("registry.example.com:5000/pd", ImageRef("registry.example.com:5000/pd")),
+        (f"pd@{DIGEST}", ImageRef("pd", None, DIGEST)),
+    ],
+)
 def test_parse_image(ref: str, want: ImageRef) -> None:
     assert parse_image(ref) == want
     assert str(want) == ref
@@ -206,8 +223,9 @@ def test_a_change_that_breaks_generate_writes_nothing(tmp_path: Path) -> None:
     (repo / "mapping" / "dev-b").mkdir(parents=True)
     (repo / "mapping" / "dev-b" / "kustomization.yaml").write_text("resources: []\n")
     before = snapshot(repo)
-    code, _, err = cli(repo, "new", "cluster", "dev-b", "--layer", "company=acme", "--layer", "zone=z1",
-                       "--layer", "env=dev")
+    code, _, err = cli(
+        repo, "new", "cluster", "dev-b", "--layer", "company=acme", "--layer", "zone=z1", "--layer", "env=dev"
+    )
     assert code == 1 and err.count("\n") == 1 and "hand-written" in err
     assert snapshot(repo) == before
 
@@ -215,7 +233,9 @@ def test_a_change_that_breaks_generate_writes_nothing(tmp_path: Path) -> None:
 def test_set_image_twice_is_a_no_op(tmp_path: Path) -> None:
     repo = fleet(tmp_path)
     assert cli(repo, "set", "image", "detector", "det:1.3.0", "--layer", "company=acme")[:2] == (
-        0, "note: apps/detector/company/acme/kustomization.yaml: already sets det to det:1.3.0\nnothing to change\n")
+        0,
+        "note: apps/detector/company/acme/kustomization.yaml: already sets det to det:1.3.0\nnothing to change\n",
+    )
 
 
 def test_a_rename_notes_later_entries_it_strands(tmp_path: Path) -> None:
@@ -284,23 +304,31 @@ def test_disable_where_prod_comments_the_app_out_of_prod_only(tmp_path: Path) ->
 def test_document_start_and_closing_comments_stay_put() -> None:
     text = "---\n# top\nspec:\n  apps:\n  - a   # first\n# closing\n"
     assert set_app_enabled(text, "c.yaml", "b", True)[0] == (
-        "---\n# top\nspec:\n  apps:\n  - a   # first\n  - b\n# closing\n")
+        "---\n# top\nspec:\n  apps:\n  - a   # first\n  - b\n# closing\n"
+    )
     text = "spec:\n  layers: {env: dev}  # x\n# closing\n"
     assert set_app_enabled(text, "c.yaml", "b", True)[0] == (
-        "spec:\n  layers: {env: dev}  # x\n  apps:\n    - b\n# closing\n")
+        "spec:\n  layers: {env: dev}  # x\n  apps:\n    - b\n# closing\n"
+    )
     text = "resources:\n- a.yaml\n# closing\n"
     assert set_image_entry(text, "k.yaml", "pd", ImageRef("pd", "1.2.3")) == (
-        "resources:\n- a.yaml\nimages:\n- name: pd\n  newTag: 1.2.3\n# closing\n")
+        "resources:\n- a.yaml\nimages:\n- name: pd\n  newTag: 1.2.3\n# closing\n"
+    )
 
 
 _ENTRY = st.tuples(st.sampled_from(["a", "b-1", "c2", "dd"]), st.sampled_from(["", "  # why", " # x: y"]))
 
 
 @settings(max_examples=40, deadline=None)
-@given(entries=st.lists(_ENTRY, min_size=1, max_size=4, unique_by=lambda e: e[0]),
-       offset=st.sampled_from([0, 2]), trailing=st.sampled_from(["", "# end\n"]), pick=st.integers(0, 3))
+@given(
+    entries=st.lists(_ENTRY, min_size=1, max_size=4, unique_by=lambda e: e[0]),
+    offset=st.sampled_from([0, 2]),
+    trailing=st.sampled_from(["", "# end\n"]),
+    pick=st.integers(0, 3),
+)
 def test_disable_then_enable_is_the_identity_on_plain_entries(
-        entries: list[tuple[str, str]], offset: int, trailing: str, pick: int) -> None:
+    entries: list[tuple[str, str]], offset: int, trailing: str, pick: int
+) -> None:
     dash = " " * (2 + offset)
     text = "spec:\n  apps:\n" + "".join(f"{dash}- {name}{comment}\n" for name, comment in entries) + trailing
     app = entries[pick % len(entries)][0]

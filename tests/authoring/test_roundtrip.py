@@ -14,12 +14,15 @@ def test_scalars_are_quoted_only_when_plain_would_change_meaning() -> None:
         assert type(scalar(value)) is not str, value
 
 
-@pytest.mark.parametrize(("text", "want"), [
-    ("a:\n- x\n", (2, 2, 0)),
-    ("a:\n  - x\n", (2, 4, 2)),
-    ("a:\n    b:\n        - x\n", (4, 6, 4)),
-    ("a: 1\n", (2, 2, 0)),
-])
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("a:\n- x\n", (2, 2, 0)),
+        ("a:\n  - x\n", (2, 4, 2)),
+        ("a:\n    b:\n        - x\n", (4, 6, 4)),
+        ("a: 1\n", (2, 2, 0)),
+    ],
+)
 def test_detect_indent(text: str, want: tuple[int, int, int]) -> None:
     assert detect_indent(text) == want
 
@@ -27,6 +30,10 @@ def test_detect_indent(text: str, want: tuple[int, int, int]) -> None:
 def test_lines_nobody_edits_keep_their_own_style() -> None:
     # Two sequence styles in one file: ruamel would restyle the second; only the edited line may change.
     text = "images:\n- name: a\n  newTag: '1'\nresources:\n    -   x.yaml   # odd\nreplicas: []\n"
-    out = rewrite(text, "k.yaml", lambda doc: doc["images"][0].__setitem__("newTag", scalar("2", SingleQuotedScalarString(""))))
+    out = rewrite(
+        text,
+        "k.yaml",
+        lambda doc: doc["images"][0].__setitem__("newTag", scalar("2", SingleQuotedScalarString(""))),
+    )
     assert out == text.replace("newTag: '1'", "newTag: '2'")
     assert carry_over("a\n", "b\n", "c\n") == "c\n"  # nothing maps: ruamel's dump

@@ -39,8 +39,12 @@ def pod(*images: str, init: str | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"containers": [{"name": f"c{i}", "image": im} for i, im in enumerate(images)]}
     if init:
         spec["initContainers"] = [{"name": "init", "image": init}]
-    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "job", "namespace": "ns"},
-            "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "job", "namespace": "ns"},
+        "spec": {"jobTemplate": {"spec": {"template": {"spec": spec}}}},
+    }
 
 
 def test_image_findings_locate_the_container_image() -> None:
@@ -67,7 +71,8 @@ def test_patch_target_matching_nothing_is_reported_at_the_target(fleet: Path) ->
     path.write_text(path.read_text().replace("kind: Deployment", "kind: StatefulSet"))
     problems = hygiene.unmatched_targets(tree, users_of(tree, ["zone-1-prod"], comp))
     assert [(p.path, p.line, p.severity, p.rule) for p in problems] == [
-        (f"{comp}/kustomization.yaml", 4, "warning", "patch-target-unmatched")]
+        (f"{comp}/kustomization.yaml", 4, "warning", "patch-target-unmatched")
+    ]
     assert "kind=StatefulSet, name=toxicity-detector" in problems[0].message
 
 
@@ -75,8 +80,9 @@ def test_patch_target_with_label_selector(fleet: Path) -> None:
     tree = DiskTree(fleet)
     comp = "apps/toxicity-detector/zone/zone-1"
     path = fleet / comp / "kustomization.yaml"
-    text = path.read_text().replace("    name: toxicity-detector\n",
-                                    "    labelSelector: app.kubernetes.io/name=toxicity-detector\n")
+    text = path.read_text().replace(
+        "    name: toxicity-detector\n", "    labelSelector: app.kubernetes.io/name=toxicity-detector\n"
+    )
     path.write_text(text)
     assert hygiene.unmatched_targets(tree, users_of(tree, ["zone-1-prod"], comp)) == []
     path.write_text(text.replace("name=toxicity-detector", "name=nobody"))
@@ -87,11 +93,14 @@ def test_unused_layers(fleet: Path) -> None:
     tree = DiskTree(fleet)
     spare = fleet / "apps/private-detector/zone/zone-9"
     spare.mkdir()
-    (spare / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
+    (spare / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+    )
     loaded = load_fleet(tree)
     problems = hygiene.unused_layers(tree, loaded, reached=set())
     assert [(p.path, p.rule, p.severity) for p in problems] == [
-        ("apps/private-detector/zone/zone-9/kustomization.yaml", "layer-unused", "warning")]
+        ("apps/private-detector/zone/zone-9/kustomization.yaml", "layer-unused", "warning")
+    ]
     # A hand-written chain overlay using the component counts as a use.
     assert hygiene.unused_layers(tree, loaded, reached={"apps/private-detector/zone/zone-9"}) == []
     assert hygiene.unused_layers(tree, loaded, set(), only={"apps/private-detector/zone/zone-1"}) == []
@@ -102,4 +111,6 @@ def test_missing_bases(fleet: Path) -> None:
     cluster = fleet / "clusters/zone-1-prod/cluster.yaml"
     cluster.write_text(cluster.read_text().replace("    - toxicity-detector ", "    - ghost "))
     problems = hygiene.missing_bases(tree, load_fleet(tree))
-    assert [(p.path, p.line, p.rule) for p in problems] == [("clusters/zone-1-prod/cluster.yaml", 17, "app-missing")]
+    assert [(p.path, p.line, p.rule) for p in problems] == [
+        ("clusters/zone-1-prod/cluster.yaml", 17, "app-missing")
+    ]

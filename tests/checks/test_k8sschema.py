@@ -24,8 +24,15 @@ DEPLOYMENT: dict[str, Any] = {
         "selector": {"matchLabels": {"app": "web"}},
         "template": {
             "metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
-                                     "resources": {"limits": {"nvidia.com/gpu": 1, "memory": "1Gi"}}}]},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "web",
+                        "image": "nginx:1.27",
+                        "resources": {"limits": {"nvidia.com/gpu": 1, "memory": "1Gi"}},
+                    }
+                ]
+            },
         },
     },
 }
@@ -85,12 +92,17 @@ def test_valid_object_has_no_errors() -> None:
     ("obj", "path", "fragment"),
     [
         (deployment(replicas="two"), ("spec", "replicas"), "spec.replicas: expected integer"),
-        (deployment(imagePullPolicy=3), ("spec", "template", "spec", "containers", 0, "imagePullPolicy"),
-         "expected string"),
+        (
+            deployment(imagePullPolicy=3),
+            ("spec", "template", "spec", "containers", 0, "imagePullPolicy"),
+            "expected string",
+        ),
         (deployment(colour="red"), ("spec", "template", "spec", "containers", 0, "colour"), "unknown field"),
-        (deployment(resources={"limits": {"memory": ["1Gi"]}}),
-         ("spec", "template", "spec", "containers", 0, "resources", "limits", "memory"),
-         "expected string or number"),
+        (
+            deployment(resources={"limits": {"memory": ["1Gi"]}}),
+            ("spec", "template", "spec", "containers", 0, "resources", "limits", "memory"),
+            "expected string or number",
+        ),
     ],
 )
 def test_errors_name_the_field(obj: dict[str, Any], path: tuple[Any, ...], fragment: str) -> None:
@@ -104,7 +116,8 @@ def test_a_field_exists_only_in_newer_versions() -> None:
     checker = ObjectValidator()
     assert checker.errors("1.30", obj) == []
     assert [e.message for e in checker.errors("1.25", obj)] == [
-        "spec.template.spec.containers[0].resizePolicy: unknown field"]
+        "spec.template.spec.containers[0].resizePolicy: unknown field"
+    ]
 
 
 def test_each_distinct_object_is_validated_once_per_version() -> None:
@@ -122,17 +135,30 @@ def test_custom_resources_without_schema_are_skipped() -> None:
 
 
 FLUX: dict[str, Any] = {
-    "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+    "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+    "kind": "Kustomization",
     "metadata": {"name": "c1", "namespace": "flux-system"},
-    "spec": {"interval": "10m", "path": "./mapping/c1", "prune": True,
-             "sourceRef": {"kind": "GitRepository", "name": "flux-system"}},
+    "spec": {
+        "interval": "10m",
+        "path": "./mapping/c1",
+        "prune": True,
+        "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+    },
 }
 ARGO: dict[str, Any] = {
-    "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Application",
     "metadata": {"name": "c1", "namespace": "argocd"},
-    "spec": {"project": "default", "destination": {"name": "c1"},
-             "source": {"repoURL": "https://git.example.com/fleet.git", "targetRevision": "main", "path": "mapping/c1"},
-             "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}},
+    "spec": {
+        "project": "default",
+        "destination": {"name": "c1"},
+        "source": {
+            "repoURL": "https://git.example.com/fleet.git",
+            "targetRevision": "main",
+            "path": "mapping/c1",
+        },
+        "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
+    },
 }
 
 
@@ -150,8 +176,10 @@ def test_sync_objects_use_our_own_schemas() -> None:
     assert any(m.startswith("spec.sourceRef.kind: must be one of") for m in messages)
     worse = copy.deepcopy(ARGO)
     worse["spec"]["destination"] = {"cluster": "c1"}
-    assert [e.path for e in checker.errors(None, worse)] == [("spec", "destination"),
-                                                            ("spec", "destination", "cluster")]
+    assert [e.path for e in checker.errors(None, worse)] == [
+        ("spec", "destination"),
+        ("spec", "destination", "cluster"),
+    ]
 
 
 def test_generated_sync_files_validate() -> None:

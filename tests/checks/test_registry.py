@@ -25,9 +25,14 @@ def _string_literals() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                      if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef) and n.body
-                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        docstrings = {
+            id(n.body[0].value)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef)
+            and n.body
+            and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)
+        }
         keys = {id(k) for n in ast.walk(tree) if isinstance(n, ast.Dict) for k in n.keys if k is not None}
         skip = docstrings | keys
         for node in ast.walk(tree):
@@ -57,9 +62,13 @@ def test_an_unregistered_rule_is_a_bug() -> None:
 
 
 def test_levels_drop_and_reclassify() -> None:
-    problems = [Problem("a", 1, 1, "warning", "image-latest", "m"), Problem("b", 1, 1, "error", "render", "m")]
+    problems = [
+        Problem("a", 1, 1, "warning", "image-latest", "m"),
+        Problem("b", 1, 1, "error", "render", "m"),
+    ]
     assert registry.configure(problems, {"image-latest": "error", "render": "off"}) == [
-        Problem("a", 1, 1, "error", "image-latest", "m")]
+        Problem("a", 1, 1, "error", "image-latest", "m")
+    ]
     assert registry.configure(problems, {}) == problems
     assert set(LEVELS) == {"error", "warning", "off"}
 
@@ -84,7 +93,9 @@ def test_readme_rule_table_is_the_registry() -> None:
     assert found.group(1) == registry.table(), "regenerate it: python -m gitops_gen.checks.registry"
 
 
-def test_a_check_whose_rules_are_all_off_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_whose_rules_are_all_off_does_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from gitops_gen.checks import validate as validate_module
     from gitops_gen.checks.gpu.rules import RULES as GPU_RULES
     from tests.checks.test_validate import make_fleet

@@ -26,7 +26,9 @@ DATA = Path(__file__).parents[1] / "data" / "validate"
 BASE = DATA / "base-fleet"
 REPO = Path(__file__).resolve().parents[1].parent
 CASES = sorted(p.name for p in DATA.iterdir() if p.is_dir() and p.name != "base-fleet")
-LINE = re.compile(r"^(?P<path>\S+?):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): \[(?P<rule>[^\]]+)\] .+$")
+LINE = re.compile(
+    r"^(?P<path>\S+?):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning): \[(?P<rule>[^\]]+)\] .+$"
+)
 
 
 def make_fleet(tmp: Path, *cases: str) -> Path:
@@ -138,10 +140,15 @@ def test_files_check_only_the_clusters_they_affect(tmp_path: Path) -> None:
     patch = repo / "apps/private-detector/env/dev/mig-slice.yaml"
     code, output = run_cli("--repo", str(repo), str(patch))
     # Only zone-1-dev reaches the patch: zone-1-prod's broken cluster.yaml is not looked at.
-    assert (code, summarize(output)) == (1, ["apps/private-detector/env/dev/mig-slice.yaml:13 mig-profile-not-on-gpu"])
+    assert (code, summarize(output)) == (
+        1,
+        ["apps/private-detector/env/dev/mig-slice.yaml:13 mig-profile-not-on-gpu"],
+    )
     code, output = run_cli("--repo", str(repo), str(repo / "apps/toxicity-detector/base/deployment.yaml"))
     assert (code, summarize(output)) == (1, ["clusters/zone-1-prod/cluster.yaml:12 schema"])
-    code, output = run_cli("--repo", str(repo), str(repo / "apps/spam-detector/zone-1-dev/kustomization.yaml"))
+    code, output = run_cli(
+        "--repo", str(repo), str(repo / "apps/spam-detector/zone-1-dev/kustomization.yaml")
+    )
     assert (code, output) == (1, output) and "mig-profile-not-on-gpu" in output and "schema" not in output
 
 
@@ -150,7 +157,8 @@ def test_files_relative_to_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.chdir(repo / "apps/private-detector")
     problems = validate(DiskTree(repo), [], [Path("zone/zone-1/gpu-node.yaml")])
     assert {(p.path, p.line, p.rule) for p in problems} == {
-        ("apps/private-detector/zone/zone-1/gpu-node.yaml", 9, "gpu-selector-no-pool")}
+        ("apps/private-detector/zone/zone-1/gpu-node.yaml", 9, "gpu-selector-no-pool")
+    }
     assert exit_code(problems) == 1
     # A file nothing reaches affects no cluster.
     (repo / "apps/private-detector/NOTES.yaml").write_text("a: 1\n")
@@ -165,8 +173,12 @@ def test_files_mode_reports_hand_edited_generated_files(tmp_path: Path) -> None:
 
 def test_files_mode_warns_about_an_unused_layer(tmp_path: Path) -> None:
     repo = make_fleet(tmp_path, "layer-unused")
-    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/zone/zone-9/kustomization.yaml"))
-    assert code == 0 and summarize(output) == ["apps/private-detector/zone/zone-9/kustomization.yaml:1 layer-unused"]
+    code, output = run_cli(
+        "--repo", str(repo), str(repo / "apps/private-detector/zone/zone-9/kustomization.yaml")
+    )
+    assert code == 0 and summarize(output) == [
+        "apps/private-detector/zone/zone-9/kustomization.yaml:1 layer-unused"
+    ]
 
 
 def test_cluster_option_restricts_and_rejects_unknown(tmp_path: Path) -> None:
@@ -178,7 +190,9 @@ def test_cluster_option_restricts_and_rejects_unknown(tmp_path: Path) -> None:
 
 def test_broken_config_is_reported_without_a_crash(tmp_path: Path) -> None:
     repo = make_fleet(tmp_path)
-    (repo / "gitops-gen.yaml").write_text("apiVersion: gitops-gen/v1alpha1\nkind: Config\nlayers: [company, zone\n")
+    (repo / "gitops-gen.yaml").write_text(
+        "apiVersion: gitops-gen/v1alpha1\nkind: Config\nlayers: [company, zone\n"
+    )
     code, output = run_cli("--repo", str(repo))
     assert code == 1 and output.startswith("gitops-gen.yaml:")
 
@@ -194,7 +208,9 @@ def test_merge_clusters_groups_identical_problems() -> None:
     assert many[0].text() == "bad [5 clusters: a, b, c, ...]"
 
 
-def test_demand_cache_gives_the_same_answer_as_a_full_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demand_cache_gives_the_same_answer_as_a_full_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = make_fleet(tmp_path)
     (repo / ".git").mkdir()  # the cache lives in .git/gitops-gen/
     assert run_cli("--repo", str(repo)) == (0, "")
@@ -215,9 +231,13 @@ def test_demand_cache_gives_the_same_answer_as_a_full_render(tmp_path: Path, mon
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert run_cli("--repo", str(repo), changed) == cached
     # One shortage, printed once, naming both contributing lines (toxicity-detector's from the cache).
-    assert summarize(cached[1]) == ["apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded"]
-    assert "(set at apps/private-detector/env/prod/kustomization.yaml:6, " \
-           "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
+    assert summarize(cached[1]) == [
+        "apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded"
+    ]
+    assert (
+        "(set at apps/private-detector/env/prod/kustomization.yaml:6, "
+        "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
+    )
 
 
 def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> None:
@@ -226,23 +246,51 @@ def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> Non
     assert run_cli("--repo", str(repo)) == (0, "")
     base = repo / "apps/toxicity-detector/base/deployment.yaml"
     base.write_text(base.read_text().replace("replicas: 2", "replicas: 7", 1))  # not passed as a FILE
-    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
+    code, output = run_cli(
+        "--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    )
     assert code == 1 and "[gpu-capacity-exceeded]" in output
     assert "apps/toxicity-detector/base/deployment.yaml:8" in output  # its replicas line contributes
 
 
 def test_gpu_projection_keeps_what_feasibility_reads() -> None:
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment",
-           "metadata": {"name": "d", "namespace": "n", "labels": {"a": "b"}},
-           "spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {
-               "nodeSelector": {"pool": "gpu"}, "volumes": [{"name": "v"}],
-               "containers": [{"name": "c", "image": "i:1", "env": [{"name": "X", "value": "1"}],
-                               "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n", "labels": {"a": "b"}},
+        "spec": {
+            "replicas": 3,
+            "template": {
+                "metadata": {"labels": {"a": "b"}},
+                "spec": {
+                    "nodeSelector": {"pool": "gpu"},
+                    "volumes": [{"name": "v"}],
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "i:1",
+                            "env": [{"name": "X", "value": "1"}],
+                            "resources": {"limits": {"nvidia.com/gpu": 1}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
     assert gpu_projection(obj) == {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "n"},
-        "spec": {"replicas": 3, "template": {"spec": {
-            "nodeSelector": {"pool": "gpu"},
-            "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": "n"},
+        "spec": {
+            "replicas": 3,
+            "template": {
+                "spec": {
+                    "nodeSelector": {"pool": "gpu"},
+                    "containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+                }
+            },
+        },
+    }
     assert gpu_projection({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}) is None
 
 
@@ -254,9 +302,14 @@ def test_a_deleted_file_is_checked_where_head_used_it(tmp_path: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet")
     git(repo, "rm", "-q", "-r", "apps/private-detector/env/prod")
-    code, output = run_cli("--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml"))
+    code, output = run_cli(
+        "--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    )
     assert code == 1
-    assert "apps/private-detector/overlays/zone-1-prod/kustomization.yaml:1:1: error: [generated-stale]" in output
+    assert (
+        "apps/private-detector/overlays/zone-1-prod/kustomization.yaml:1:1: error: [generated-stale]"
+        in output
+    )
 
 
 def test_strict_turns_warnings_into_exit_1(tmp_path: Path) -> None:
@@ -264,4 +317,4 @@ def test_strict_turns_warnings_into_exit_1(tmp_path: Path) -> None:
     code, output = run_cli("--repo", str(repo))
     assert code == 0 and "warning" in output
     assert run_cli("--repo", str(repo), "--strict") == (1, output)
-    assert run_cli("--repo", str(make_fleet(tmp_path / "clean"))  , "--strict") == (0, "")
+    assert run_cli("--repo", str(make_fleet(tmp_path / "clean")), "--strict") == (0, "")

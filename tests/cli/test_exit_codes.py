@@ -38,15 +38,23 @@ USAGE = [
     (["enable", "nope", "--cluster", "zone-1-dev"], "unknown app 'nope'"),
     (["disable", "toxicity-detector", "--cluster", "nope"], f"unknown cluster 'nope' {CLUSTERS}"),
     (["explain", "--cluster", "zone-1-prod", "embedder", "spec.replicas"], "must be KIND/NAME"),
-    (["explain", "--cluster", "nope", "Deployment/private-detector", "spec.replicas"],
-     f"unknown cluster 'nope' {CLUSTERS}"),
-    (["explain", "--cluster", "zone-1-prod", "Deployment/nope", "spec.replicas"], "no object Deployment/nope"),
+    (
+        ["explain", "--cluster", "nope", "Deployment/private-detector", "spec.replicas"],
+        f"unknown cluster 'nope' {CLUSTERS}",
+    ),
+    (
+        ["explain", "--cluster", "zone-1-prod", "Deployment/nope", "spec.replicas"],
+        "no object Deployment/nope",
+    ),
     (["new", "layer", "private-detector", "envprod"], "layer 'envprod': expected KEY=VALUE"),
     (["new", "layer", "private-detector", "env=a/b"], "is not a valid directory name"),
     (["new", "layer", "private-detector", "region=eu"], "unknown layer 'region'"),
     (["new", "cluster", "Prod_C", "--layer", "company=bumble"], "is not a DNS-1123 label"),
     (["new", "app", "Bad_App"], "is not a DNS-1123 label"),
-    (["set", "image", "private-detector", "pd:1.15.0", "--layer", "env"], "--layer 'env': expected KEY=VALUE"),
+    (
+        ["set", "image", "private-detector", "pd:1.15.0", "--layer", "env"],
+        "--layer 'env': expected KEY=VALUE",
+    ),
     (["set", "image", "private-detector", "pd"], "pin it to a tag"),
     (["validate", "--cluster", "nope"], f"unknown cluster 'nope' {CLUSTERS}"),
     (["render", "--cluster", "nope"], f"unknown cluster 'nope' {CLUSTERS}"),
@@ -87,15 +95,27 @@ def test_diff_exit_code_follows_git_diff(fleet: Path) -> None:
         patch.write_text(original)
 
 
-@pytest.mark.parametrize("argv", [["validate"], ["generate", "--check"], ["render"], ["diff", "--base", "HEAD"],
-                                  ["explain", "--cluster", "a", "Deployment/x", "spec"], ["commit", "-m", "x"],
-                                  ["enable", "x", "--cluster", "a"], ["new", "app", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate"],
+        ["generate", "--check"],
+        ["render"],
+        ["diff", "--base", "HEAD"],
+        ["explain", "--cluster", "a", "Deployment/x", "spec"],
+        ["commit", "-m", "x"],
+        ["enable", "x", "--cluster", "a"],
+        ["new", "app", "x"],
+    ],
+)
 def test_outside_a_fleet_repository(tmp_path: Path, argv: list[str]) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     code, out, err = run(tmp_path, *argv)
     assert code == 2, (code, out, err)
-    assert err == f"gitops-gen: error: not a gitops-gen fleet: no gitops-gen.yaml at {tmp_path.resolve()} " \
-                  "(give --repo DIR)\n"
+    assert (
+        err == f"gitops-gen: error: not a gitops-gen fleet: no gitops-gen.yaml at {tmp_path.resolve()} "
+        "(give --repo DIR)\n"
+    )
     assert os.listdir(tmp_path) == [".git"]
 
 

@@ -33,13 +33,16 @@ def _shell(body: object) -> click.Group:
     return group
 
 
-@pytest.mark.parametrize(("raised", "code"), [
-    (GitopsGenError("bad value", "a.yaml", 3, 5), 1),
-    (ValueError("oops"), 3),
-    (KeyboardInterrupt(), 130),
-    (click.UsageError("give --x"), 2),
-    (BrokenPipeError(), 1),
-])
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [
+        (GitopsGenError("bad value", "a.yaml", 3, 5), 1),
+        (ValueError("oops"), 3),
+        (KeyboardInterrupt(), 130),
+        (click.UsageError("give --x"), 2),
+        (BrokenPipeError(), 1),
+    ],
+)
 def test_each_failure_has_one_exit_code(raised: BaseException, code: int) -> None:
     assert _exit_of(_shell(raised), "go")[0] == code
 

@@ -54,14 +54,19 @@ GIT_VOLATILE = ("gitops-gen/validate-demand.marshal",)
 
 def git(repo: Path, *args: str, check: bool = True) -> str:
     env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-    return subprocess.run(["git", "-C", str(repo), *args], check=check, capture_output=True, text=True,
-                          env=env).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=check, capture_output=True, text=True, env=env
+    ).stdout
 
 
 def init_repo(repo: Path, branch: str = "main") -> Path:
     git(repo, "init", "-q", "-b", branch)
-    for key, value in (("user.email", "faults@example.com"), ("user.name", "Fault Harness"),
-                       ("commit.gpgsign", "false"), ("core.autocrlf", "false")):
+    for key, value in (
+        ("user.email", "faults@example.com"),
+        ("user.name", "Fault Harness"),
+        ("commit.gpgsign", "false"),
+        ("core.autocrlf", "false"),
+    ):
         git(repo, "config", key, value)
     return repo
 
@@ -117,15 +122,35 @@ def command(args: Sequence[str], as_nobody: bool = False, netns: bool = False) -
 def cli_env(home: Path) -> dict[str, str]:
     """No user or system git config, no colour, no terminal: the same run everywhere."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")}
-    return {**keep, "HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-            "NO_COLOR": "1", "GITOPS_GEN_NO_CACHE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        **keep,
+        "HOME": str(home),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "NO_COLOR": "1",
+        "GITOPS_GEN_NO_CACHE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
-def cli(args: Sequence[str], cwd: Path, as_nobody: bool = False, netns: bool = False,
-        timeout: float = TIMEOUT, env: dict[str, str] | None = None) -> Outcome:
+def cli(
+    args: Sequence[str],
+    cwd: Path,
+    as_nobody: bool = False,
+    netns: bool = False,
+    timeout: float = TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> Outcome:
     try:
-        proc = subprocess.run(command(args, as_nobody, netns), cwd=cwd, capture_output=True, timeout=timeout,
-                              env=env or cli_env(cwd), stdin=subprocess.DEVNULL, check=False)
+        proc = subprocess.run(
+            command(args, as_nobody, netns),
+            cwd=cwd,
+            capture_output=True,
+            timeout=timeout,
+            env=env or cli_env(cwd),
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except subprocess.TimeoutExpired as err:
         return Outcome(124, _text(err.stdout), _text(err.stderr) + f"\n(timed out after {timeout} s)")
     return Outcome(proc.returncode, _text(proc.stdout), _text(proc.stderr))
@@ -139,8 +164,12 @@ def _text(data: bytes | str | None) -> str:
 
 def netns_available() -> bool:
     try:
-        return subprocess.run(command(["--version"], netns=True), capture_output=True, timeout=30,
-                              check=False).returncode == 0
+        return (
+            subprocess.run(
+                command(["--version"], netns=True), capture_output=True, timeout=30, check=False
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -252,8 +281,9 @@ def is_crash(outcome: Outcome) -> bool:
 GIT_SAID = "    "  # gitflow.git indents what git said under our error line
 
 
-def check_error(outcome: Outcome, verdict: Verdict, where: str | None, problems_ok: bool = False,
-                exit_code: int = 1) -> None:
+def check_error(
+    outcome: Outcome, verdict: Verdict, where: str | None, problems_ok: bool = False, exit_code: int = 1
+) -> None:
     """Exit EXIT_CODE (1 bad input, 2 usage) and one line `gitops-gen: error: ...` on stderr naming WHERE
     (problem lines may precede it when PROBLEMS_OK; what a failing git command said may follow it,
     each line indented)."""
@@ -288,9 +318,17 @@ def check_findings(outcome: Outcome, verdict: Verdict, where: str | None) -> Non
         verdict.add(UNCLEAN, f"no finding names {where!r}: {lines[:3]!r}")
 
 
-def judge(outcome: Outcome, expect: str, where: str | None, before: dict[str, dict[str, Entry]],
-          after: dict[str, dict[str, Entry]], secrets: Sequence[str] = (SECRET_VALUE, SECRET_B64),
-          problems_ok: bool = False, changes_ok: bool = False, exit_code: int = 1) -> Verdict:
+def judge(
+    outcome: Outcome,
+    expect: str,
+    where: str | None,
+    before: dict[str, dict[str, Entry]],
+    after: dict[str, dict[str, Entry]],
+    secrets: Sequence[str] = (SECRET_VALUE, SECRET_B64),
+    problems_ok: bool = False,
+    changes_ok: bool = False,
+    exit_code: int = 1,
+) -> Verdict:
     """The verdict on one run. EXPECT: "ok" (exit 0), "error" (exit 1, one line, nothing changed),
     "findings" (validate's problem lines), "clean" (either ok or a clean error).
 
@@ -314,7 +352,9 @@ def judge(outcome: Outcome, expect: str, where: str | None, before: dict[str, di
         if failed and expect != "findings" and not changes_ok:
             changed = changes(before[label], after[label])
             if changed:
-                verdict.add(CHANGED, f"{label}: {', '.join(changed[:4])}" + (" ..." if len(changed) > 4 else ""))
+                verdict.add(
+                    CHANGED, f"{label}: {', '.join(changed[:4])}" + (" ..." if len(changed) > 4 else "")
+                )
         left = leftovers(before[label], after[label])
         if left:
             verdict.add(LEFTOVERS, f"{label}: {', '.join(left[:4])}" + (" ..." if len(left) > 4 else ""))

@@ -36,13 +36,25 @@ def test_case(case: Case) -> None:
             case.setup(world)
         if case.nobody:
             world.run_as_nobody()
-        argv = [a.format(repo=world.repo, out=world.out, target=world.target, base=world.base) for a in case.argv]
+        argv = [
+            a.format(repo=world.repo, out=world.out, target=world.target, base=world.base) for a in case.argv
+        ]
         if "--out" in argv:
             world.watch("out", world.base / argv[argv.index("--out") + 1])
         before = world.snapshots()
         outcome = cli(argv, world.repo, as_nobody=case.nobody, netns=NETNS)
         after = world.snapshots()
-        verdict = judge(outcome, case.expect, case.where, before, after, problems_ok=case.problems_ok,
-                        changes_ok=case.changes_ok, exit_code=case.exit_code)
+        verdict = judge(
+            outcome,
+            case.expect,
+            case.where,
+            before,
+            after,
+            problems_ok=case.problems_ok,
+            changes_ok=case.changes_ok,
+            exit_code=case.exit_code,
+        )
         extra = case.post(world, outcome) if case.post is not None else []
-        assert verdict.clean and not extra, f"{verdict}; {extra}\n--- stdout\n{outcome.out[-1500:]}\n--- stderr\n{outcome.err[-1500:]}"
+        assert verdict.clean and not extra, (
+            f"{verdict}; {extra}\n--- stdout\n{outcome.out[-1500:]}\n--- stderr\n{outcome.err[-1500:]}"
+        )

@@ -63,8 +63,9 @@ def test_generator_files_and_cross_app_references(fleet: Path) -> None:
     comp = fleet / "apps/private-detector/env/prod"
     (comp / "extra.env").write_text("A=1\n")
     text = (comp / "kustomization.yaml").read_text()
-    (comp / "kustomization.yaml").write_text(text.replace("  - LOG_LEVEL=warning\n",
-                                                          "  - LOG_LEVEL=warning\n  envs:\n  - extra.env\n"))
+    (comp / "kustomization.yaml").write_text(
+        text.replace("  - LOG_LEVEL=warning\n", "  - LOG_LEVEL=warning\n  envs:\n  - extra.env\n")
+    )
     assert deps.affected(fleet, ["apps/private-detector/env/prod/extra.env"]).names(ALL) == ["zone-1-prod"]
     # A hand-written overlay of one app that reuses another app's directory.
     chain = fleet / "apps/spam-detector/bumble/kustomization.yaml"
@@ -73,8 +74,13 @@ def test_generator_files_and_cross_app_references(fleet: Path) -> None:
 
 
 def test_several_files_union(fleet: Path) -> None:
-    got = deps.affected(fleet, ["apps/private-detector/env/dev/mig-slice.yaml",
-                                "apps/toxicity-detector/cluster/zone-2-prod/kustomization.yaml"])
+    got = deps.affected(
+        fleet,
+        [
+            "apps/private-detector/env/dev/mig-slice.yaml",
+            "apps/toxicity-detector/cluster/zone-2-prod/kustomization.yaml",
+        ],
+    )
     assert got.names(ALL) == ["zone-1-dev", "zone-2-prod"]
     assert "apps/private-detector/env/dev" in got.reaching
 
@@ -89,15 +95,21 @@ def test_closure_follows_components_and_chains(fleet: Path) -> None:
     index = deps.Index(fleet)
     index.hand_written([])
     closure = index.closure("mapping/zone-1-dev")
-    assert {"apps/private-detector/env/dev", "apps/private-detector/base", "apps/spam-detector/bumble",
-            "apps/spam-detector/base"} <= closure
+    assert {
+        "apps/private-detector/env/dev",
+        "apps/private-detector/base",
+        "apps/spam-detector/bumble",
+        "apps/spam-detector/base",
+    } <= closure
     assert "apps/private-detector/env/prod" not in closure
 
 
 def test_bad_yaml_in_a_kustomization_does_not_crash(fleet: Path) -> None:
     (fleet / "apps/private-detector/env/dev/kustomization.yaml").write_text("patches: [\n")
     assert deps.affected(fleet, ["apps/private-detector/env/dev/mig-slice.yaml"]).names(ALL) == []
-    assert deps.affected(fleet, ["apps/private-detector/env/dev/kustomization.yaml"]).names(ALL) == ["zone-1-dev"]
+    assert deps.affected(fleet, ["apps/private-detector/env/dev/kustomization.yaml"]).names(ALL) == [
+        "zone-1-dev"
+    ]
 
 
 def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Path) -> None:
@@ -124,6 +136,8 @@ def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Pa
     listing = RevisionFiles(fleet, "HEAD")
     try:
         for paths in (gone, chain, ["apps/private-detector/base/service.yaml"]):
-            assert deps.affected(fleet, paths, deps.Index(fleet, listing)) == deps.affected(fleet, paths, head)
+            assert deps.affected(fleet, paths, deps.Index(fleet, listing)) == deps.affected(
+                fleet, paths, head
+            )
     finally:
         listing.close()

@@ -32,7 +32,10 @@ def test_render_out_equals_kubectl_for_every_cluster(tmp_path: Path) -> None:
     assert code == 0, err
     assert out == "" and err == ""  # no progress bar or chatter when not on a terminal
     # Beside the clusters only the list of files gitops-gen wrote there (how it knows its own files).
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".gitops-gen-rendered", *(f"{c}.yaml" for c in CLUSTERS)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".gitops-gen-rendered",
+        *(f"{c}.yaml" for c in CLUSTERS),
+    ]
     assert (tmp_path / ".gitops-gen-rendered").read_text().split() == [f"{c}.yaml" for c in CLUSTERS]
     for cluster in CLUSTERS:
         proc = kubectl_kustomize(ROOT / "mapping" / cluster)

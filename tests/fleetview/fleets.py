@@ -11,19 +11,35 @@ from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
 from gitops_gen.repo.tree import DiskTree
 
-CONFIG = {"apiVersion": "gitops-gen/v1alpha1", "kind": "Config", "layers": ["env"], "kubernetesVersion": "1.30",
-          "gitops": {"engine": "flux"}}
+CONFIG = {
+    "apiVersion": "gitops-gen/v1alpha1",
+    "kind": "Config",
+    "layers": ["env"],
+    "kubernetesVersion": "1.30",
+    "gitops": {"engine": "flux"},
+}
 
 
-def deployment(name: str, replicas: int, limits: dict[str, Any] | None = None, kind: str = "Deployment",
-               selector: dict[str, str] | None = None, strategy: dict[str, Any] | None = None,
-               image: str | None = None) -> dict[str, Any]:
-    pod: dict[str, Any] = {"containers": [{"name": "main", "image": image or f"{name}:1.0",
-                                           "resources": {"limits": limits or {}}}]}
+def deployment(
+    name: str,
+    replicas: int,
+    limits: dict[str, Any] | None = None,
+    kind: str = "Deployment",
+    selector: dict[str, str] | None = None,
+    strategy: dict[str, Any] | None = None,
+    image: str | None = None,
+) -> dict[str, Any]:
+    pod: dict[str, Any] = {
+        "containers": [
+            {"name": "main", "image": image or f"{name}:1.0", "resources": {"limits": limits or {}}}
+        ]
+    }
     if selector:
         pod["nodeSelector"] = selector
-    spec: dict[str, Any] = {"selector": {"matchLabels": {"app": name}},
-                            "template": {"metadata": {"labels": {"app": name}}, "spec": pod}}
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+    }
     if kind != "DaemonSet":
         spec["replicas"] = replicas
     if strategy is not None:
@@ -31,15 +47,23 @@ def deployment(name: str, replicas: int, limits: dict[str, Any] | None = None, k
     return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
-def write_fleet(root: Path, clusters: dict[str, tuple[str, list[dict[str, Any]], list[Any]]],
-                apps: dict[str, list[dict[str, Any]]], cluster_vars: dict[str, dict[str, str]] | None = None) -> Path:
+def write_fleet(
+    root: Path,
+    clusters: dict[str, tuple[str, list[dict[str, Any]], list[Any]]],
+    apps: dict[str, list[dict[str, Any]]],
+    cluster_vars: dict[str, dict[str, str]] | None = None,
+) -> Path:
     """CLUSTERS: name -> (env, nodePools, spec.apps); APPS: name -> base objects; CLUSTER_VARS: spec.vars per
     cluster. Generated files written."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "gitops-gen.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
     for name, (env, pools, entries) in clusters.items():
-        doc = {"apiVersion": "gitops-gen/v1alpha1", "kind": "Cluster", "metadata": {"name": name},
-               "spec": {"layers": {"env": env}, "nodePools": pools, "apps": entries}}
+        doc = {
+            "apiVersion": "gitops-gen/v1alpha1",
+            "kind": "Cluster",
+            "metadata": {"name": name},
+            "spec": {"layers": {"env": env}, "nodePools": pools, "apps": entries},
+        }
         if cluster_vars and name in cluster_vars:
             doc["spec"]["vars"] = cluster_vars[name]
         (root / "clusters" / name).mkdir(parents=True)

@@ -17,8 +17,11 @@ from gitops_gen.cli import main
 from tests.fleetrepo import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian package `chromium`); "
-                                "the HTML report cannot be loaded in a browser here")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium not installed (Debian package `chromium`); "
+    "the HTML report cannot be loaded in a browser here",
+)
 # Every console message (errors, uncaught exceptions, failed loads) reaches stderr as INFO:CONSOLE.
 CONSOLE = re.compile(r":CONSOLE[:(]")
 
@@ -26,8 +29,17 @@ CONSOLE = re.compile(r":CONSOLE[:(]")
 def chromium(*args: str) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
     # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start; the page is a local file.
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr",
-           "--v=0", "--window-size=1280,800", *args]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,800",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -83,14 +95,50 @@ def test_example_fleet_page_in_chromium(tmp_path: Path) -> None:
     rows = load(page, tmp_path / "report.png")
     # Hand figures: zone-1-prod a100 = 5 x 4 GPUs, demand 10 + 2 + 2, surge 3 + 1 + 1; zone-1-dev 2 x 7 slices, 1 used.
     # (The bar cell's text is its SVG title.)
-    assert ["zone-1-prod", "a100", "5 x 4 A100 40GB", "gpu", "20", "14", "19", "6", "1",
-            "supply 20, demand 14, at surge 19", "private-detector 10, llm-server 2, toxicity-detector 2"] in rows
-    assert ["zone-1-dev", "a100-mig", "2 x 1 A100 40GB, mixed all-1g.5gb", "mig-1g.5gb", "14", "1", "2", "13", "12",
-            "supply 14, demand 1, at surge 2", "private-detector 1"] in rows
-    assert ["all models", "gpu", "2", "36", "36", "18", "24", "18", "12", "supply 36, demand 18, at surge 24"] in rows
+    assert [
+        "zone-1-prod",
+        "a100",
+        "5 x 4 A100 40GB",
+        "gpu",
+        "20",
+        "14",
+        "19",
+        "6",
+        "1",
+        "supply 20, demand 14, at surge 19",
+        "private-detector 10, llm-server 2, toxicity-detector 2",
+    ] in rows
+    assert [
+        "zone-1-dev",
+        "a100-mig",
+        "2 x 1 A100 40GB, mixed all-1g.5gb",
+        "mig-1g.5gb",
+        "14",
+        "1",
+        "2",
+        "13",
+        "12",
+        "supply 14, demand 1, at surge 2",
+        "private-detector 1",
+    ] in rows
+    assert [
+        "all models",
+        "gpu",
+        "2",
+        "36",
+        "36",
+        "18",
+        "24",
+        "18",
+        "12",
+        "supply 36, demand 18, at surge 24",
+    ] in rows
     matrix = next(r for r in rows if r and r[0] == "private-detector")
-    assert matrix[1:] == ["detector=1.13.2 metrics=v0.26.1 (1x mig-1g.5gb:1)",
-                          "detector=1.13.2 metrics=v0.26.1 (10x gpu:1)", "disabled"]
+    assert matrix[1:] == [
+        "detector=1.13.2 metrics=v0.26.1 (1x mig-1g.5gb:1)",
+        "detector=1.13.2 metrics=v0.26.1 (10x gpu:1)",
+        "disabled",
+    ]
 
 
 def test_large_fleet_page_uses_the_version_map(tmp_path: Path) -> None:
@@ -101,26 +149,34 @@ def test_large_fleet_page_uses_the_version_map(tmp_path: Path) -> None:
     from gitops_gen.repo.tree import DiskTree
 
     repo = tmp_path / "fleet"
-    fleetgen.write_fleet(fleetgen.build_fleet(fleetgen.FleetParams(clusters=40, apps=10, apps_per_cluster=6,
-                                                                   seed=3)), repo)
+    fleetgen.write_fleet(
+        fleetgen.build_fleet(fleetgen.FleetParams(clusters=40, apps=10, apps_per_cluster=6, seed=3)), repo
+    )
     tree = DiskTree(repo)
     apply_plan(repo, plan(tree, load_fleet(tree)))
     page = tmp_path / "report.html"
     runner = CliRunner()
-    assert runner.invoke(main, ["report", "--repo", str(repo), "--format", "html", "--out", str(page)]).exit_code == 0
+    assert (
+        runner.invoke(main, ["report", "--repo", str(repo), "--format", "html", "--out", str(page)]).exit_code
+        == 0
+    )
     doc = json.loads(runner.invoke(main, ["report", "--repo", str(repo), "--format", "json"]).output)
     dom = chromium("--dump-dom", page.as_uri())
     assert dom.returncode == 0 and not [x for x in dom.stderr.splitlines() if CONSOLE.search(x)], dom.stderr
     taken = chromium(f"--screenshot={tmp_path / 'large.png'}", page.as_uri())
     assert taken.returncode == 0
-    cards = {label: value for value, label in
-             re.findall(r"<div class=\"card[^\"]*\"><b>([^<]*)</b>([^<]*)</div>", dom.stdout)}
+    cards = {
+        label: value
+        for value, label in re.findall(r"<div class=\"card[^\"]*\"><b>([^<]*)</b>([^<]*)</div>", dom.stdout)
+    }
     assert cards["clusters"] == "40" and cards["apps"] == "10"
     for total in doc["capacity"]["totals"]["byResource"]:
         name = total["resource"].removeprefix("nvidia.com/")
         assert cards[f"{name} free"] == f"{total['headroom']} / {total['supply']}"
-    assert "<table class=\"map\">" in dom.stdout and "<table class=\"grid\">" not in dom.stdout
+    assert '<table class="map">' in dom.stdout and '<table class="grid">' not in dom.stdout
     rows = Rows()
     rows.feed(dom.stdout)
-    map_rows = [r for r in rows.rows if r and r[0].split(" ")[0] in {a["name"] for a in doc["versions"]["apps"]}]
+    map_rows = [
+        r for r in rows.rows if r and r[0].split(" ")[0] in {a["name"] for a in doc["versions"]["apps"]}
+    ]
     assert len(map_rows) == len(doc["versions"]["apps"]) == 10

@@ -21,7 +21,14 @@ def test_example_fleet_capacity_by_hand() -> None:
     # private-detector (env dev: 1 replica, one mig-1g.5gb). Surge: ceil(25% of 1) = 1 more pod -> 2.
     dev = led.cluster("zone-1-dev").pool("a100-mig").line("nvidia.com/mig-1g.5gb")
     assert dev is not None
-    assert (dev.per_node, dev.supply, dev.steady, dev.surge, dev.headroom, dev.surge_headroom) == (7, 14, 1, 2, 13, 12)
+    assert (dev.per_node, dev.supply, dev.steady, dev.surge, dev.headroom, dev.surge_headroom) == (
+        7,
+        14,
+        1,
+        2,
+        13,
+        12,
+    )
     assert dev.apps == ["private-detector"]
     assert led.cluster("zone-1-dev").pool("a100-mig").line("nvidia.com/gpu") is None  # mixed: no whole GPUs
     # zone-1-prod: pool a100 = 5 nodes x 4 GPUs = 20. private-detector 10 x 1, toxicity-detector 2 x 1,
@@ -31,7 +38,10 @@ def test_example_fleet_capacity_by_hand() -> None:
     assert prod is not None
     assert (prod.supply, prod.steady, prod.surge, prod.headroom, prod.surge_headroom) == (20, 14, 19, 6, 1)
     assert {c.app: (c.pods, c.surge_pods) for c in prod.contributions} == {
-        "private-detector": (10, 3), "toxicity-detector": (2, 1), "llm-server": (2, 1)}
+        "private-detector": (10, 3),
+        "toxicity-detector": (2, 1),
+        "llm-server": (2, 1),
+    }
     # zone-2-prod: pool h100 = 2 x 8 = 16; toxicity-detector 4 (cluster layer), surge ceil(1.0) = 1 -> 5.
     h100 = led.cluster("zone-2-prod").pool("h100").line("nvidia.com/gpu")
     assert h100 is not None
@@ -46,8 +56,11 @@ def test_example_fleet_capacity_by_hand() -> None:
     mig = totals["nvidia.com/mig-1g.5gb"]
     assert (mig.gpus, mig.supply, mig.steady, mig.surge) == (2, 14, 1, 2)
     by_model = {(t.model, t.resource): (t.supply, t.steady) for t in led.by_model}
-    assert by_model == {("A100 40GB", "nvidia.com/gpu"): (20, 14), ("A100 40GB", "nvidia.com/mig-1g.5gb"): (14, 1),
-                        ("H100 80GB", "nvidia.com/gpu"): (16, 4)}
+    assert by_model == {
+        ("A100 40GB", "nvidia.com/gpu"): (20, 14),
+        ("A100 40GB", "nvidia.com/mig-1g.5gb"): (14, 1),
+        ("H100 80GB", "nvidia.com/gpu"): (16, 4),
+    }
 
 
 def test_surge_rules() -> None:
@@ -70,16 +83,33 @@ def test_surge_rules() -> None:
 def test_mig_single_time_slicing_daemonsets_and_unplaced(tmp_path: Path) -> None:
     pools = [
         # single strategy, all-3g.20gb on A100 40GB: 2 per GPU x 8 GPUs = 16 nvidia.com/gpu per node, 3 nodes = 48.
-        {"name": "mig", "nodes": 3, "gpu": {"product": "NVIDIA-A100-SXM4-40GB", "count": 8},
-         "mig": {"strategy": "single", "config": "all-3g.20gb"}, "labels": {"pool": "mig"}},
+        {
+            "name": "mig",
+            "nodes": 3,
+            "gpu": {"product": "NVIDIA-A100-SXM4-40GB", "count": 8},
+            "mig": {"strategy": "single", "config": "all-3g.20gb"},
+            "labels": {"pool": "mig"},
+        },
         # time-slicing x4 on 2 nodes x 2 L4: 2 x 4 = 8 per node, 16 in all.
-        {"name": "ts", "nodes": 2, "gpu": {"product": "NVIDIA-L4", "count": 2}, "sharing": {"replicas": 4},
-         "labels": {"pool": "ts"}},
+        {
+            "name": "ts",
+            "nodes": 2,
+            "gpu": {"product": "NVIDIA-L4", "count": 2},
+            "sharing": {"replicas": 4},
+            "labels": {"pool": "ts"},
+        },
         {"name": "cpu", "nodes": 5},
     ]
     apps = {
-        "big": [deployment("big", 20, {"nvidia.com/gpu": 2}, selector={"pool": "mig"},
-                           strategy={"rollingUpdate": {"maxSurge": 4}})],
+        "big": [
+            deployment(
+                "big",
+                20,
+                {"nvidia.com/gpu": 2},
+                selector={"pool": "mig"},
+                strategy={"rollingUpdate": {"maxSurge": 4}},
+            )
+        ],
         "small": [deployment("small", 6, {"nvidia.com/gpu": 1}, selector={"pool": "ts"})],
         # A DaemonSet asking for one GPU on every node of the pool it selects: 2 ts nodes x 1.
         "agent": [deployment("agent", 0, {"nvidia.com/gpu": 1}, kind="DaemonSet", selector={"pool": "ts"})],
@@ -91,23 +121,37 @@ def test_mig_single_time_slicing_daemonsets_and_unplaced(tmp_path: Path) -> None
     mig = c1.pool("mig").line("nvidia.com/gpu")
     assert mig is not None
     # big: 20 pods x 2 = 40 of 48; surge 4 pods x 2 = 8 more -> 48, headroom 8 then 0.
-    assert (mig.per_node, mig.supply, mig.steady, mig.surge, mig.headroom, mig.surge_headroom) == (16, 48, 40, 48, 8, 0)
+    assert (mig.per_node, mig.supply, mig.steady, mig.surge, mig.headroom, mig.surge_headroom) == (
+        16,
+        48,
+        40,
+        48,
+        8,
+        0,
+    )
     ts = c1.pool("ts").line("nvidia.com/gpu")
     assert ts is not None
     # small 6 + agent 2 nodes x 1 = 8 of 16; surge: small ceil(1.5) = 2 more, the DaemonSet none -> 10.
     assert (ts.per_node, ts.supply, ts.steady, ts.surge) == (8, 16, 8, 10)
     assert ts.apps == ["agent", "small"]
     assert [(u.app, u.status, dict(u.demand)) for u in c1.unplaced] == [
-        ("lost", "unschedulable", {"nvidia.com/mig-1g.5gb": 1})]
+        ("lost", "unschedulable", {"nvidia.com/mig-1g.5gb": 1})
+    ]
     assert "mig-1g.5gb" in c1.unplaced[0].reason
     assert not c1.pool("cpu").lines
 
 
 def test_a_workload_fitting_two_pools_is_spread_by_headroom(tmp_path: Path) -> None:
-    pools = [{"name": "a", "nodes": 1, "gpu": {"product": "NVIDIA-L4", "count": 4}},
-             {"name": "b", "nodes": 1, "gpu": {"product": "NVIDIA-L40S", "count": 8}}]
-    apps = {"pinned": [deployment("pinned", 5, {"nvidia.com/gpu": 1}, selector={"nvidia.com/gpu.product": "NVIDIA-L40S"})],
-            "free": [deployment("free", 6, {"nvidia.com/gpu": 1})]}
+    pools = [
+        {"name": "a", "nodes": 1, "gpu": {"product": "NVIDIA-L4", "count": 4}},
+        {"name": "b", "nodes": 1, "gpu": {"product": "NVIDIA-L40S", "count": 8}},
+    ]
+    apps = {
+        "pinned": [
+            deployment("pinned", 5, {"nvidia.com/gpu": 1}, selector={"nvidia.com/gpu.product": "NVIDIA-L40S"})
+        ],
+        "free": [deployment("free", 6, {"nvidia.com/gpu": 1})],
+    }
     root = write_fleet(tmp_path / "f", {"c": ("dev", pools, ["pinned", "free"])}, apps)
     c = _ledger(root).cluster("c")
     a, b = c.pool("a").line("nvidia.com/gpu"), c.pool("b").line("nvidia.com/gpu")
@@ -123,16 +167,26 @@ def test_a_workload_fitting_two_pools_is_spread_by_headroom(tmp_path: Path) -> N
 
 
 def test_disabled_apps_and_unknown_supply(tmp_path: Path) -> None:
-    pools = [{"name": "odd", "nodes": 2, "gpu": {"product": "NVIDIA-Mystery-9000", "count": 4},
-              "mig": {"strategy": "mixed", "config": "all-1g.5gb"}}]
-    apps = {"x": [deployment("x", 2, {"nvidia.com/mig-1g.5gb": 1})], "y": [deployment("y", 1, {"nvidia.com/gpu": 1})]}
+    pools = [
+        {
+            "name": "odd",
+            "nodes": 2,
+            "gpu": {"product": "NVIDIA-Mystery-9000", "count": 4},
+            "mig": {"strategy": "mixed", "config": "all-1g.5gb"},
+        }
+    ]
+    apps = {
+        "x": [deployment("x", 2, {"nvidia.com/mig-1g.5gb": 1})],
+        "y": [deployment("y", 1, {"nvidia.com/gpu": 1})],
+    }
     root = write_fleet(tmp_path / "f", {"c": ("dev", pools, ["x", {"name": "y", "enabled": False}])}, apps)
     led = _ledger(root)
     c = led.cluster("c")
     assert c.pool("odd").lines == [] and not c.pool("odd").supply.known
     assert [(u.app, u.status) for u in c.unplaced] == [("x", "unknown")]
     assert [(t.model, t.resource, t.unknown_pools, t.gpus) for t in led.by_model] == [
-        ("NVIDIA-Mystery-9000", "?", 1, 8)]
+        ("NVIDIA-Mystery-9000", "?", 1, 8)
+    ]
 
 
 def test_the_applied_view_counts(tmp_path: Path) -> None:
@@ -142,8 +196,12 @@ def test_the_applied_view_counts(tmp_path: Path) -> None:
     pools = [{"name": "a", "nodes": 2, "gpu": {"product": "NVIDIA-L4", "count": 4}}]
     app = deployment("x", 1, {"nvidia.com/gpu": 1}, image="x:${model_tag}")
     app["spec"]["replicas"] = "${x_replicas}"  # substituted, then re-typed to an integer as Flux does
-    root = write_fleet(tmp_path / "f", {"c": ("dev", pools, ["x"])}, {"x": [app]},
-                       {"c": {"model_tag": "2.0.1", "x_replicas": "6"}})
+    root = write_fleet(
+        tmp_path / "f",
+        {"c": ("dev", pools, ["x"])},
+        {"x": [app]},
+        {"c": {"model_tag": "2.0.1", "x_replicas": "6"}},
+    )
     view = collect(DiskTree(root))
     line = ledger(view).cluster("c").pool("a").line("nvidia.com/gpu")
     assert line is not None and (line.supply, line.steady, line.surge) == (8, 6, 8)  # surge ceil(1.5) = 2

@@ -27,12 +27,23 @@ def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
     assert pool["gpu"] == {"product": "NVIDIA-A100-PCIE-40GB", "model": "A100 40GB", "perNode": 4}
     (line,) = pool["resources"]
     # 5 nodes x 4 GPUs; 10 + 2 + 2 replicas of one GPU; surge ceil(2.5) + ceil(0.5) + ceil(0.5) = 3 + 1 + 1.
-    assert {k: line[k] for k in ("resource", "perNode", "supply", "demand", "surgeDemand", "headroom",
-                                 "surgeHeadroom")} == {
-        "resource": "nvidia.com/gpu", "perNode": 4, "supply": 20, "demand": 14, "surgeDemand": 19,
-        "headroom": 6, "surgeHeadroom": 1}
+    assert {
+        k: line[k]
+        for k in ("resource", "perNode", "supply", "demand", "surgeDemand", "headroom", "surgeHeadroom")
+    } == {
+        "resource": "nvidia.com/gpu",
+        "perNode": 4,
+        "supply": 20,
+        "demand": 14,
+        "surgeDemand": 19,
+        "headroom": 6,
+        "surgeHeadroom": 1,
+    }
     assert [(a["app"], a["pods"], a["perPod"], a["surgePods"]) for a in line["apps"]] == [
-        ("llm-server", 2, 1, 1), ("private-detector", 10, 1, 3), ("toxicity-detector", 2, 1, 1)]
+        ("llm-server", 2, 1, 1),
+        ("private-detector", 10, 1, 3),
+        ("toxicity-detector", 2, 1, 1),
+    ]
     totals = {t["resource"]: t for t in doc["capacity"]["totals"]["byResource"]}
     assert (totals["nvidia.com/gpu"]["supply"], totals["nvidia.com/gpu"]["demand"]) == (36, 18)
     apps = {a["name"]: a for a in doc["versions"]["apps"]}
@@ -40,7 +51,10 @@ def test_json_has_the_documented_fields_and_the_hand_figures() -> None:
     assert pd["zone-2-prod"] == {"status": "disabled"}
     (workload,) = pd["zone-1-dev"]["workloads"]
     assert workload["replicas"] == 1 and workload["gpu"] == {"nvidia.com/mig-1g.5gb": 1}
-    assert [(c["name"], c["tag"]) for c in workload["containers"]] == [("detector", "1.13.2"), ("metrics", "v0.26.1")]
+    assert [(c["name"], c["tag"]) for c in workload["containers"]] == [
+        ("detector", "1.13.2"),
+        ("metrics", "v0.26.1"),
+    ]
     # One image version (the bumble build) although replicas differ: no skew.
     assert apps["spam-detector"]["skew"] is False and apps["spam-detector"]["versions"] == 1
 
@@ -49,13 +63,23 @@ def test_text_markdown_and_html_carry_the_same_figures() -> None:
     for fmt in ("text", "markdown", "html"):
         code, out = report("--repo", str(ROOT), "--format", fmt)
         assert code == 0, out
-        for needle in ("zone-1-prod", "A100 40GB", "mig-1g.5gb", "private-detector", "1.13.2", "0.9.4-bumble.1"):
+        for needle in (
+            "zone-1-prod",
+            "A100 40GB",
+            "mig-1g.5gb",
+            "private-detector",
+            "1.13.2",
+            "0.9.4-bumble.1",
+        ):
             assert needle in out, (fmt, needle)
     code, text = report("--repo", str(ROOT))
     row = next(line for line in text.splitlines() if line.startswith("zone-1-prod"))
     assert row.split()[-12:-6] == ["gpu", "20", "14", "19", "6", "1"]
     code, md = report("--repo", str(ROOT), "--format", "markdown")
-    assert "| zone-1-dev | a100-mig | 2 x 1 A100 40GB, mixed all-1g.5gb | mig-1g.5gb | 14 | 1 | 2 | 13 | 12 |" in md
+    assert (
+        "| zone-1-dev | a100-mig | 2 x 1 A100 40GB, mixed all-1g.5gb | mig-1g.5gb | 14 | 1 | 2 | 13 | 12 |"
+        in md
+    )
 
 
 def test_html_is_self_contained() -> None:
@@ -91,12 +115,29 @@ def test_base_shows_headroom_and_versions_before_and_after(tmp_path: Path) -> No
     # 14 replicas: demand 14 + 2 + 2 = 18 of 20; surge ceil(3.5) + ceil(0.5) + ceil(0.5) = 4 + 1 + 1 -> 24,
     # headroom at surge -4.
     assert (pool["cluster"], pool["pool"], pool["apps"]) == ("zone-1-prod", "a100", ["private-detector"])
-    assert pool["before"] == {"supply": 20, "demand": 14, "surgeDemand": 19, "headroom": 6, "surgeHeadroom": 1}
-    assert pool["after"] == {"supply": 20, "demand": 18, "surgeDemand": 24, "headroom": 2, "surgeHeadroom": -4}
+    assert pool["before"] == {
+        "supply": 20,
+        "demand": 14,
+        "surgeDemand": 19,
+        "headroom": 6,
+        "surgeHeadroom": 1,
+    }
+    assert pool["after"] == {
+        "supply": 20,
+        "demand": 18,
+        "surgeDemand": 24,
+        "headroom": 2,
+        "surgeHeadroom": -4,
+    }
     assert sorted((v["app"], v["cluster"]) for v in doc["versions"]) == [
-        ("private-detector", "zone-1-dev"), ("private-detector", "zone-1-prod")]
+        ("private-detector", "zone-1-dev"),
+        ("private-detector", "zone-1-prod"),
+    ]
     code, md = report("--repo", str(repo), "--base", "HEAD", "--format", "markdown")
-    assert "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |" in md
+    assert (
+        "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |"
+        in md
+    )
     code, page = report("--repo", str(repo), "--base", "HEAD", "--format", "html")
     assert code == 0 and page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert "<td class='n'>6 → 2</td><td class='n neg'>1 → -4</td>" in page
@@ -124,15 +165,19 @@ def test_markdown_diff_summary_has_the_headroom_per_pool(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     summary = result.output.partition("<details>")[0]
     assert "GPU headroom per pool" in summary
-    assert "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |" in summary
+    assert (
+        "| zone-1-prod | a100 | gpu | 20 / 14 / 19 | 20 / 18 / 24 | 6 → 2 | **1 → -4** | private-detector |"
+        in summary
+    )
 
 
 def test_readme_shows_the_real_report() -> None:
     readme = (ROOT / "README.md").read_text()
     text = readme.split("```\n$ gitops-gen report\n", 1)[1].split("```", 1)[0]
     assert report("--repo", str(ROOT))[1] == text
-    shown = readme.split("<code>gitops-gen report --format json --cluster zone-1-prod</code></summary>\n\n```json\n",
-                         1)[1].split("```", 1)[0]
+    shown = readme.split(
+        "<code>gitops-gen report --format json --cluster zone-1-prod</code></summary>\n\n```json\n", 1
+    )[1].split("```", 1)[0]
     assert report("--repo", str(ROOT), "--format", "json", "--cluster", "zone-1-prod")[1] == shown
     markdown = report("--repo", str(ROOT), "--format", "markdown")[1]
     body = markdown.split("\n", 2)[2].replace("### ", "##### ")  # the README nests it under its own heading

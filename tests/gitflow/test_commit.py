@@ -28,7 +28,9 @@ def fleet(tmp_path: Path) -> Path:
 
 def drop_toxicity_from_zone_1_prod(repo: Path) -> None:
     path = repo / "clusters/zone-1-prod/cluster.yaml"
-    path.write_text(path.read_text().replace("    - toxicity-detector              # 2 replicas x 1 GPU\n", ""))
+    path.write_text(
+        path.read_text().replace("    - toxicity-detector              # 2 replicas x 1 GPU\n", "")
+    )
 
 
 def test_staged_inventory_change_is_committed_with_its_regenerated_files(fleet: Path) -> None:
@@ -86,8 +88,11 @@ def test_unstaged_input_edits_are_refused(fleet: Path) -> None:
 def test_untracked_new_cluster_is_refused(fleet: Path) -> None:
     new = fleet / "clusters/zone-3-dev"
     new.mkdir()
-    (new / "cluster.yaml").write_text((fleet / "clusters/zone-1-dev/cluster.yaml").read_text()
-                                      .replace("name: zone-1-dev", "name: zone-3-dev"))
+    (new / "cluster.yaml").write_text(
+        (fleet / "clusters/zone-1-dev/cluster.yaml")
+        .read_text()
+        .replace("name: zone-1-dev", "name: zone-3-dev")
+    )
     code, _, err = commit(fleet, "-m", "new cluster")
     assert code == 1 and "clusters/zone-3-dev/cluster.yaml" in err
 
@@ -138,8 +143,10 @@ def test_push_with_no_upstream_branch_says_how_to_set_it(fleet: Path, tmp_path: 
 
 def test_commit_refused_by_a_git_hook_prints_the_hooks_reason(fleet: Path) -> None:
     hook = fleet / ".git/hooks/pre-commit"
-    hook.write_text("#!/bin/sh\necho 'policy check: 2 problems' >&2\necho '  missing ticket id' >&2\n"
-                    "echo '  see the team wiki'\nexit 1\n")
+    hook.write_text(
+        "#!/bin/sh\necho 'policy check: 2 problems' >&2\necho '  missing ticket id' >&2\n"
+        "echo '  see the team wiki'\nexit 1\n"
+    )
     hook.chmod(0o755)
     drop_toxicity_from_zone_1_prod(fleet)
     git(fleet, "add", "-A")
@@ -155,7 +162,11 @@ def test_commit_refused_by_a_git_hook_prints_the_hooks_reason(fleet: Path) -> No
 def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
     rendered = tmp_path / "rendered"
     subprocess.run(["git", "init", "-q", "-b", "main", str(rendered)], check=True)
-    for key, value in (("user.email", "r@example.com"), ("user.name", "Renderer"), ("commit.gpgsign", "false")):
+    for key, value in (
+        ("user.email", "r@example.com"),
+        ("user.name", "Renderer"),
+        ("commit.gpgsign", "false"),
+    ):
         git(rendered, "config", key, value)
     code, _, err = commit(fleet, "-m", "render", "--rendered-to", str(rendered))
     assert code == 0, err
@@ -164,13 +175,15 @@ def test_rendered_manifests_branch(fleet: Path, tmp_path: Path) -> None:
     assert git(rendered, "status", "--porcelain", "--untracked-files=all") == ""
     files = git(rendered, "ls-tree", "-r", "--name-only", "rendered").split()
     assert "zone-1-prod/default/deployment-private-detector.yaml" in files or any(
-        f.startswith("zone-1-prod/") and f.endswith("deployment-private-detector.yaml") for f in files)
+        f.startswith("zone-1-prod/") and f.endswith("deployment-private-detector.yaml") for f in files
+    )
     source = head(fleet)
     assert f"Source-Commit: {source}" in git(rendered, "log", "-1", "--format=%B", "rendered")
     first = git(rendered, "rev-parse", "rendered")
     code, _, _ = commit(fleet, "-m", "same again", "--rendered-to", str(rendered))
-    assert code == 0 and git(rendered, "rev-parse", "rendered") == first, \
+    assert code == 0 and git(rendered, "rev-parse", "rendered") == first, (
         "same source must not make a new rendered commit"
+    )
     drop_toxicity_from_zone_1_prod(fleet)
     git(fleet, "add", "-A")
     code, _, err = commit(fleet, "-m", "remove an app", "--rendered-to", str(rendered))
@@ -199,8 +212,19 @@ def assert_head_is_current(fleet: Path, tmp_path: Path) -> None:
 AUTHORING = {
     "disable": ["disable", "toxicity-detector", "--cluster", "zone-1-prod"],
     "enable": ["enable", "private-detector", "--cluster", "zone-2-prod"],
-    "new-cluster": ["new", "cluster", "zone-3-dev", "--from", "zone-1-dev", "--layer", "company=bumble",
-                    "--layer", "zone=zone-1", "--layer", "env=dev"],
+    "new-cluster": [
+        "new",
+        "cluster",
+        "zone-3-dev",
+        "--from",
+        "zone-1-dev",
+        "--layer",
+        "company=bumble",
+        "--layer",
+        "zone=zone-1",
+        "--layer",
+        "env=dev",
+    ],
     "new-app": ["new", "app", "embedder", "--image", "registry.example.com/embedder:1.0.0"],
     "new-layer": ["new", "layer", "toxicity-detector", "env=prod"],
     "set-image": ["set", "image", "private-detector", "pd:1.15.0", "--layer", "env=prod"],
@@ -233,7 +257,9 @@ def test_deletion_made_before_commit_is_committed(fleet: Path, tmp_path: Path) -
     assert_head_is_current(fleet, tmp_path)
 
 
-def test_generated_file_deleted_by_hand_is_restored_and_a_stale_one_rewritten(fleet: Path, tmp_path: Path) -> None:
+def test_generated_file_deleted_by_hand_is_restored_and_a_stale_one_rewritten(
+    fleet: Path, tmp_path: Path
+) -> None:
     (fleet / "mapping/zone-1-dev/kustomization.yaml").unlink()
     stale = fleet / "clusters/zone-2-prod/sync.yaml"
     stale.write_text(stale.read_text().replace("selfHeal: true", "selfHeal: false"))
@@ -249,8 +275,9 @@ def test_unstaged_edit_outside_apps_that_a_kustomization_reads_is_refused(fleet:
     shared = fleet / "shared/monitoring"
     shared.mkdir(parents=True)
     (shared / "kustomization.yaml").write_text("resources:\n- configmap.yaml\n")
-    (shared / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scrape\n"
-                                           "data:\n  interval: 30s\n")
+    (shared / "configmap.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: scrape\ndata:\n  interval: 30s\n"
+    )
     base = fleet / "apps/spam-detector/base/kustomization.yaml"
     base.write_text(base.read_text().replace("resources:\n", "resources:\n- ../../../shared/monitoring\n", 1))
     git(fleet, "add", "-A")

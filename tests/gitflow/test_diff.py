@@ -74,7 +74,9 @@ def test_json_and_markdown(fleet: Path) -> None:
 
 def add_secret(repo: Path, value: str) -> None:
     comp = repo / "apps/private-detector/env/prod/kustomization.yaml"
-    comp.write_text(comp.read_text() + f"secretGenerator:\n- name: api-token\n  literals:\n  - TOKEN={value}\n")
+    comp.write_text(
+        comp.read_text() + f"secretGenerator:\n- name: api-token\n  literals:\n  - TOKEN={value}\n"
+    )
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
@@ -97,11 +99,17 @@ def test_secret_values_never_printed(fleet: Path, fmt: str) -> None:
 
 
 def test_hash_suffix_change_is_a_rename() -> None:
-    old = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-abcdefgh12"}, "data": {"a": "1"}}]
-    new = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-kk5gt8b7m9"}, "data": {"a": "2"}}]
+    old = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-abcdefgh12"}, "data": {"a": "1"}}
+    ]
+    new = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-kk5gt8b7m9"}, "data": {"a": "2"}}
+    ]
     assert HASHED.match("cfg-abcdefgh12")
     cd = compare_cluster("c", old, new, DocumentCache(), "a", "b")
-    assert [(c.status, c.key[2], c.old_name) for c in cd.changes] == [("renamed", "cfg-kk5gt8b7m9", "cfg-abcdefgh12")]
+    assert [(c.status, c.key[2], c.old_name) for c in cd.changes] == [
+        ("renamed", "cfg-kk5gt8b7m9", "cfg-abcdefgh12")
+    ]
     assert '-  a: "1"' in cd.changes[0].diff and '+  a: "2"' in cd.changes[0].diff
 
 
@@ -118,14 +126,26 @@ def test_gpu_requests_count_replicas_and_parallelism() -> None:
         return {"containers": [{"name": "a", "resources": {"limits": limits}}, {"name": "b"}]}
 
     objs = [
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "spec": {"replicas": 3, "template": {"spec": pod({"nvidia.com/gpu": 2})}}},
-        {"apiVersion": "batch/v1", "kind": "Job",
-         "spec": {"parallelism": 2, "template": {"spec": pod({"nvidia.com/mig-1g.5gb": 1})}}},
-        {"apiVersion": "apps/v1", "kind": "Deployment",
-         "spec": {"template": {"spec": pod({"nvidia.com/gpu": "1", "cpu": "2"})}}},
-        {"apiVersion": "ray.io/v1", "kind": "RayCluster", "spec": {"workerGroupSpecs": [
-            {"replicas": 2, "template": {"spec": pod({"nvidia.com/gpu": 4})}}]}},  # custom resources count too
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"replicas": 3, "template": {"spec": pod({"nvidia.com/gpu": 2})}},
+        },
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "spec": {"parallelism": 2, "template": {"spec": pod({"nvidia.com/mig-1g.5gb": 1})}},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"template": {"spec": pod({"nvidia.com/gpu": "1", "cpu": "2"})}},
+        },
+        {
+            "apiVersion": "ray.io/v1",
+            "kind": "RayCluster",
+            "spec": {"workerGroupSpecs": [{"replicas": 2, "template": {"spec": pod({"nvidia.com/gpu": 4})}}]},
+        },  # custom resources count too
     ]
     assert gpu_requests(objs) == {"nvidia.com/gpu": 15, "nvidia.com/mig-1g.5gb": 2}
 
@@ -133,7 +153,10 @@ def test_gpu_requests_count_replicas_and_parallelism() -> None:
 def test_markdown_is_capped_with_a_note(fleet: Path) -> None:
     bump_prod_replicas(fleet)
     (fleet / "apps/toxicity-detector/base/deployment.yaml").write_text(
-        (fleet / "apps/toxicity-detector/base/deployment.yaml").read_text().replace("replicas:", "minReadySeconds: 5\n  replicas:", 1))
+        (fleet / "apps/toxicity-detector/base/deployment.yaml")
+        .read_text()
+        .replace("replicas:", "minReadySeconds: 5\n  replicas:", 1)
+    )
     code, out, _ = run(fleet, "diff", "--base", "HEAD", "--format", "markdown", "--max-chars", "900")
     assert code == 0
     assert "Truncated" in out

@@ -16,8 +16,11 @@ from gitops_gen.cli import main
 from tests.conftest import kubectl_kustomize, requires_kubectl
 
 CASES_DIR = Path(__file__).parents[1] / "cases"
-CASES = sorted(p for p in CASES_DIR.iterdir() if p.is_dir() and (p / "kustomization.yaml").exists()) \
-    if CASES_DIR.is_dir() else []
+CASES = (
+    sorted(p for p in CASES_DIR.iterdir() if p.is_dir() and (p / "kustomization.yaml").exists())
+    if CASES_DIR.is_dir()
+    else []
+)
 OK_CASES = [c for c in CASES if (c / "expected.yaml").exists()]
 ERROR_CASES = [c for c in CASES if (c / "expected-error.txt").exists()]
 
@@ -36,7 +39,9 @@ def build(case: Path) -> tuple[int, str, str]:
 def test_corpus_is_large_enough() -> None:
     assert len(OK_CASES) >= 60, f"only {len(OK_CASES)} engine cases with expected output"
     assert len(ERROR_CASES) >= 10, f"only {len(ERROR_CASES)} error cases"
-    assert len(OK_CASES) + len(ERROR_CASES) == len(CASES), "every case needs expected.yaml or expected-error.txt"
+    assert len(OK_CASES) + len(ERROR_CASES) == len(CASES), (
+        "every case needs expected.yaml or expected-error.txt"
+    )
 
 
 @pytest.mark.parametrize("case", OK_CASES, ids=lambda p: p.name)

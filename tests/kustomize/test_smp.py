@@ -184,8 +184,27 @@ def test_shared_subtrees_in_the_patch_act_like_copies() -> None:
 # Values that collide with merge keys and directives of the recorded cases, so that
 # mutations reach kyaml's odd corners: duplicate keys, keys of the wrong kind,
 # empty keys, null and empty elements, stray `$patch`es.
-KEY_VALUES: list[Any] = ["server", "dcgm-exporter", "MODEL_NAME", "models", "/models", 8080, "8080", 9400,
-                         "TCP", "UDP", "", "1", 1, True, "true", None, {}, [], QuotedStr("2")]
+KEY_VALUES: list[Any] = [
+    "server",
+    "dcgm-exporter",
+    "MODEL_NAME",
+    "models",
+    "/models",
+    8080,
+    "8080",
+    9400,
+    "TCP",
+    "UDP",
+    "",
+    "1",
+    1,
+    True,
+    "true",
+    None,
+    {},
+    [],
+    QuotedStr("2"),
+]
 FIELDS = ["name", "containerPort", "protocol", "mountPath", "key", "value", "image", "$patch", "limits"]
 DIRECTIVES = ["delete", "replace", "merge"]
 

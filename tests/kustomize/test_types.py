@@ -21,15 +21,18 @@ def test_every_field_once_and_each_shape_has_a_check() -> None:
     assert all(types.BY_NAME[f.use_instead].supported for f in types.FIELDS if f.use_instead)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("namePrefix: [a]\n", "namePrefix must be a string"),
-    ("resources: [1]\n", "resources[0] must be a string"),
-    ("patches: [a.yaml]\n", "patches[0] must be a mapping"),
-    ("commonLabels: [a]\n", "commonLabels must be a mapping"),
-    ("patchesStrategicMerge: a.yaml\n", "patchesStrategicMerge must be a list"),
-    ("validators: []\n", "not supported: validators"),
-    ("helmCharts: [a]\n", "helmCharts[0] must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("namePrefix: [a]\n", "namePrefix must be a string"),
+        ("resources: [1]\n", "resources[0] must be a string"),
+        ("patches: [a.yaml]\n", "patches[0] must be a mapping"),
+        ("commonLabels: [a]\n", "commonLabels must be a mapping"),
+        ("patchesStrategicMerge: a.yaml\n", "patchesStrategicMerge must be a list"),
+        ("validators: []\n", "not supported: validators"),
+        ("helmCharts: [a]\n", "helmCharts[0] must be a mapping"),
+    ],
+)
 def test_shapes_are_checked_from_the_table(tmp_path: Path, text: str, message: str) -> None:
     raw = text.encode()
     with pytest.raises(GitopsGenError, match=re.escape(message)):

@@ -30,8 +30,12 @@ def test_replicas_transformer_wins_over_base() -> None:
 
 
 def test_image_from_company_images_transformer() -> None:
-    assert chain(ROOT, "zone-1-prod", "Deployment/private-detector", "spec.template.spec.containers[name=detector].image")[0] \
-        == ("apps/private-detector/company/bumble/kustomization.yaml", 6, "wins")
+    assert chain(
+        ROOT,
+        "zone-1-prod",
+        "Deployment/private-detector",
+        "spec.template.spec.containers[name=detector].image",
+    )[0] == ("apps/private-detector/company/bumble/kustomization.yaml", 6, "wins")
 
 
 def test_node_selector_from_zone_patch_unquoted_label_key() -> None:
@@ -46,7 +50,10 @@ def test_text_output_marks_winner_and_overridden() -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Deployment/private-detector spec.replicas = 10   (cluster zone-1-prod)"
-    assert "apps/private-detector/env/prod/kustomization.yaml:6" in lines[1] and "<- wins (layer env=prod)" in lines[1]
+    assert (
+        "apps/private-detector/env/prod/kustomization.yaml:6" in lines[1]
+        and "<- wins (layer env=prod)" in lines[1]
+    )
     assert "apps/private-detector/base/deployment.yaml:6" in lines[2] and "replicas: 3" in lines[2]
     assert "(overridden)" in lines[2]
 
@@ -68,8 +75,15 @@ def test_env_patch_then_base(tmp_path: Path) -> None:
 
 
 def test_map_field_shows_each_entry() -> None:
-    code, out, _ = explain(ROOT, "--cluster", "zone-1-dev", "--format", "json", "Deployment/private-detector",
-                           "spec.template.spec.containers[name=detector].resources.limits")
+    code, out, _ = explain(
+        ROOT,
+        "--cluster",
+        "zone-1-dev",
+        "--format",
+        "json",
+        "Deployment/private-detector",
+        "spec.template.spec.containers[name=detector].resources.limits",
+    )
     assert code == 0
     fields = {s["field"]: s["file"] for s in json.loads(out)["setters"] if s["status"] == "wins"}
     mig = 'spec.template.spec.containers[name=detector].resources.limits."nvidia.com/mig-1g.5gb"'
@@ -79,8 +93,14 @@ def test_map_field_shows_each_entry() -> None:
 def test_unknown_object_cluster_and_field_are_usage_errors_with_one_line() -> None:
     for args, fragment in [
         (["--cluster", "zone-1-prod", "Deployment/nope", "spec.replicas"], "nearby: Deployment/"),
-        (["--cluster", "no-such", "Deployment/private-detector", "spec.replicas"], "unknown cluster 'no-such'"),
-        (["--cluster", "zone-1-prod", "Deployment/private-detector", "spec.replicaz"], "fields at spec: replicas"),
+        (
+            ["--cluster", "no-such", "Deployment/private-detector", "spec.replicas"],
+            "unknown cluster 'no-such'",
+        ),
+        (
+            ["--cluster", "zone-1-prod", "Deployment/private-detector", "spec.replicaz"],
+            "fields at spec: replicas",
+        ),
     ]:
         code, out, err = explain(ROOT, *args)
         assert code == 2, (args, out)

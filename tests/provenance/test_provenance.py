@@ -24,7 +24,9 @@ def expectations() -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
-@pytest.mark.parametrize(("case", "item"), expectations(), ids=lambda v: v.name if isinstance(v, Path) else v["field"])
+@pytest.mark.parametrize(
+    ("case", "item"), expectations(), ids=lambda v: v.name if isinstance(v, Path) else v["field"]
+)
 def test_chain(case: Path, item: dict[str, Any]) -> None:
     tree = DiskTree(case)
     resources = Engine(tree, trace=True, warnings=False).build("")
@@ -45,7 +47,10 @@ def test_untraced_engine_keeps_no_history() -> None:
     ("text", "expected"),
     [
         ("spec.replicas", ("spec", "replicas")),
-        ("spec.template.spec.containers[name=pd].image", ("spec", "template", "spec", "containers", Sel("name", "pd"), "image")),
+        (
+            "spec.template.spec.containers[name=pd].image",
+            ("spec", "template", "spec", "containers", Sel("name", "pd"), "image"),
+        ),
         ("spec.containers[0].resources.limits", ("spec", "containers", 0, "resources", "limits")),
         ('metadata.labels."app.kubernetes.io/name"', ("metadata", "labels", "app.kubernetes.io/name")),
     ],

@@ -31,7 +31,9 @@ def test_write_atomic_keeps_the_mode_of_an_existing_file(tmp_path: Path) -> None
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
 
-def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_the_old_file_and_no_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "f"
     target.write_bytes(b"old")
 

@@ -16,9 +16,18 @@ from gitops_gen.report.problems import REPORTERS
 from tests.checks.test_validate import make_fleet
 
 PROBLEMS = [
-    Problem("apps/a/base/d.yaml", 3, 5, "error", "k8s-schema", "Deployment/a: bad, really: 50%",
-            ("c1", "c2", "c3", "c4")),
-    Problem("clusters/c1/cluster.yaml", 9, 7, "warning", "gpu-model-unknown", "pool p: unknown\nmodel", ("c1",)),
+    Problem(
+        "apps/a/base/d.yaml",
+        3,
+        5,
+        "error",
+        "k8s-schema",
+        "Deployment/a: bad, really: 50%",
+        ("c1", "c2", "c3", "c4"),
+    ),
+    Problem(
+        "clusters/c1/cluster.yaml", 9, 7, "warning", "gpu-model-unknown", "pool p: unknown\nmodel", ("c1",)
+    ),
 ]
 
 
@@ -86,5 +95,6 @@ def test_validate_github_format_on_a_broken_fleet(tmp_path: Path) -> None:
     repo = make_fleet(tmp_path, "image-latest")
     result = CliRunner().invoke(main, ["validate", "--repo", str(repo), "--format", "github"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("::warning file=apps/private-detector/base/deployment.yaml,line=41,col=9,"
-                                    "title=image-latest::")
+    assert result.output.startswith(
+        "::warning file=apps/private-detector/base/deployment.yaml,line=41,col=9,title=image-latest::"
+    )

@@ -244,8 +244,9 @@ def _placement(workload: _Workload, supplies: list[PoolSupply], scratch: list[Fi
     candidates = _place(workload, supplies, scratch)
     demand = {r: q for r, (q, _) in workload.demand.items()}
     if candidates is not None:
-        return Placement(workload.obj, workload.kind, workload.pods, demand,
-                         tuple(p.name for p in candidates), "placed")
+        return Placement(
+            workload.obj, workload.kind, workload.pods, demand, tuple(p.name for p in candidates), "placed"
+        )
     why = scratch[before:]
     status = "unknown" if any(f.rule == rules.GPU_SUPPLY_UNKNOWN.id for f in why) else "unschedulable"
     reason = next((f.message for f in why if f.severity == "error"), why[0].message if why else "")
@@ -261,9 +262,16 @@ def _unchecked(obj: Mapping[str, Any]) -> list[Finding]:
     if not paths:
         return []
     ref = _obj_ref(obj)
-    return [Finding(rules.GPU_REQUEST_UNCHECKED.id, "warning",
-                    f"not checked: {ref[0]}/{ref[2]} asks for {paths[0][-1]} in a place gitops-gen does not know "
-                    "(add the kind to gitops_gen/data/workloads.json)", ref, paths[0])]
+    return [
+        Finding(
+            rules.GPU_REQUEST_UNCHECKED.id,
+            "warning",
+            f"not checked: {ref[0]}/{ref[2]} asks for {paths[0][-1]} in a place gitops-gen does not know "
+            "(add the kind to gitops_gen/data/workloads.json)",
+            ref,
+            paths[0],
+        )
+    ]
 
 
 def _get(node: Any, path: NodePath) -> Any:
@@ -290,8 +298,18 @@ def _workloads(obj: Any, findings: list[Finding]) -> list[_Workload]:
     for template in kube.pod_templates(obj):
         kind = "DaemonSet" if template.per_node else ref[0]
         entries = _entries(ref, template, findings)
-        out.append(_Workload(ref, kind, template.path, template.spec, template.pods, template.count_path,
-                             entries, _effective(entries)))
+        out.append(
+            _Workload(
+                ref,
+                kind,
+                template.path,
+                template.spec,
+                template.pods,
+                template.count_path,
+                entries,
+                _effective(entries),
+            )
+        )
     return out
 
 
@@ -300,7 +318,9 @@ def _entries(ref: ObjRef, template: kube.PodTemplate, findings: list[Finding]) -
     for container in kube.containers(template, ("initContainers", "containers")):
         init = container.section == "initContainers"
         sidecar = init and container.container.get("restartPolicy") == "Always"
-        found = _container(ref, container.resources_path, container.container.get(container.resources_key), findings)
+        found = _container(
+            ref, container.resources_path, container.container.get(container.resources_key), findings
+        )
         entries.extend(_Entry(r, q, p, init, sidecar, container.index) for r, q, p in found)
         named = [(r, p) for r, q, p in found if q > 0]
         if len({r for r, _ in named}) > 1:
@@ -584,7 +604,9 @@ def _diagnose(
     missing = [r for r in workload.demand if not any(p.known and p.resources.get(r, 0) > 0 for p in selected)]
     for resource in missing:
         reasons = [_why_not(resource, p) for p in selected]
-        rule = min((r for r, _ in reasons), key=_RANK.__getitem__, default=rules.GPU_RESOURCE_NOT_ADVERTISED.id)
+        rule = min(
+            (r for r, _ in reasons), key=_RANK.__getitem__, default=rules.GPU_RESOURCE_NOT_ADVERTISED.id
+        )
         detail = "; ".join(text for _, text in reasons) or "the cluster declares no node pools"
         elsewhere = [
             p.name for p in pools if p not in selected and p.known and p.resources.get(resource, 0) > 0
@@ -645,8 +667,11 @@ def _why_not(resource: str, supply: PoolSupply) -> tuple[str, str]:
     if profile is None:
         profiles = ", ".join(resource_suffix(p) for p in model.profiles)
         nearest = nearest_profile(suffix, model)
-        hint = (f"; nearest equivalent on {model.title}: {nearest} ({SET_MIG_PROFILE} {suffix} {nearest})"
-                if nearest else "")
+        hint = (
+            f"; nearest equivalent on {model.title}: {nearest} ({SET_MIG_PROFILE} {suffix} {nearest})"
+            if nearest
+            else ""
+        )
         return (
             rules.MIG_PROFILE_NOT_ON_GPU.id,
             f"pool {name}: profile {suffix} does not exist on {product} (profiles: {profiles}){hint}",
@@ -722,7 +747,10 @@ def _shared_warning(workload: _Workload, fitting: list[PoolSupply], findings: li
 # --- capacity ----------------------------------------------------------------------------------
 
 # Rolling updates that start new pods before old ones stop, and their default maxSurge.
-_SURGING = {("apps", "Deployment"): ("spec", "strategy"), ("argoproj.io", "Rollout"): ("spec", "strategy", "canary")}
+_SURGING = {
+    ("apps", "Deployment"): ("spec", "strategy"),
+    ("argoproj.io", "Rollout"): ("spec", "strategy", "canary"),
+}
 _DEFAULT_SURGE = "25%"
 
 
@@ -739,7 +767,11 @@ def _autoscalers(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str], tu
         most = spec.get("maxReplicas")
         if isinstance(most, int) and not isinstance(most, bool):
             _, ns, name = _obj_ref(obj)
-            out[(ns, str(target.get("kind", "")), str(target.get("name", "")))] = (most, ("spec", "maxReplicas"), name)
+            out[(ns, str(target.get("kind", "")), str(target.get("name", "")))] = (
+                most,
+                ("spec", "maxReplicas"),
+                name,
+            )
     return out
 
 
@@ -752,7 +784,9 @@ def _surge(obj: Mapping[str, Any], pods: int) -> tuple[int, str, NodePath | None
     strategy = _get(obj, where)
     if isinstance(strategy, Mapping) and strategy.get("type") == "Recreate":
         return 0, "", None
-    path: NodePath = (*where, "rollingUpdate", "maxSurge") if where[-1] == "strategy" else (*where, "maxSurge")
+    path: NodePath = (
+        (*where, "rollingUpdate", "maxSurge") if where[-1] == "strategy" else (*where, "maxSurge")
+    )
     value = _get(obj, path)
     if value is None:
         value, path_set = _DEFAULT_SURGE, None
@@ -765,7 +799,9 @@ def _surge(obj: Mapping[str, Any], pods: int) -> tuple[int, str, NodePath | None
     return 0, "", None
 
 
-def _set_peak(workload: _Workload, obj: Any, hpas: Mapping[tuple[str, str, str], tuple[int, NodePath, str]]) -> None:
+def _set_peak(
+    workload: _Workload, obj: Any, hpas: Mapping[tuple[str, str, str], tuple[int, NodePath, str]]
+) -> None:
     if not isinstance(obj, Mapping) or workload.kind == "DaemonSet":
         workload.peak = workload.pods
         return
@@ -816,13 +852,18 @@ def _capacity(placed: list[tuple[_Workload, list[PoolSupply]]]) -> list[Finding]
                 reported.add((d.workload, resource))
                 workload = placed[d.workload][0]
                 field = workload.count_path or workload.demand[resource][1]
-                findings.append(Finding(rules.GPU_CAPACITY_EXCEEDED.id, "error", message, workload.obj, field))
+                findings.append(
+                    Finding(rules.GPU_CAPACITY_EXCEEDED.id, "error", message, workload.obj, field)
+                )
     findings.extend(_rollout_capacity(placed, supply_by_name, reported))
     return findings
 
 
-def _rollout_capacity(placed: list[tuple[_Workload, list[PoolSupply]]], supply_by_name: Mapping[str, PoolSupply],
-                      reported: set[tuple[int, str]]) -> list[Finding]:
+def _rollout_capacity(
+    placed: list[tuple[_Workload, list[PoolSupply]]],
+    supply_by_name: Mapping[str, PoolSupply],
+    reported: set[tuple[int, str]],
+) -> list[Finding]:
     """Warnings where the pools hold the steady state but not the peak (surge, autoscaler maximum)."""
     findings: list[Finding] = []
     resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
@@ -841,16 +882,22 @@ def _rollout_capacity(placed: list[tuple[_Workload, list[PoolSupply]]], supply_b
             why = "; ".join(dict.fromkeys(placed[d.workload][0].peak_why for d in growing))
             parts = "; ".join(d.detail for d in inside)
             where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
-            message = (f"{resource}: needed {need} during a rollout with {why}, {where} has {have} "
-                       f"(steady state fits); demand: {parts}")
+            message = (
+                f"{resource}: needed {need} during a rollout with {why}, {where} has {have} "
+                f"(steady state fits); demand: {parts}"
+            )
             for d in growing:
                 workload = placed[d.workload][0]
                 field = workload.peak_path or workload.count_path or workload.demand[resource][1]
-                findings.append(Finding(rules.GPU_CAPACITY_ROLLOUT.id, "warning", message, workload.obj, field))
+                findings.append(
+                    Finding(rules.GPU_CAPACITY_ROLLOUT.id, "warning", message, workload.obj, field)
+                )
     return findings
 
 
-def _demands(placed: list[tuple[_Workload, list[PoolSupply]]], resource: str, peak: bool = False) -> list[_Demand]:
+def _demands(
+    placed: list[tuple[_Workload, list[PoolSupply]]], resource: str, peak: bool = False
+) -> list[_Demand]:
     out: list[_Demand] = []
     for index, (workload, pools) in enumerate(placed):
         if resource not in workload.demand:

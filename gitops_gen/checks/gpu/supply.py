@@ -7,7 +7,6 @@ custom mig-parted config), the supply is marked unknown rather than guessed.
 Pure functions over the plain ``spec.nodePools[]`` dicts of cluster.yaml.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -125,7 +124,10 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     if nodes is None or nodes < 1:
         issues.append(
             PoolIssue(
-                rules.GPU_POOL_CONFIG_INVALID.id, "error", f"pool {name}: nodes must be an integer >= 1", ("nodes",)
+                rules.GPU_POOL_CONFIG_INVALID.id,
+                "error",
+                f"pool {name}: nodes must be an integer >= 1",
+                ("nodes",),
             )
         )
         nodes = 0
@@ -172,8 +174,11 @@ def pool_supply(pool: Mapping[str, Any]) -> PoolSupply:
     replicas = _int(sharing.get("replicas", 1))
     known = True
     if product is not None and model_for_product(product) is None and "-MIG-" not in product.upper():
-        issues.append(PoolIssue(rules.GPU_PRODUCT_UNKNOWN.id, "error", unknown_product(name, product),
-                                ("gpu", "product")))
+        issues.append(
+            PoolIssue(
+                rules.GPU_PRODUCT_UNKNOWN.id, "error", unknown_product(name, product), ("gpu", "product")
+            )
+        )
 
     if count is None or count < 1:
         issues.append(
@@ -274,7 +279,11 @@ def _layout_issues(
             ]
         return []
     if layout.status == "unknown":
-        rule = rules.GPU_MODEL_UNKNOWN.id if model is None or model.mig == "unknown" else rules.MIG_CONFIG_UNKNOWN.id
+        rule = (
+            rules.GPU_MODEL_UNKNOWN.id
+            if model is None or model.mig == "unknown"
+            else rules.MIG_CONFIG_UNKNOWN.id
+        )
         where = ("gpu", "product") if model is None else where
         return [
             PoolIssue(

@@ -22,8 +22,10 @@ def generate(repo: Path, check: bool) -> int:
         for path, status in result.changes:
             click.echo(f"{path}: {status}")
         if result.changes:
-            click.echo(f"gitops-gen: {len(result.changes)} generated file(s) out of date: run `gitops-gen generate`",
-                       err=True)
+            click.echo(
+                f"gitops-gen: {len(result.changes)} generated file(s) out of date: run `gitops-gen generate`",
+                err=True,
+            )
             return 1
         return 0
     for path, what in apply_plan(repo, result):

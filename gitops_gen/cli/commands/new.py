@@ -9,11 +9,19 @@ from gitops_gen.authoring.plan import plan_new_app, plan_new_cluster, plan_new_l
 from gitops_gen.cli.commands._change import apply, load
 
 
-def new_cluster(repo: Path, name: str, layers: list[str], engine: str | None, from_cluster: str | None,
-                kubernetes_version: str | None, from_nodes: Path | None = None) -> int:
+def new_cluster(
+    repo: Path,
+    name: str,
+    layers: list[str],
+    engine: str | None,
+    from_cluster: str | None,
+    kubernetes_version: str | None,
+    from_nodes: Path | None = None,
+) -> int:
     tree, fleet = load(repo)
-    change = plan_new_cluster(tree, fleet, name, parse_assignments(layers, "--layer"), engine, from_cluster,
-                              kubernetes_version)
+    change = plan_new_cluster(
+        tree, fleet, name, parse_assignments(layers, "--layer"), engine, from_cluster, kubernetes_version
+    )
     if from_nodes is not None:
         from gitops_gen.cli.commands.nodes import with_snapshot_pools
 

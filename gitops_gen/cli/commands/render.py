@@ -29,8 +29,9 @@ def _collect(results: Iterable[tuple[str, str]], count: int) -> dict[str, str]:
     return rendered
 
 
-def render(repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None,
-           applied: bool = False) -> int:
+def render(
+    repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None, applied: bool = False
+) -> int:
     """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
     tree = DiskTree(repo)
     names = select_clusters(tree, clusters)

@@ -9,7 +9,9 @@ from gitops_gen.fleetview.render import report_text
 from gitops_gen.repo.files import write_atomic
 
 
-def report(repo: Path, fmt: str, clusters: list[str], base: str | None, head: str | None, out: Path | None) -> int:
+def report(
+    repo: Path, fmt: str, clusters: list[str], base: str | None, head: str | None, out: Path | None
+) -> int:
     text = report_text(repo, fmt, clusters, base, head)
     if out is None:
         sys.stdout.write(text)

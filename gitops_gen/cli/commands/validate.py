@@ -15,8 +15,9 @@ from gitops_gen.repo.tree import DiskTree
 from gitops_gen.report.problems import REPORTERS
 
 
-def validate(repo: Path, clusters: list[str], files: list[Path], fmt: str, staged: bool = False,
-             strict: bool = False) -> int:
+def validate(
+    repo: Path, clusters: list[str], files: list[Path], fmt: str, staged: bool = False, strict: bool = False
+) -> int:
     """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an
     error (with STRICT: when there is any problem at all)."""
     problems = run_checks(DiskTree(repo), clusters, files, staged=staged)

@@ -37,8 +37,10 @@ BEHAVIORS = ("create", "merge", "replace")
 # first line this long (it never checks the scanner's error).
 MAX_ENV_LINE = 64 * 1024
 # Go's unicode.IsSpace (Python's str.isspace also counts U+001C..U+001F).
-GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+GO_SPACES = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
+)
 BASE64_LINE = 70
 
 
@@ -68,8 +70,9 @@ def _check_map_of_strings(value: Any, where: tuple[str | int, ...], what: str) -
     for key, item in value.items():
         # kustomize decodes into map[string]string: a bool or number is an error, null is "".
         if item is not None and not isinstance(item, str):
-            raise GeneratorError(f"{what}: value of {key!r} must be a string, not {type(item).__name__}",
-                                 (*where, key))
+            raise GeneratorError(
+                f"{what}: value of {key!r} must be a string, not {type(item).__name__}", (*where, key)
+            )
         _check_arg_text(item or "", (*where, key), f"{what} {key!r}")
         out[str(key)] = item or ""
     return out
@@ -102,11 +105,15 @@ def parse_options(raw: Any, where: tuple[str | int, ...]) -> dict[str, Any] | No
             raise GeneratorError(f"unknown field {key!r} in generator options", (*where, key))
     text = _node_text(where)
     return {
-        "labels": None if raw.get("labels") is None
+        "labels": None
+        if raw.get("labels") is None
         else _check_map_of_strings(raw["labels"], (*where, "labels"), f"{text}.labels"),
-        "annotations": None if raw.get("annotations") is None
+        "annotations": None
+        if raw.get("annotations") is None
         else _check_map_of_strings(raw["annotations"], (*where, "annotations"), f"{text}.annotations"),
-        "disableNameSuffixHash": _check_bool(raw.get("disableNameSuffixHash"), where, "disableNameSuffixHash"),
+        "disableNameSuffixHash": _check_bool(
+            raw.get("disableNameSuffixHash"), where, "disableNameSuffixHash"
+        ),
         "immutable": _check_bool(raw.get("immutable"), where, "immutable"),
     }
 
@@ -116,15 +123,20 @@ def merge_options(local: dict[str, Any] | None, global_: dict[str, Any] | None) 
     global ones fill the gaps; either side can turn the two flags on, neither can turn them off."""
     if global_ is None:
         return local
-    merged: dict[str, Any] = dict(local) if local is not None else {
-        "labels": None, "annotations": None, "disableNameSuffixHash": False, "immutable": False}
+    merged: dict[str, Any] = (
+        dict(local)
+        if local is not None
+        else {"labels": None, "annotations": None, "disableNameSuffixHash": False, "immutable": False}
+    )
     for key in ("labels", "annotations"):
         mine, theirs = merged.get(key), global_.get(key)
         if mine is None:
             merged[key] = dict(theirs) if theirs is not None else None
         else:
             merged[key] = {**(theirs or {}), **mine}
-    merged["disableNameSuffixHash"] = bool(merged.get("disableNameSuffixHash") or global_.get("disableNameSuffixHash"))
+    merged["disableNameSuffixHash"] = bool(
+        merged.get("disableNameSuffixHash") or global_.get("disableNameSuffixHash")
+    )
     merged["immutable"] = bool(merged.get("immutable") or global_.get("immutable"))
     return merged
 
@@ -208,7 +220,7 @@ def encode_base64(data: bytes) -> str:
     encoded = base64.b64encode(data).decode("ascii")
     if len(encoded) < BASE64_LINE:
         return encoded
-    return "".join(encoded[i:i + BASE64_LINE] + "\n" for i in range(0, len(encoded), BASE64_LINE))
+    return "".join(encoded[i : i + BASE64_LINE] + "\n" for i in range(0, len(encoded), BASE64_LINE))
 
 
 def _unprintable(text: str) -> str | None:
@@ -238,12 +250,16 @@ def _check_arg_text(value: str, where: tuple[str | int, ...], what: str) -> None
     """kustomize round-trips generator arguments through YAML before using them."""
     bad = _unprintable(value)
     if bad is not None:
-        raise GeneratorError(f"{what} contains the control character U+{ord(bad):04X}; kustomize fails on it "
-                             "(control characters are not allowed)", where)
+        raise GeneratorError(
+            f"{what} contains the control character U+{ord(bad):04X}; kustomize fails on it "
+            "(control characters are not allowed)",
+            where,
+        )
     if "\x85" in value:
         # The round trip folds NEL into whitespace; we refuse rather than guess the result.
-        raise GeneratorError(f"{what} contains U+0085 (NEL), which kustomize silently rewrites: not supported",
-                             where)
+        raise GeneratorError(
+            f"{what} contains U+0085 (NEL), which kustomize silently rewrites: not supported", where
+        )
 
 
 def _strings(value: Any, where: tuple[str | int, ...], what: str) -> list[str]:
@@ -257,8 +273,9 @@ def _strings(value: Any, where: tuple[str | int, ...], what: str) -> list[str]:
     return out
 
 
-def _load_pairs(args: dict[str, Any], where: tuple[str | int, ...], read_file: Callable[[str], bytes],
-                label: str) -> list[tuple[str, bytes | str]]:
+def _load_pairs(
+    args: dict[str, Any], where: tuple[str | int, ...], read_file: Callable[[str], bytes], label: str
+) -> list[tuple[str, bytes | str]]:
     """All key/value pairs in kustomize's order: env files, then literals, then files."""
     pairs: list[tuple[str, bytes | str]] = []
     envs = _strings(args.get("envs"), (*where, "envs"), f"{label}: envs")
@@ -294,8 +311,9 @@ def _as_bytes(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode("utf-8")
 
 
-def _config_map_data(pairs: list[tuple[str, bytes | str]], label: str,
-                     where: tuple[str | int, ...]) -> tuple[dict[str, str], dict[str, str]]:
+def _config_map_data(
+    pairs: list[tuple[str, bytes | str]], label: str, where: tuple[str | int, ...]
+) -> tuple[dict[str, str], dict[str, str]]:
     data: dict[str, str] = {}
     binary: dict[str, str] = {}
     for key, value in pairs:
@@ -309,14 +327,23 @@ def _config_map_data(pairs: list[tuple[str, bytes | str]], label: str,
             text = value
         bad = _unprintable(text)
         if bad is not None:
-            raise GeneratorError(f"{label}: value of key {key!r} contains the control character U+{ord(bad):04X}; "
-                                 "kustomize fails on it (control characters are not allowed)", where)
+            raise GeneratorError(
+                f"{label}: value of key {key!r} contains the control character U+{ord(bad):04X}; "
+                "kustomize fails on it (control characters are not allowed)",
+                where,
+            )
         data[key] = text
     return data, binary
 
 
-def _make(kind: str, args: dict[str, Any], index: int, options: dict[str, Any] | None,
-          read_file: Callable[[str], bytes], kust_path: str) -> Resource:
+def _make(
+    kind: str,
+    args: dict[str, Any],
+    index: int,
+    options: dict[str, Any] | None,
+    read_file: Callable[[str], bytes],
+    kust_path: str,
+) -> Resource:
     field = "configMapGenerator" if kind == "ConfigMap" else "secretGenerator"
     where: tuple[str | int, ...] = (field, index)
     allowed = GENERATOR_FIELDS if kind == "ConfigMap" else SECRET_FIELDS
@@ -364,7 +391,9 @@ def _make(kind: str, args: dict[str, Any], index: int, options: dict[str, Any] |
     return res
 
 
-def generate(kustomization: dict[str, Any], read_file: Callable[[str], bytes], kust_path: str) -> list[Resource]:
+def generate(
+    kustomization: dict[str, Any], read_file: Callable[[str], bytes], kust_path: str
+) -> list[Resource]:
     """The ConfigMaps then Secrets one kustomization generates, not yet absorbed or hashed."""
     global_options = parse_options(kustomization.get("generatorOptions"), ("generatorOptions",))
     out: list[Resource] = []
@@ -418,8 +447,11 @@ def _merge_into(new: Resource, old: Resource, merge_data: bool) -> None:
         meta.pop("namespace", None)
     if merge_data:
         _set_map(new.obj, "data", {**_string_map(old.obj.get("data")), **_string_map(new.obj.get("data"))})
-        _set_map(new.obj, "binaryData",
-                 {**_string_map(old.obj.get("binaryData")), **_string_map(new.obj.get("binaryData"))})
+        _set_map(
+            new.obj,
+            "binaryData",
+            {**_string_map(old.obj.get("binaryData")), **_string_map(new.obj.get("binaryData"))},
+        )
     # Build annotations come from the old object, except that the hash request survives only
     # if both sides asked for it.
     new.prev_ids = list(old.prev_ids)
@@ -450,7 +482,9 @@ def _absorb_one(resources: list[Resource], res: Resource) -> None:
         return
     if len(matches) > 1:
         found = ", ".join(str(resources[i].cur_id()) for i in matches)
-        raise GeneratorError(f"{label}: found multiple objects [{found}] that could accept merge of {cur}", where)
+        raise GeneratorError(
+            f"{label}: found multiple objects [{found}] that could accept merge of {cur}", where
+        )
     index = matches[0]
     if res.behavior not in ("merge", "replace"):
         raise GeneratorError(f"{label}: {cur} exists; behavior must be merge or replace", where)
@@ -483,8 +517,13 @@ def _go_float(number: float) -> str:
 def _go_string(text: str) -> str:
     # encoding/json escapes <, >, & and U+2028/9; otherwise it agrees with ensure_ascii=False.
     out = json.dumps(text, ensure_ascii=False)
-    return (out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        out.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def go_json(value: Any) -> str:

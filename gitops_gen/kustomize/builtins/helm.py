@@ -33,11 +33,26 @@ from gitops_gen.errors import GitopsGenError
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
-CHART_FIELDS = frozenset({
-    "name", "version", "repo", "releaseName", "namespace", "valuesFile", "valuesInline", "valuesMerge",
-    "additionalValuesFiles", "includeCRDs", "skipHooks", "skipTests", "apiVersions", "kubeVersion",
-    "nameTemplate", "debug",
-})
+CHART_FIELDS = frozenset(
+    {
+        "name",
+        "version",
+        "repo",
+        "releaseName",
+        "namespace",
+        "valuesFile",
+        "valuesInline",
+        "valuesMerge",
+        "additionalValuesFiles",
+        "includeCRDs",
+        "skipHooks",
+        "skipTests",
+        "apiVersions",
+        "kubeVersion",
+        "nameTemplate",
+        "debug",
+    }
+)
 GLOBAL_FIELDS = frozenset({"chartHome", "configHome"})
 DEFAULT_HOME = "charts"
 MERGES = ("override", "merge", "replace")
@@ -45,19 +60,52 @@ HOOK = "helm.sh/hook"
 TEST_HOOKS = frozenset({"test", "test-success", "test-failure"})
 # Helm's install order (`helm template` prints manifests sorted by kind in this order).
 INSTALL_ORDER = (
-    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodSecurityPolicy",
-    "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList", "ConfigMap", "StorageClass",
-    "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition", "ClusterRole", "ClusterRoleList",
-    "ClusterRoleBinding", "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList",
-    "Service", "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler",
-    "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress", "APIService", "MutatingWebhookConfiguration",
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration",
 )
 _RANK = {kind: i for i, kind in enumerate(INSTALL_ORDER)}
 _TEMPLATE_ERROR = re.compile(r"\(([^()\s]+?\.(?:ya?ml|tpl|txt|json)):(\d+):(\d+)\)")
 
-NO_BACKEND = ("helmCharts needs Helm: install the gitops-gen[helm] extra (helm-python-sdk, in-process) "
-              "or pass --helm-command PATH to a helm binary")
+NO_BACKEND = (
+    "helmCharts needs Helm: install the gitops-gen[helm] extra (helm-python-sdk, in-process) "
+    "or pass --helm-command PATH to a helm binary"
+)
 
 
 class HelmError(GitopsGenError):
@@ -81,8 +129,20 @@ class Request:
         digest = hashlib.sha256()
         for path in sorted(self.chart):
             digest.update(path.encode() + b"\0" + hashlib.sha256(self.chart[path]).digest())
-        digest.update(json.dumps([self.values, self.release, self.namespace, self.include_crds,
-                                  self.kube_version, self.api_versions], sort_keys=True, default=str).encode())
+        digest.update(
+            json.dumps(
+                [
+                    self.values,
+                    self.release,
+                    self.namespace,
+                    self.include_crds,
+                    self.kube_version,
+                    self.api_versions,
+                ],
+                sort_keys=True,
+                default=str,
+            ).encode()
+        )
         return digest.hexdigest()
 
 
@@ -128,8 +188,11 @@ def sdk_backend() -> Backend | None:
                 if request.api_versions:
                     opts["api_versions"] = list(request.api_versions)
                 # Chart.render does not expose Capabilities; the library call takes them.
-                files = json.loads(_native.call_string("helm_render", chart._raw(), json.dumps(request.values),
-                                                       json.dumps(opts)))
+                files = json.loads(
+                    _native.call_string(
+                        "helm_render", chart._raw(), json.dumps(request.values), json.dumps(opts)
+                    )
+                )
                 crds = [(c["filename"], c["data"]) for c in chart.crds] if request.include_crds else []
         except helm_python.HelmError as err:
             raise HelmError(one_line(str(err))) from None
@@ -150,15 +213,27 @@ def command_backend(command: str) -> Backend:
             values = os.path.join(tmp, "values.json")
             with open(values, "w") as fh:
                 json.dump(request.values, fh)
-            args = [command, "template", request.release, chart_dir, "--namespace", request.namespace, "-f", values]
+            args = [
+                command,
+                "template",
+                request.release,
+                chart_dir,
+                "--namespace",
+                request.namespace,
+                "-f",
+                values,
+            ]
             args += [f"--api-versions={v}" for v in request.api_versions]
             if request.kube_version:
                 args.append(f"--kube-version={request.kube_version}")
             if request.include_crds:
                 args.append("--include-crds")
-            env = {**os.environ, "HELM_CONFIG_HOME": os.path.join(tmp, "helm"),
-                   "HELM_CACHE_HOME": os.path.join(tmp, "helm", ".cache"),
-                   "HELM_DATA_HOME": os.path.join(tmp, "helm", ".data")}
+            env = {
+                **os.environ,
+                "HELM_CONFIG_HOME": os.path.join(tmp, "helm"),
+                "HELM_CACHE_HOME": os.path.join(tmp, "helm", ".cache"),
+                "HELM_DATA_HOME": os.path.join(tmp, "helm", ".data"),
+            }
             try:
                 proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False, timeout=300)
             except OSError as err:
@@ -167,7 +242,9 @@ def command_backend(command: str) -> Backend:
                 message = (proc.stderr.strip().splitlines() or ["helm template failed"])[-1]
                 raise HelmError(one_line(message.removeprefix("Error: ")))
             docs = split_sources(proc.stdout)
-            return Rendered([d for d in docs if is_crd_source(d[0])], [d for d in docs if not is_crd_source(d[0])])
+            return Rendered(
+                [d for d in docs if is_crd_source(d[0])], [d for d in docs if not is_crd_source(d[0])]
+            )
 
     return render
 
@@ -277,10 +354,14 @@ def check_entry(spec: Any, index: int, fail: Callable[[str, tuple[str | int, ...
         raise fail(f"helmCharts[{index}]: chart name cannot be empty", ("helmCharts", index))
     merge = spec.get("valuesMerge") or "override"
     if merge not in MERGES:
-        raise fail(f"helmCharts[{index}]: valuesMerge must be one of [{' '.join(MERGES)}]",
-                   ("helmCharts", index, "valuesMerge"))
+        raise fail(
+            f"helmCharts[{index}]: valuesMerge must be one of [{' '.join(MERGES)}]",
+            ("helmCharts", index, "valuesMerge"),
+        )
     if spec.get("valuesInline") is not None and not isinstance(spec["valuesInline"], dict):
-        raise fail(f"helmCharts[{index}]: valuesInline must be a mapping", ("helmCharts", index, "valuesInline"))
+        raise fail(
+            f"helmCharts[{index}]: valuesInline must be a mapping", ("helmCharts", index, "valuesInline")
+        )
 
 
 def chart_location(kust_dir: str, globals_: dict[str, Any], spec: dict[str, Any]) -> tuple[str, str]:
@@ -323,8 +404,14 @@ def read_chart(tree: Tree, chart_dir: str) -> dict[str, bytes]:
     return files
 
 
-def load_values(tree: Tree, kust_dir: str, display: str, path: str, fail: Callable[[str], GitopsGenError],
-                default: bool = False) -> dict[str, Any]:
+def load_values(
+    tree: Tree,
+    kust_dir: str,
+    display: str,
+    path: str,
+    fail: Callable[[str], GitopsGenError],
+    default: bool = False,
+) -> dict[str, Any]:
     """A values file, which (like every file kustomize's loader reads) must be in or below KUST_DIR."""
     resolved = path if default else normalize(path, kust_dir)
     if resolved is None or (kust_dir and resolved != kust_dir and not resolved.startswith(kust_dir + "/")):
@@ -340,16 +427,32 @@ def load_values(tree: Tree, kust_dir: str, display: str, path: str, fail: Callab
     return doc
 
 
-def request_for(tree: Tree, kust_dir: str, globals_: dict[str, Any], spec: dict[str, Any],
-                fail: Callable[[str], GitopsGenError]) -> Request:
+def request_for(
+    tree: Tree,
+    kust_dir: str,
+    globals_: dict[str, Any],
+    spec: dict[str, Any],
+    fail: Callable[[str], GitopsGenError],
+) -> Request:
     home, chart_dir = chart_location(kust_dir, globals_, spec)
     if tree.kind(chart_dir) != "dir" or tree.kind(posixpath.join(chart_dir, "Chart.yaml")) != "file":
-        raise fail(f"chart {spec['name']!r} is not vendored at {tree.display(chart_dir)}/ (gitops-gen never "
-                   f"downloads): run `{vendor_hint(spec, tree.display(home))}` and commit it")
+        raise fail(
+            f"chart {spec['name']!r} is not vendored at {tree.display(chart_dir)}/ (gitops-gen never "
+            f"downloads): run `{vendor_hint(spec, tree.display(home))}` and commit it"
+        )
     values_file = spec.get("valuesFile")
-    base = load_values(tree, kust_dir, tree.display(kust_dir), values_file or posixpath.join(chart_dir, "values.yaml"),
-                       fail, default=not values_file) if values_file or tree.kind(
-        posixpath.join(chart_dir, "values.yaml")) == "file" else {}
+    base = (
+        load_values(
+            tree,
+            kust_dir,
+            tree.display(kust_dir),
+            values_file or posixpath.join(chart_dir, "values.yaml"),
+            fail,
+            default=not values_file,
+        )
+        if values_file or tree.kind(posixpath.join(chart_dir, "values.yaml")) == "file"
+        else {}
+    )
     inline = spec.get("valuesInline") or {}
     merge = spec.get("valuesMerge") or "override"
     if inline:
@@ -384,11 +487,15 @@ def kube_version_check(request: Request, fail: Callable[[str], GitopsGenError]) 
     meta = yamlio.load_documents(request.chart.get("Chart.yaml", b""), "Chart.yaml")
     wanted = meta[0].get("kubeVersion") if meta and isinstance(meta[0], dict) else None
     if wanted and not semver_satisfies(str(request.kube_version), str(wanted)):
-        raise fail(f"chart requires kubeVersion: {wanted} which is incompatible with Kubernetes "
-                   f"v{request.kube_version.lstrip('v')}")
+        raise fail(
+            f"chart requires kubeVersion: {wanted} which is incompatible with Kubernetes "
+            f"v{request.kube_version.lstrip('v')}"
+        )
 
 
-_VERSION = re.compile(r"v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_VERSION = re.compile(
+    r"v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+)
 
 
 def semver_satisfies(version: str, constraint: str) -> bool:
@@ -450,22 +557,32 @@ def _check(have: tuple[int, int, int], comparison: str) -> bool:
 def release_name(spec: dict[str, Any], fail: Callable[[str], GitopsGenError]) -> str:
     name, template = spec.get("releaseName"), spec.get("nameTemplate")
     if name and template:
-        raise fail("releaseName and nameTemplate cannot both be set (helm refuses a name with --name-template)")
+        raise fail(
+            "releaseName and nameTemplate cannot both be set (helm refuses a name with --name-template)"
+        )
     if template:
         if "{{" in str(template):
-            raise fail("nameTemplate with template actions is not supported (the release name would not be "
-                       "reproducible offline); set releaseName")
+            raise fail(
+                "nameTemplate with template actions is not supported (the release name would not be "
+                "reproducible offline); set releaseName"
+            )
         return str(template)
     if not name:
-        raise fail("set releaseName: without it kustomize passes --generate-name and Helm names the release "
-                   f"{spec['name']}-<unix time>, different on every build")
+        raise fail(
+            "set releaseName: without it kustomize passes --generate-name and Helm names the release "
+            f"{spec['name']}-<unix time>, different on every build"
+        )
     return str(name)
 
 
 def manifests(request: Request, rendered: Rendered, spec: dict[str, Any]) -> list[tuple[str, Any]]:
     """(source, document) in `helm template` order: CRDs, manifests by install order, then hooks."""
-    crds = [(source, doc) for source, text in rendered.crds
-            for doc in yamlio.load_documents(text, source) if isinstance(doc, dict)]
+    crds = [
+        (source, doc)
+        for source, text in rendered.crds
+        for doc in yamlio.load_documents(text, source)
+        if isinstance(doc, dict)
+    ]
     plain: list[tuple[int, int, str, Any]] = []
     hooks: list[tuple[str, Any]] = []
     for order, (source, text) in enumerate(rendered.manifests):
@@ -486,7 +603,9 @@ def manifests(request: Request, rendered: Rendered, spec: dict[str, Any]) -> lis
     return [*crds, *((s, d) for _, _, s, d in plain), *hooks]
 
 
-def template_location(tree: Tree, chart_dir: str, chart_name: str, message: str) -> tuple[str | None, int | None, int | None]:
+def template_location(
+    tree: Tree, chart_dir: str, chart_name: str, message: str
+) -> tuple[str | None, int | None, int | None]:
     """The repository file:line:col a Helm template error names, if it names one."""
     match = _TEMPLATE_ERROR.search(message)
     if not match or not match.group(1).startswith(chart_name + "/"):
@@ -498,8 +617,14 @@ def template_location(tree: Tree, chart_dir: str, chart_name: str, message: str)
     return tree.display(path), int(match.group(2)), int(match.group(3))
 
 
-def inflate(tree: Tree, kust_dir: str, globals_: dict[str, Any], spec: dict[str, Any], index: int,
-            fail_at: Callable[[str, tuple[str | int, ...]], GitopsGenError]) -> list[tuple[str, dict[str, Any]]]:
+def inflate(
+    tree: Tree,
+    kust_dir: str,
+    globals_: dict[str, Any],
+    spec: dict[str, Any],
+    index: int,
+    fail_at: Callable[[str, tuple[str | int, ...]], GitopsGenError],
+) -> list[tuple[str, dict[str, Any]]]:
     """The objects of one helmCharts entry, each with the repository path of its template."""
     check_entry(spec, index, fail_at)
     where = ("helmCharts", index)
@@ -521,12 +646,16 @@ def inflate(tree: Tree, kust_dir: str, globals_: dict[str, Any], spec: dict[str,
     except HelmError as err:
         path, line, col = template_location(tree, chart_dir, request.chart_name, err.message)
         if path is not None:
-            raise GitopsGenError(f"helmCharts[{index}] ({spec['name']}): {err.message}", path, line, col) from None
+            raise GitopsGenError(
+                f"helmCharts[{index}] ({spec['name']}): {err.message}", path, line, col
+            ) from None
         raise fail(err.message) from None
     out = []
     for source, doc in manifests(request, rendered, spec):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
-        out.append((tree.display(posixpath.join(chart_dir, inner)) if inner else tree.display(chart_dir), doc))
+        out.append(
+            (tree.display(posixpath.join(chart_dir, inner)) if inner else tree.display(chart_dir), doc)
+        )
     return out
 
 
@@ -538,7 +667,9 @@ def resources(tree: Tree, kust: Any, to_objects: Callable[[Any, str], list[dict[
     globals_ = kust.data.get("helmGlobals") or {}
     out = []
     for index, spec in enumerate(kust.get_list("helmCharts")):
-        for display, doc in inflate(tree, kust.dir, globals_, spec, index, lambda m, node: kust.error(m, *node)):
+        for display, doc in inflate(
+            tree, kust.dir, globals_, spec, index, lambda m, node: kust.error(m, *node)
+        ):
             for obj in to_objects(doc, display):
                 out.append(Resource(obj=obj, origin=Origin(display, "resource", field="helmCharts")))
     return out

@@ -50,8 +50,9 @@ def fix_name_references(resources: list[Resource], config: fsp.Config = fsp.DEFA
 
 
 @lru_cache(maxsize=512)
-def _filters_for(references: fsp.NameReferences, group: str, version: str,
-                 kind: str) -> tuple[tuple[FieldSpec, Gvk], ...]:
+def _filters_for(
+    references: fsp.NameReferences, group: str, version: str, kind: str
+) -> tuple[tuple[FieldSpec, Gvk], ...]:
     """The referrer fields of a resource of this original GVK, in kustomize's order."""
     return tuple(
         (spec, target)
@@ -105,7 +106,9 @@ def _role_binding_sa_namespaces(res: Resource) -> set[str]:
         if isinstance(subject, dict) and "namespace" in subject and subject.get("kind") == "ServiceAccount":
             ns = subject["namespace"]
             if not isinstance(ns, str):
-                raise GitopsGenError(f"namespace is blank in a ServiceAccount subject of {fsp.describe(res.obj)}")
+                raise GitopsGenError(
+                    f"namespace is blank in a ServiceAccount subject of {fsp.describe(res.obj)}"
+                )
             out.add(ns)
     return out
 
@@ -134,8 +137,10 @@ class _Fixer:
                 if isinstance(item, dict):
                     self._set_map(item)
                 elif isinstance(item, list):
-                    raise GitopsGenError(f"{fsp.describe(self.referrer.obj)}: '{self.spec.path}' entries "
-                                         f"must be strings or maps")
+                    raise GitopsGenError(
+                        f"{fsp.describe(self.referrer.obj)}: '{self.spec.path}' entries "
+                        f"must be strings or maps"
+                    )
                 else:
                     self._set_scalar(value, j)
         else:
@@ -179,8 +184,9 @@ class _Fixer:
             return by_original
         return {i for i in self.candidates if self.index.cur_ns[i] == ns}
 
-    def _select(self, old: str, candidates: set[int],
-                identical: Callable[[list[Resource]], bool]) -> Resource | None:
+    def _select(
+        self, old: str, candidates: set[int], identical: Callable[[list[Resource]], bool]
+    ) -> Resource | None:
         """Candidates are resource indexes; ties keep build order, as kustomize's lists do."""
         index = self.index
         found = [i for i in index.by_prev_name.get(old, ()) if i in candidates]
@@ -202,8 +208,10 @@ class _Fixer:
         if identical(survivors):
             return survivors[0]
         ids = ", ".join(str(r.cur_id()) for r in survivors)
-        raise GitopsGenError(f"found multiple possible referrals for '{self.spec.path}' of "
-                             f"{fsp.describe(self.referrer.obj)}: {ids}")
+        raise GitopsGenError(
+            f"found multiple possible referrals for '{self.spec.path}' of "
+            f"{fsp.describe(self.referrer.obj)}: {ids}"
+        )
 
     def _role_ref_gvk(self) -> Gvk | None:
         """For roleRef/name only candidates of the roleRef's apiGroup and kind qualify."""
@@ -233,7 +241,7 @@ def _same_ending(a: list[str], b: list[str]) -> bool:
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if not short:
         return not long
-    return long[len(long) - len(short):] == short
+    return long[len(long) - len(short) :] == short
 
 
 def _affixes_match(res: Resource, other: Resource, allow_empty: bool) -> bool:

@@ -76,15 +76,17 @@ def _check(entry: Any, allowed: set[str], where: str) -> dict[str, Any]:
 def _label_match(res: Resource, sel: dict[str, Any]) -> bool:
     labels = parse_selector(sel.get("labelSelector"))
     annotations = parse_selector(sel.get("annotationSelector"))
-    return (labels is None or labels(string_map(res.labels()))) and \
-        (annotations is None or annotations(string_map(res.annotations())))
+    return (labels is None or labels(string_map(res.labels()))) and (
+        annotations is None or annotations(string_map(res.annotations()))
+    )
 
 
 def _source_value(resources: list[Resource], source: dict[str, Any]) -> Any:
     source = _check(source, SOURCE_KEYS, "replacement source")
     matches = [r for r in resources if any(_selected_by(i, source) for i in _ids(r))]
-    described = ", ".join(f"{k}={source[k]}" for k in ("group", "version", "kind", "name", "namespace")
-                          if source.get(k))
+    described = ", ".join(
+        f"{k}={source[k]}" for k in ("group", "version", "kind", "name", "namespace") if source.get(k)
+    )
     if not matches:
         raise GitopsGenError(f"nothing selected by replacement source {described}")
     if len(matches) > 1:
@@ -283,18 +285,24 @@ def apply_replacements(resources: list[Resource], replacements: list[dict[str, A
             for res in resources:
                 if not _label_match(res, select):
                     continue
-                if any((r.get("labelSelector") or r.get("annotationSelector")) and _label_match(res, r)
-                       for r in rejects):
+                if any(
+                    (r.get("labelSelector") or r.get("annotationSelector")) and _label_match(res, r)
+                    for r in rejects
+                ):
                     continue
                 ids = _ids(res)
                 if not any(_selected_by(i, select) for i in ids):
                     continue
-                id_rejects = [r for r in rejects if any(r.get(k) for k in ("group", "version", "kind", "name",
-                                                                           "namespace"))]
+                id_rejects = [
+                    r
+                    for r in rejects
+                    if any(r.get(k) for k in ("group", "version", "kind", "name", "namespace"))
+                ]
                 if any(_selected_by(i, r) for r in id_rejects for i in ids):
                     continue
                 for fp in paths:
                     if _set(res.obj, split_path(fp), value, options, bool(options.get("create"))) == 0:
                         what = "find or create" if options.get("create") else "find"
-                        raise GitopsGenError(f"unable to {what} field {fp!r} in replacement target "
-                                             f"{res.kind}/{res.name}")
+                        raise GitopsGenError(
+                            f"unable to {what} field {fp!r} in replacement target {res.kind}/{res.name}"
+                        )

@@ -41,7 +41,9 @@ def _remember_affix(res: Resource, key: str, value: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _apply_all(res: Resource, specs: Iterable[FieldSpec], setter: fsp.Setter, create_kind: str | None) -> None:
+def _apply_all(
+    res: Resource, specs: Iterable[FieldSpec], setter: fsp.Setter, create_kind: str | None
+) -> None:
     for spec in _selected(res, specs):
         apply_fieldspec(res.obj, spec, setter, create_kind, check_gvk=False)
 
@@ -55,8 +57,10 @@ def _selected(res: Resource, specs: Iterable[FieldSpec]) -> list[FieldSpec]:
 def _set_scalar(value: Any, what: str) -> fsp.Setter:
     def setter(parent: dict[str, Any], key: str) -> None:
         if isinstance(parent[key], dict | list):
-            raise GitopsGenError(f"{what} field specs must target scalar nodes, found a "
-                                 f"{'map' if isinstance(parent[key], dict) else 'list'} at '{key}'")
+            raise GitopsGenError(
+                f"{what} field specs must target scalar nodes, found a "
+                f"{'map' if isinstance(parent[key], dict) else 'list'} at '{key}'"
+            )
         parent[key] = value
 
     return setter
@@ -83,8 +87,9 @@ def _check_strings(values: dict[str, Any], field: str) -> dict[str, str]:
         if value is None:
             value = ""
         if not isinstance(value, str):
-            raise GitopsGenError(f"{field}: value of {key!r} must be a string, not {_yaml_type(value)} "
-                                 f"(quote it)")
+            raise GitopsGenError(
+                f"{field}: value of {key!r} must be a string, not {_yaml_type(value)} (quote it)"
+            )
         out[str(key)] = value
     return out
 
@@ -94,11 +99,15 @@ def _yaml_type(value: Any) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
-    return "a map" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
+    return (
+        "a map" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
+    )
 
 
 # -------------------------------------------------------------------------------------------- namespace
-def apply_namespace(resources: list[Resource], namespace: str, config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_namespace(
+    resources: list[Resource], namespace: str, config: fsp.Config = fsp.DEFAULT_CONFIG
+) -> None:
     """The kustomization ``namespace:`` field (NamespaceTransformer, default options).
 
     - metadata.namespace is set (created) on every kind not known to be cluster scoped;
@@ -132,8 +141,10 @@ def apply_namespace(resources: list[Resource], namespace: str, config: fsp.Confi
         ids[after] += 1
         if ids[after] != 1:
             clashes = [r for r in resources if _id_key(r) == after]
-            raise GitopsGenError("namespace transformation produces ID conflict: "
-                                 + ", ".join(str(r.cur_id()) for r in clashes))
+            raise GitopsGenError(
+                "namespace transformation produces ID conflict: "
+                + ", ".join(str(r.cur_id()) for r in clashes)
+            )
 
 
 def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
@@ -154,7 +165,9 @@ def _namespace_default_subjects(obj: dict[str, Any], namespace: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ name affix
-def apply_name_affix(resources: list[Resource], prefix: str = "", suffix: str = "", config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_name_affix(
+    resources: list[Resource], prefix: str = "", suffix: str = "", config: fsp.Config = fsp.DEFAULT_CONFIG
+) -> None:
     """``namePrefix`` then ``nameSuffix`` (PrefixTransformer, then SuffixTransformer).
 
     One call with both does exactly what kustomize's two transformers do in sequence: the
@@ -168,8 +181,13 @@ def apply_name_affix(resources: list[Resource], prefix: str = "", suffix: str = 
         _affix(resources, suffix, SUFFIXES, lambda name: name + suffix, config.name_suffix)
 
 
-def _affix(resources: list[Resource], affix: str, key: str, rename: Callable[[str], str],
-           specs: tuple[FieldSpec, ...]) -> None:
+def _affix(
+    resources: list[Resource],
+    affix: str,
+    key: str,
+    rename: Callable[[str], str],
+    specs: tuple[FieldSpec, ...],
+) -> None:
     def setter(parent: dict[str, Any], field: str) -> None:
         value = parent[field]
         if value is None:
@@ -197,9 +215,14 @@ def _scalar_text(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------- labels, annotations
-def apply_labels(resources: list[Resource], labels: dict[str, str], include_selectors: bool,
-                 include_templates: bool, fields: list[dict[str, Any]] | None = None,
-                 config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_labels(
+    resources: list[Resource],
+    labels: dict[str, str],
+    include_selectors: bool,
+    include_templates: bool,
+    fields: list[dict[str, Any]] | None = None,
+    config: fsp.Config = fsp.DEFAULT_CONFIG,
+) -> None:
     """``commonLabels`` (call with include_selectors=True) or one ``labels:`` entry.
 
     With include_selectors the labels also go to selectors (Service, workloads, PDB,
@@ -227,7 +250,9 @@ def apply_labels(resources: list[Resource], labels: dict[str, str], include_sele
             _apply_all(res, selected, setter, MAP)
 
 
-def apply_annotations(resources: list[Resource], annotations: dict[str, str], config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_annotations(
+    resources: list[Resource], annotations: dict[str, str], config: fsp.Config = fsp.DEFAULT_CONFIG
+) -> None:
     """``commonAnnotations``: metadata and the pod templates of the workload kinds."""
     values = _check_strings(annotations, "commonAnnotations")
     if not values:
@@ -244,7 +269,9 @@ def _merge(specs: Iterable[FieldSpec]) -> tuple[FieldSpec, ...]:
     dropped, unless their ``create`` differ, which kustomize rejects."""
     out: list[FieldSpec] = []
     for spec in specs:
-        same = [o for o in out if o.path == spec.path and spec.gvk.selects(o.gvk.group, o.gvk.version, o.gvk.kind)]
+        same = [
+            o for o in out if o.path == spec.path and spec.gvk.selects(o.gvk.group, o.gvk.version, o.gvk.kind)
+        ]
         if not same:
             out.append(spec)
         elif same[0].create != spec.create:
@@ -270,13 +297,18 @@ def parse_fieldspecs(entries: list[dict[str, Any]], where: str) -> list[FieldSpe
             if value is not None and not isinstance(value, want):
                 raise GitopsGenError(f"{where}: {key} must be a {'boolean' if want is bool else 'string'}")
         text = {k: entry.get(k) or "" for k in ("path", "group", "version", "kind")}
-        out.append(FieldSpec(text["path"], fsp.Gvk(text["group"], text["version"], text["kind"]),
-                             bool(entry.get("create"))))
+        out.append(
+            FieldSpec(
+                text["path"], fsp.Gvk(text["group"], text["version"], text["kind"]), bool(entry.get("create"))
+            )
+        )
     return out
 
 
 # --------------------------------------------------------------------------------------------- replicas
-def apply_replicas(resources: list[Resource], name: str, count: int, config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_replicas(
+    resources: list[Resource], name: str, count: int, config: fsp.Config = fsp.DEFAULT_CONFIG
+) -> None:
     """One ``replicas:`` entry: spec.replicas (created) of every Deployment, ReplicationController,
     ReplicaSet or StatefulSet whose current or any previous name is NAME, in any namespace.
 
@@ -287,7 +319,8 @@ def apply_replicas(resources: list[Resource], name: str, count: int, config: fsp
     found = False
     for spec in config.replicas:
         matched = [
-            res for res in resources
+            res
+            for res in resources
             if any(i.name == name and spec.gvk.selects(i.group, i.version, i.kind) for i in res.all_ids())
         ]
         found = found or bool(matched)
@@ -295,7 +328,9 @@ def apply_replicas(resources: list[Resource], name: str, count: int, config: fsp
             apply_fieldspec(res.obj, spec, _set_scalar(count, "replicas"), SCALAR)
     if not found:
         gvks = " ".join(_gvk_text(spec.gvk) for spec in config.replicas)
-        raise GitopsGenError(f"resource with name {name} does not match a config with the following GVK [{gvks}]")
+        raise GitopsGenError(
+            f"resource with name {name} does not match a config with the following GVK [{gvks}]"
+        )
 
 
 def _gvk_text(gvk: fsp.Gvk) -> str:
@@ -306,7 +341,9 @@ def _gvk_text(gvk: fsp.Gvk) -> str:
 IMAGE_FIELDS = ("name", "newName", "newTag", "digest", "tagSuffix")
 
 
-def apply_image(resources: list[Resource], image: dict[str, Any], config: fsp.Config = fsp.DEFAULT_CONFIG) -> None:
+def apply_image(
+    resources: list[Resource], image: dict[str, Any], config: fsp.Config = fsp.DEFAULT_CONFIG
+) -> None:
     """One ``images:`` entry (ImageTagTransformer).
 
     Every ``image`` of a ``containers``/``initContainers`` list at any depth of any object but
@@ -356,8 +393,9 @@ def _legacy_images(node: Any, entry: dict[str, str]) -> None:
                 if container is None:
                     continue
                 if not isinstance(container, dict):
-                    raise GitopsGenError(f"wrong node kind: {key} entries must be mappings, "
-                                         f"found {_yaml_type(container)}")
+                    raise GitopsGenError(
+                        f"wrong node kind: {key} entries must be mappings, found {_yaml_type(container)}"
+                    )
                 if "image" in container:
                     _update_image(container, "image", entry)
 
@@ -411,13 +449,13 @@ def split_image(image: str) -> tuple[str, str, str]:
         return image, "", ""
     if at >= 0 and (at < colon or colon < 0):
         at += offset
-        return image[:at], "", image[at + 1:]
+        return image[:at], "", image[at + 1 :]
     if at >= 0 and colon >= 0:
         at += offset
         colon += offset
-        return image[:colon], image[colon + 1:at], image[at + 1:]
+        return image[:colon], image[colon + 1 : at], image[at + 1 :]
     colon += offset
-    return image[:colon], image[colon + 1:], ""
+    return image[:colon], image[colon + 1 :], ""
 
 
 __all__ = [

@@ -41,9 +41,17 @@ def parse_vars(entries: list[Any]) -> tuple[VarDef, ...]:
             group, version = split_api_version(str(ref["apiVersion"]))
         field_ref = _fold(entry.get("fieldref") or {}, {"fieldPath"})
         field_path = field_ref.get("fieldPath") if isinstance(field_ref, dict) else None
-        out.append(VarDef(str(entry.get("name") or ""), group, version, str(ref.get("kind") or ""),
-                          str(ref.get("name") or ""), str(ref.get("namespace") or ""),
-                          str(field_path or "metadata.name")))
+        out.append(
+            VarDef(
+                str(entry.get("name") or ""),
+                group,
+                version,
+                str(ref.get("kind") or ""),
+                str(ref.get("name") or ""),
+                str(ref.get("namespace") or ""),
+                str(field_path or "metadata.name"),
+            )
+        )
     return tuple(out)
 
 
@@ -52,14 +60,21 @@ def attach(resources: list[Resource], declared: tuple[VarDef, ...]) -> None:
     for var in declared:
         exact_namespace = bool(var.namespace) or var.kind in NOT_NAMESPACEABLE
         matched = [
-            res for res in resources
-            if any(i.group == var.group and i.version == var.version and i.kind == var.kind
-                   and i.name == var.obj_name and (not exact_namespace or i.effective_namespace()
-                                                   == (var.namespace or "default"))
-                   for i in res.all_ids())
+            res
+            for res in resources
+            if any(
+                i.group == var.group
+                and i.version == var.version
+                and i.kind == var.kind
+                and i.name == var.obj_name
+                and (not exact_namespace or i.effective_namespace() == (var.namespace or "default"))
+                for i in res.all_ids()
+            )
         ]
         if len(matched) > 1:
-            raise GitopsGenError(f"found {len(matched)} resId matches for var {var.name} (unable to disambiguate)")
+            raise GitopsGenError(
+                f"found {len(matched)} resId matches for var {var.name} (unable to disambiguate)"
+            )
         if matched:
             matched[0].ref_vars.append(var.name)
 
@@ -97,12 +112,15 @@ def resolve(resources: list[Resource], config: fsp.Config) -> None:
     for var in config.vars:
         holder = next((r for r in resources if var.name in r.ref_vars), None)
         if holder is None:
-            raise GitopsGenError(f"var '{var.name}' cannot be mapped to a field in the set of known resources")
+            raise GitopsGenError(
+                f"var '{var.name}' cannot be mapped to a field in the set of known resources"
+            )
         try:
             values[var.name] = _field_value(holder.obj, var.field_path)
         except KeyError:
-            raise GitopsGenError(f"field specified in var '{var.name}' ({var.field_path}) not found in "
-                                 "corresponding resource") from None
+            raise GitopsGenError(
+                f"field specified in var '{var.name}' ({var.field_path}) not found in corresponding resource"
+            ) from None
     for res in resources:
         for spec in config.var_reference:
             apply_fieldspec(res.obj, spec, _setter(values))
@@ -161,7 +179,7 @@ def expand(text: str, values: dict[str, Any]) -> Any:
                 out.append("$(")
                 i += 2
                 continue
-            name = text[i + 2:close]
+            name = text[i + 2 : close]
             mapped = _primitive(values, name)
             if text == f"$({name})":
                 return mapped

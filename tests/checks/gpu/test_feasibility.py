@@ -150,7 +150,9 @@ def test_capacity_with_many_candidate_sets_stays_fast_and_sound() -> None:
         for i in range(14)
     ]
     findings = check_cluster(objects, pools)
-    assert [(f.rule, f.obj[2]) for f in findings if f.rule != "gpu-capacity-rollout"] == [("gpu-capacity-exceeded", "d5")]
+    assert [(f.rule, f.obj[2]) for f in findings if f.rule != "gpu-capacity-rollout"] == [
+        ("gpu-capacity-exceeded", "d5")
+    ]
 
 
 @pytest.mark.parametrize(

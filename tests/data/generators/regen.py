@@ -20,8 +20,9 @@ GO_POINTER = re.compile(r"&\{0x[0-9a-f]+ <nil>\}")
 
 
 def regen(case: Path, kubectl: str) -> str:
-    proc = subprocess.run([kubectl, "kustomize", str(case)], capture_output=True, text=True, check=False,
-                          timeout=120)
+    proc = subprocess.run(
+        [kubectl, "kustomize", str(case)], capture_output=True, text=True, check=False, timeout=120
+    )
     for name in ("expected.yaml", "expected_error.txt"):
         (case / name).unlink(missing_ok=True)
     if proc.returncode == 0:

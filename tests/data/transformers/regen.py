@@ -21,8 +21,9 @@ def regen(case: Path) -> str:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         raise SystemExit("kubectl not found: it is the oracle for these cases")
-    proc = subprocess.run([kubectl, "kustomize", str(case)], capture_output=True, text=True, check=False,
-                          timeout=120)
+    proc = subprocess.run(
+        [kubectl, "kustomize", str(case)], capture_output=True, text=True, check=False, timeout=120
+    )
     out, err = case / "expected.yaml", case / "expected-error.txt"
     for stale in (out, err):
         stale.unlink(missing_ok=True)

@@ -57,7 +57,9 @@ def harness_can_build(directory: Path) -> bool:
     kust = load_yaml(directory / "kustomization.yaml")
     if set(kust) - HARNESS_FIELDS:
         return False
-    return all(harness_can_build(directory / e) for e in kust.get("resources") or [] if (directory / e).is_dir())
+    return all(
+        harness_can_build(directory / e) for e in kust.get("resources") or [] if (directory / e).is_dir()
+    )
 
 
 def accumulate(directory: Path) -> list[Resource]:
@@ -127,8 +129,11 @@ def test_printed_name_suffix_is_content_hash(case: Path) -> None:
 
 
 def test_hash_after_transformers_case_is_really_checked() -> None:
-    names = [d["metadata"]["name"] for d in load_docs(DATA / "hash-after-transformers" / "expected.yaml")
-             if d["kind"] in GENERATED_KINDS]
+    names = [
+        d["metadata"]["name"]
+        for d in load_docs(DATA / "hash-after-transformers" / "expected.yaml")
+        if d["kind"] in GENERATED_KINDS
+    ]
     assert len(names) == 2 and all(HASHED_NAME.search(n) for n in names)
 
 
@@ -223,21 +228,38 @@ def test_encode_base64_round_trips_in_70_char_lines(data: bytes) -> None:
 
 
 def test_merge_options_local_wins_and_flags_only_turn_on() -> None:
-    local = {"labels": {"tier": "cpu"}, "annotations": None, "disableNameSuffixHash": False, "immutable": False}
-    glob = {"labels": {"tier": "gpu", "team": "ml"}, "annotations": {"a": "1"}, "disableNameSuffixHash": True,
-            "immutable": True}
+    local = {
+        "labels": {"tier": "cpu"},
+        "annotations": None,
+        "disableNameSuffixHash": False,
+        "immutable": False,
+    }
+    glob = {
+        "labels": {"tier": "gpu", "team": "ml"},
+        "annotations": {"a": "1"},
+        "disableNameSuffixHash": True,
+        "immutable": True,
+    }
     merged = merge_options(local, glob)
-    assert merged == {"labels": {"tier": "cpu", "team": "ml"}, "annotations": {"a": "1"},
-                      "disableNameSuffixHash": True, "immutable": True}
+    assert merged == {
+        "labels": {"tier": "cpu", "team": "ml"},
+        "annotations": {"a": "1"},
+        "disableNameSuffixHash": True,
+        "immutable": True,
+    }
     assert merge_options(None, None) is None
     assert merge_options(local, None) is local
 
 
 def test_go_json_matches_encoding_json() -> None:
-    assert go_json({"b": "<&>", "a": [1, 1.5, True, None], "c": "\u2028é\n"}) == \
-        '{"a":[1,1.5,true,null],"b":"\\u003c\\u0026\\u003e","c":"\\u2028é\\n"}'
-    assert go_json({"x": 1e21, "y": 1e-7, "z": 100000000000000000000}) == \
-        '{"x":1e+21,"y":1e-7,"z":100000000000000000000}'
+    assert (
+        go_json({"b": "<&>", "a": [1, 1.5, True, None], "c": "\u2028é\n"})
+        == '{"a":[1,1.5,true,null],"b":"\\u003c\\u0026\\u003e","c":"\\u2028é\\n"}'
+    )
+    assert (
+        go_json({"x": 1e21, "y": 1e-7, "z": 100000000000000000000})
+        == '{"x":1e+21,"y":1e-7,"z":100000000000000000000}'
+    )
 
 
 config_maps = st.fixed_dictionaries(
@@ -246,12 +268,20 @@ config_maps = st.fixed_dictionaries(
 
 
 @settings(max_examples=100, deadline=None)
-@given(config_maps, st.text(min_size=1, max_size=20), st.dictionaries(st.text(max_size=5), st.text(max_size=5)))
-def test_hash_ignores_name_labels_and_key_order(cm: dict[str, Any], name: str, labels: dict[str, str]) -> None:
+@given(
+    config_maps, st.text(min_size=1, max_size=20), st.dictionaries(st.text(max_size=5), st.text(max_size=5))
+)
+def test_hash_ignores_name_labels_and_key_order(
+    cm: dict[str, Any], name: str, labels: dict[str, str]
+) -> None:
     plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, **cm}
-    decorated = {"apiVersion": "v1", "kind": "ConfigMap", "immutable": True,
-                 "metadata": {"name": name, "labels": labels, "annotations": labels},
-                 "data": dict(reversed(list(cm["data"].items())))}
+    decorated = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "immutable": True,
+        "metadata": {"name": name, "labels": labels, "annotations": labels},
+        "data": dict(reversed(list(cm["data"].items()))),
+    }
     assert content_hash(plain) == content_hash(decorated)
     assert re.fullmatch(r"[0-9a-z]{10}", content_hash(plain))
     assert not set("013ae") & set(content_hash(plain))
@@ -278,7 +308,12 @@ def test_generated_resource_bookkeeping_stays_out_of_the_object() -> None:
     res = _generated("cfg", "merge", options={"disableNameSuffixHash": True})
     assert res.behavior == "merge" and res.needs_hash is False
     assert res.origin == Origin("k/kustomization.yaml", "generator", field="configMapGenerator")
-    assert res.obj == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"K": "v"}}
+    assert res.obj == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg"},
+        "data": {"K": "v"},
+    }
 
 
 def test_add_hash_suffixes_records_previous_id() -> None:

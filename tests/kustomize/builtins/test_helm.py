@@ -55,8 +55,13 @@ def test_build_equals_kubectl_on_the_inflated_manifests(case: str, tmp_path: Pat
     root = stage(tmp_path, case)
     ours = Engine(DiskTree(root)).render("")
     data = yaml.safe_load((root / "kustomization.yaml").read_text())
-    inflated = [d for i, spec in enumerate(data["helmCharts"]) for _, d in helm.inflate(
-        DiskTree(root), "", data.get("helmGlobals") or {}, spec, i, lambda m, n: GitopsGenError(m))]
+    inflated = [
+        d
+        for i, spec in enumerate(data["helmCharts"])
+        for _, d in helm.inflate(
+            DiskTree(root), "", data.get("helmGlobals") or {}, spec, i, lambda m, n: GitopsGenError(m)
+        )
+    ]
     (root / "inflated.yaml").write_text(emit.dump_all(inflated))
     data.pop("helmCharts")
     data.pop("helmGlobals", None)
@@ -73,10 +78,25 @@ def by_name(objs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def test_release_namespace_values_subchart_and_hooks(tmp_path: Path) -> None:
     root = stage(tmp_path, "basic")
-    objs = by_name(inflate(root, {"name": "infer", "releaseName": "rel", "namespace": "ml",
-                                  "valuesInline": {"metrics": {"port": 9500}}}))
-    assert sorted(objs) == ["ConfigMap/rel-infer", "Deployment/rel-infer", "Job/rel-infer-warmup",
-                            "Pod/rel-infer-test", "Service/rel-infer", "Service/rel-metrics"]
+    objs = by_name(
+        inflate(
+            root,
+            {
+                "name": "infer",
+                "releaseName": "rel",
+                "namespace": "ml",
+                "valuesInline": {"metrics": {"port": 9500}},
+            },
+        )
+    )
+    assert sorted(objs) == [
+        "ConfigMap/rel-infer",
+        "Deployment/rel-infer",
+        "Job/rel-infer-warmup",
+        "Pod/rel-infer-test",
+        "Service/rel-infer",
+        "Service/rel-metrics",
+    ]
     assert {o["metadata"]["namespace"] for o in objs.values()} == {"ml"}
     dep = objs["Deployment/rel-infer"]["spec"]
     assert dep["replicas"] == 1  # chart default
@@ -91,13 +111,25 @@ def test_crds_tests_and_capabilities(tmp_path: Path) -> None:
     plain = by_name(inflate(root, {"name": "infer", "releaseName": "r"}))
     assert "CustomResourceDefinition/models.infer.example.com" not in plain
     assert plain["ConfigMap/r-infer"]["data"]["HAS_MONITORING"] == "false"
-    objs = inflate(root, {"name": "infer", "releaseName": "r", "includeCRDs": True, "skipTests": True,
-                          "kubeVersion": "1.29.4", "apiVersions": ["monitoring.coreos.com/v1"]})
+    objs = inflate(
+        root,
+        {
+            "name": "infer",
+            "releaseName": "r",
+            "includeCRDs": True,
+            "skipTests": True,
+            "kubeVersion": "1.29.4",
+            "apiVersions": ["monitoring.coreos.com/v1"],
+        },
+    )
     assert objs[0]["kind"] == "CustomResourceDefinition"  # CRDs first, as helm template prints them
     named = by_name(objs)
     assert "Pod/r-infer-test" not in named and "Job/r-infer-warmup" in named
-    assert named["ConfigMap/r-infer"]["data"] == {"MODEL": "resnet50", "KUBE_VERSION": "v1.29.4",
-                                                    "HAS_MONITORING": "true"}
+    assert named["ConfigMap/r-infer"]["data"] == {
+        "MODEL": "resnet50",
+        "KUBE_VERSION": "v1.29.4",
+        "HAS_MONITORING": "true",
+    }
     hooks = by_name(inflate(root, {"name": "infer", "releaseName": "r", "skipHooks": True}))
     assert "Job/r-infer-warmup" not in hooks and "Pod/r-infer-test" not in hooks
 
@@ -108,12 +140,20 @@ def test_manifests_in_helm_install_order_then_hooks(tmp_path: Path) -> None:
     assert kinds == ["ConfigMap", "Service", "Service", "Deployment", "Pod", "Job"]
 
 
-@pytest.mark.parametrize(("merge", "replicas", "model", "count"), [
-    ("override", 9, "bert", 4), ("merge", 5, "bert", 4), ("replace", 9, "bert", 4)])
+@pytest.mark.parametrize(
+    ("merge", "replicas", "model", "count"),
+    [("override", 9, "bert", 4), ("merge", 5, "bert", 4), ("replace", 9, "bert", 4)],
+)
 def test_values_merge(tmp_path: Path, merge: str, replicas: int, model: str, count: int) -> None:
     root = stage(tmp_path, "values-merge")
-    spec = {"name": "infer", "releaseName": "m", "valuesFile": "values/base.yaml", "valuesMerge": merge,
-            "valuesInline": {"replicas": 9, "model": "bert"}, "additionalValuesFiles": ["values/prod.yaml"]}
+    spec = {
+        "name": "infer",
+        "releaseName": "m",
+        "valuesFile": "values/base.yaml",
+        "valuesMerge": merge,
+        "valuesInline": {"replicas": 9, "model": "bert"},
+        "additionalValuesFiles": ["values/prod.yaml"],
+    }
     dep = by_name(inflate(root, spec))["Deployment/m-infer"]["spec"]
     container = dep["template"]["spec"]["containers"][0]
     assert dep["replicas"] == replicas
@@ -135,32 +175,43 @@ def test_values_schema_error_names_the_entry(tmp_path: Path) -> None:
 def test_required_failure_points_at_the_template_line(tmp_path: Path) -> None:
     root = stage(tmp_path, "basic")
     with pytest.raises(GitopsGenError) as err:
-        inflate(root, {"name": "infer", "releaseName": "r", "valuesMerge": "replace",
-                       "valuesInline": {"model": None}})  # a null deletes the chart default
+        inflate(
+            root,
+            {"name": "infer", "releaseName": "r", "valuesMerge": "replace", "valuesInline": {"model": None}},
+        )  # a null deletes the chart default
     assert (err.value.path, err.value.line) == ("charts/infer/templates/deployment.yaml", 29)
     assert "model is required" in err.value.message
 
 
 def test_missing_chart_says_how_to_vendor_it(tmp_path: Path) -> None:
-    (tmp_path / "kustomization.yaml").write_text("helmCharts:\n- name: gpu-operator\n  repo: "
-                                                 "https://helm.ngc.nvidia.com/nvidia\n  version: v24.6.1\n"
-                                                 "  releaseName: gpu-operator\n")
+    (tmp_path / "kustomization.yaml").write_text(
+        "helmCharts:\n- name: gpu-operator\n  repo: "
+        "https://helm.ngc.nvidia.com/nvidia\n  version: v24.6.1\n"
+        "  releaseName: gpu-operator\n"
+    )
     with pytest.raises(GitopsGenError) as err:
         Engine(DiskTree(tmp_path)).render("")
     assert str(err.value) == (
         "kustomization.yaml:2:3: helmCharts[0] (gpu-operator): chart 'gpu-operator' is not vendored at "
         "charts/gpu-operator-v24.6.1/gpu-operator/ (gitops-gen never downloads): run `helm pull gpu-operator "
         "--repo https://helm.ngc.nvidia.com/nvidia --version v24.6.1 --untar --untardir "
-        "charts/gpu-operator-v24.6.1` and commit it")
+        "charts/gpu-operator-v24.6.1` and commit it"
+    )
 
 
-@pytest.mark.parametrize(("spec", "fragment"), [
-    ({"name": "infer"}, "set releaseName"),
-    ({"name": "infer", "releaseName": "r", "valuesMerge": "deep"}, "valuesMerge must be one of"),
-    ({"name": "infer", "releaseName": "r", "valuesFile": "../outside.yaml"}, "security; file '../outside.yaml'"),
-    ({"name": "infer", "releaseName": "r", "chart": "x"}, "unknown field 'chart'"),
-    ({"name": "infer", "releaseName": "r", "kubeVersion": "1.20.0"}, "kubeVersion"),
-])
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ({"name": "infer"}, "set releaseName"),
+        ({"name": "infer", "releaseName": "r", "valuesMerge": "deep"}, "valuesMerge must be one of"),
+        (
+            {"name": "infer", "releaseName": "r", "valuesFile": "../outside.yaml"},
+            "security; file '../outside.yaml'",
+        ),
+        ({"name": "infer", "releaseName": "r", "chart": "x"}, "unknown field 'chart'"),
+        ({"name": "infer", "releaseName": "r", "kubeVersion": "1.20.0"}, "kubeVersion"),
+    ],
+)
 def test_bad_entries(tmp_path: Path, spec: dict[str, Any], fragment: str) -> None:
     root = stage(tmp_path, "basic")
     with pytest.raises(GitopsGenError) as err:
@@ -184,12 +235,23 @@ def test_no_backend_is_one_line_naming_both(monkeypatch: pytest.MonkeyPatch, tmp
         helm.use_command(None)
 
 
-@pytest.mark.parametrize(("version", "constraint", "ok"), [
-    ("1.29.4", ">=1.25.0-0", True), ("1.20.0", ">=1.25.0-0", False), ("v1.30.0", ">= 1.19.0-0 < 1.31", True),
-    ("1.31.0", ">=1.19, <1.31", False), ("1.30.2", "~1.30.0", True), ("1.31.0", "~1.30", False),
-    ("1.30.0", "^1.2", True), ("2.0.0", "^1.2", False), ("1.28.0", "1.27 - 1.29", True),
-    ("1.30.0", "<1.20 || >=1.30", True), ("1.30.0", "1.30.x", True), ("1.29.0", "!=1.29.0", False),
-])
+@pytest.mark.parametrize(
+    ("version", "constraint", "ok"),
+    [
+        ("1.29.4", ">=1.25.0-0", True),
+        ("1.20.0", ">=1.25.0-0", False),
+        ("v1.30.0", ">= 1.19.0-0 < 1.31", True),
+        ("1.31.0", ">=1.19, <1.31", False),
+        ("1.30.2", "~1.30.0", True),
+        ("1.31.0", "~1.30", False),
+        ("1.30.0", "^1.2", True),
+        ("2.0.0", "^1.2", False),
+        ("1.28.0", "1.27 - 1.29", True),
+        ("1.30.0", "<1.20 || >=1.30", True),
+        ("1.30.0", "1.30.x", True),
+        ("1.29.0", "!=1.29.0", False),
+    ],
+)
 def test_kube_version_constraints(version: str, constraint: str, ok: bool) -> None:
     assert helm.semver_satisfies(version, constraint) is ok
 
@@ -198,22 +260,37 @@ def test_helm_command_backend_runs_helm_template(tmp_path: Path) -> None:
     """--helm-command: the arguments kustomize would give `helm template`, and its output parsed."""
     root = stage(tmp_path, "basic")
     fake = tmp_path / "helm"
-    fake.write_text("#!/bin/sh\n"
-                    f"printf '%s\\n' \"$@\" > {tmp_path}/args\n"
-                    "printf -- '---\\n# Source: infer/crds/models.yaml\\napiVersion: v1\\nkind: ConfigMap\\n"
-                    "metadata:\\n  name: crd-like\\n---\\n# Source: infer/templates/cm.yaml\\napiVersion: v1\\n"
-                    "kind: ConfigMap\\nmetadata:\\n  name: from-binary\\n'\n")
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"printf '%s\\n' \"$@\" > {tmp_path}/args\n"
+        "printf -- '---\\n# Source: infer/crds/models.yaml\\napiVersion: v1\\nkind: ConfigMap\\n"
+        "metadata:\\n  name: crd-like\\n---\\n# Source: infer/templates/cm.yaml\\napiVersion: v1\\n"
+        "kind: ConfigMap\\nmetadata:\\n  name: from-binary\\n'\n"
+    )
     fake.chmod(0o755)
     helm.use_command(str(fake))
     try:
-        out = helm.inflate(DiskTree(root), "", {}, {"name": "infer", "releaseName": "r", "namespace": "ml",
-                                                    "includeCRDs": True, "kubeVersion": "1.29.0",
-                                                    "apiVersions": ["x.io/v1"]}, 0,
-                           lambda m, n: GitopsGenError(m))
+        out = helm.inflate(
+            DiskTree(root),
+            "",
+            {},
+            {
+                "name": "infer",
+                "releaseName": "r",
+                "namespace": "ml",
+                "includeCRDs": True,
+                "kubeVersion": "1.29.0",
+                "apiVersions": ["x.io/v1"],
+            },
+            0,
+            lambda m, n: GitopsGenError(m),
+        )
     finally:
         helm.use_command(None)
     assert [(src, doc["metadata"]["name"]) for src, doc in out] == [
-        ("charts/infer/crds/models.yaml", "crd-like"), ("charts/infer/templates/cm.yaml", "from-binary")]
+        ("charts/infer/crds/models.yaml", "crd-like"),
+        ("charts/infer/templates/cm.yaml", "from-binary"),
+    ]
     args = (tmp_path / "args").read_text().splitlines()
     assert args[:2] == ["template", "r"] and args[3:7] == ["--namespace", "ml", "-f", args[6]]
     assert args[7:] == ["--api-versions=x.io/v1", "--kube-version=1.29.0", "--include-crds"]

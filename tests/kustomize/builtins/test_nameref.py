@@ -23,11 +23,15 @@ def test_case(name: str) -> None:
 
 def res(kind: str, name: str, namespace: str = "", api_version: str = "v1", **fields: Any) -> Resource:
     md = {"name": name, **({"namespace": namespace} if namespace else {})}
-    return Resource({"apiVersion": api_version, "kind": kind, "metadata": md, **fields}, Origin("t", "resource"))
+    return Resource(
+        {"apiVersion": api_version, "kind": kind, "metadata": md, **fields}, Origin("t", "resource")
+    )
 
 
 def deployment(name: str, config: str, namespace: str = "") -> Resource:
-    spec = {"template": {"spec": {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": config}}]}]}}}
+    spec = {
+        "template": {"spec": {"containers": [{"name": "c", "envFrom": [{"configMapRef": {"name": config}}]}]}}
+    }
     return res("Deployment", name, namespace, "apps/v1", spec=spec)
 
 
@@ -67,8 +71,12 @@ def test_differently_named_candidates_are_ambiguous() -> None:
 
 def test_same_named_candidates_take_the_first() -> None:
     a, b = res("ConfigMap", "cfg"), res("ConfigMap", "cfg", "x")
-    role = res("ClusterRole", "r", api_version="rbac.authorization.k8s.io/v1",
-               rules=[{"resourceNames": ["cfg", "other"], "verbs": ["get"]}])
+    role = res(
+        "ClusterRole",
+        "r",
+        api_version="rbac.authorization.k8s.io/v1",
+        rules=[{"resourceNames": ["cfg", "other"], "verbs": ["get"]}],
+    )
     apply_name_affix([a, b], prefix="p-")
     # Two candidates and a referrer without their prefix: the strict affix check drops both.
     fix_name_references([a, b, role])
@@ -91,8 +99,12 @@ def test_prefix_history_breaks_ties() -> None:
 def test_role_ref_kind_is_respected() -> None:
     group = "rbac.authorization.k8s.io/v1"
     role, crole = res("Role", "reader", api_version=group), res("ClusterRole", "reader", api_version=group)
-    rb = res("RoleBinding", "rb", api_version=group,
-             roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "reader"})
+    rb = res(
+        "RoleBinding",
+        "rb",
+        api_version=group,
+        roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "reader"},
+    )
     apply_name_affix([role], prefix="ns-")
     apply_name_affix([crole], prefix="cluster-")
     fix_name_references([role, crole, rb])
@@ -101,10 +113,16 @@ def test_role_ref_kind_is_respected() -> None:
 
 def test_subject_maps_get_name_and_namespace() -> None:
     sa = res("ServiceAccount", "triton")
-    crb = res("ClusterRoleBinding", "crb", api_version="rbac.authorization.k8s.io/v1",
-              subjects=[{"kind": "ServiceAccount", "name": "triton", "namespace": "default"},
-                        {"kind": "ServiceAccount", "name": "triton", "namespace": ""},
-                        {"kind": "ServiceAccount", "name": "triton"}])
+    crb = res(
+        "ClusterRoleBinding",
+        "crb",
+        api_version="rbac.authorization.k8s.io/v1",
+        subjects=[
+            {"kind": "ServiceAccount", "name": "triton", "namespace": "default"},
+            {"kind": "ServiceAccount", "name": "triton", "namespace": ""},
+            {"kind": "ServiceAccount", "name": "triton"},
+        ],
+    )
     apply_namespace([sa], "serving")
     fix_name_references([sa, crb])
     # "default" finds it by its original namespace; "" matches no namespace; no namespace: any.
@@ -117,8 +135,12 @@ def test_subject_maps_get_name_and_namespace() -> None:
 
 def test_map_without_name_is_an_error() -> None:
     svc = res("Service", "hook")
-    hook = res("ValidatingWebhookConfiguration", "v", api_version="admissionregistration.k8s.io/v1",
-               webhooks=[{"name": "w", "clientConfig": {"service": {"namespace": "default"}}}])
+    hook = res(
+        "ValidatingWebhookConfiguration",
+        "v",
+        api_version="admissionregistration.k8s.io/v1",
+        webhooks=[{"name": "w", "clientConfig": {"service": {"namespace": "default"}}}],
+    )
     apply_name_affix([svc], prefix="p-")
     with pytest.raises(GitopsGenError, match="no 'name' field"):
         fix_name_references([svc, hook])

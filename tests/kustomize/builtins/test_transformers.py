@@ -51,8 +51,13 @@ def build_dir(directory: Path) -> list[Resource]:
     if kust.get("nameSuffix"):
         transformers.apply_name_affix(ra, suffix=kust["nameSuffix"])
     for label in kust.get("labels", []):
-        transformers.apply_labels(ra, label.get("pairs") or {}, bool(label.get("includeSelectors")),
-                                  bool(label.get("includeTemplates")), label.get("fields"))
+        transformers.apply_labels(
+            ra,
+            label.get("pairs") or {},
+            bool(label.get("includeSelectors")),
+            bool(label.get("includeTemplates")),
+            label.get("fields"),
+        )
     if kust.get("commonLabels"):
         transformers.apply_labels(ra, kust["commonLabels"], True, True)
     if kust.get("commonAnnotations"):
@@ -67,7 +72,11 @@ def build_dir(directory: Path) -> list[Resource]:
 def legacy_key(res: Resource) -> tuple[int, str, str]:
     group, version, kind = res.gvk()
     gvk = fieldspecs.Gvk(group, version, kind)
-    return fieldspecs.KIND_ORDER.get(kind, 0), gvk.sort_key()[1], f"{res.namespace or '~X'}|{res.name or '~N'}"
+    return (
+        fieldspecs.KIND_ORDER.get(kind, 0),
+        gvk.sort_key()[1],
+        f"{res.namespace or '~X'}|{res.name or '~N'}",
+    )
 
 
 def build(directory: Path) -> list[dict[str, Any]]:
@@ -87,8 +96,8 @@ ERROR_PHRASES = {
     "labels_nonstring_error": "string",
     "namespace_conflict_error": "namespace transformation produces ID conflict",
     "replicas_custom_kind_error": "resource with name llm-serve does not match a config with the following GVK "
-                                  "[Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] "
-                                  "ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]",
+    "[Deployment.[noVer].[noGrp] StatefulSet.[noVer].[noGrp] "
+    "ReplicaSet.[noVer].[noGrp] ReplicationController.[noVer].[noGrp]]",
     "replicas_missing_error": "resource with name nope does not match",
 }
 
@@ -105,8 +114,9 @@ def run_case(name: str) -> None:
         return
     got = build(directory)
     want = expected(directory)
-    assert [(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in got] == \
-        [(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in want]
+    assert [(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in got] == [
+        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in want
+    ]
     for g, w in zip(got, want, strict=True):
         assert g == w, f"{w['kind']}/{w['metadata']['name']} differs"
 
@@ -118,7 +128,9 @@ def test_case(name: str) -> None:
 
 def test_enough_cases() -> None:
     assert len(CASES) >= 35
-    assert all((DATA / c / "expected.yaml").exists() or (DATA / c / "expected-error.txt").exists() for c in CASES)
+    assert all(
+        (DATA / c / "expected.yaml").exists() or (DATA / c / "expected-error.txt").exists() for c in CASES
+    )
 
 
 # --------------------------------------------------------------------------------- focused unit tests
@@ -162,7 +174,9 @@ def test_walker_errors_on_scalar_midway() -> None:
 
 
 def test_prefix_records_previous_ids_and_affixes() -> None:
-    res = Resource({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}, Origin("x", "resource"))
+    res = Resource(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}, Origin("x", "resource")
+    )
     transformers.apply_name_affix([res], prefix="a-", suffix="-z")
     transformers.apply_name_affix([res], prefix="b-")
     assert res.name == "b-a-cfg-z"
