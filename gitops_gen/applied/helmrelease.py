@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from gitops_gen.applied.model import Applied, Sync
+from gitops_gen.applied.model import Applied, Sync, find_object
 from gitops_gen.applied.rules import HELMRELEASE_NOT_EXPANDED
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.kustomize.builtins import helm
@@ -85,18 +85,6 @@ def kind_line(tree: Tree, res: Resource) -> int:
     return 1
 
 
-def find(objs: list[dict[str, Any]], kind: str, name: str, namespace: str) -> dict[str, Any] | None:
-    for obj in objs:
-        meta = obj.get("metadata") or {}
-        if (
-            obj.get("kind") == kind
-            and meta.get("name") == name
-            and meta.get("namespace", namespace) == namespace
-        ):
-            return obj
-    return None
-
-
 def chart_source(
     tree: Tree, sync: Sync | None, release: dict[str, Any], objs: list[dict[str, Any]], config: dict[str, Any]
 ) -> tuple[str, str]:
@@ -122,7 +110,7 @@ def chart_source(
             raise NotExpanded(f"{label}: no chart at {chart_name!r} in the repository")
         return path, ""
     if kind == "HelmRepository":
-        repo = find(objs, "HelmRepository", str(name), namespace)
+        repo = find_object(objs, "HelmRepository", str(name), namespace)
         url = str(((repo or {}).get("spec") or {}).get("url") or "")
         if not url:
             raise NotExpanded(f"{label}: the HelmRepository is not in this cluster's render")
@@ -188,7 +176,7 @@ def release_values(
             values = helm.merge_values(values, docs[0])
     for ref in spec.get("valuesFrom") or []:
         kind, name = ref.get("kind"), ref.get("name")
-        obj = find(objs, str(kind), str(name), namespace)
+        obj = find_object(objs, str(kind), str(name), namespace)
         key = ref.get("valuesKey") or "values.yaml"
         text = source_values(obj, key) if obj is not None else None
         if text is None:

@@ -32,3 +32,16 @@ class Applied:
 
 
 Expander = Callable[[Tree, "Sync | None", list[Resource]], Applied]
+
+
+def find_object(objs: list[dict[str, Any]], kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+    """The object KIND/NAME among OBJS, an object without a namespace counting as in NAMESPACE."""
+    for obj in objs:
+        meta = obj.get("metadata") or {}
+        if (
+            obj.get("kind") == kind
+            and meta.get("name") == name
+            and meta.get("namespace", namespace) == namespace
+        ):
+            return obj
+    return None

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from gitops_gen.applied import postbuild
-from gitops_gen.applied.model import Applied, Expander, Sync
+from gitops_gen.applied.model import Applied, Expander, Sync, find_object
 from gitops_gen.applied.rules import POSTBUILD_UNSET
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.layout import CONFIG_PATH
@@ -196,7 +196,7 @@ def flux_post_build(tree: Tree, sync: Sync, cluster: str, result: Applied) -> Ap
     sources = [*result.objects, *cluster_dir_objects(tree, cluster)]
     where = tree.display(sync.path)
     try:
-        values = postbuild.variables(post, lambda kind, name: find_source(sources, kind, name, namespace))
+        values = postbuild.variables(post, lambda kind, name: find_object(sources, kind, name, namespace))
     except postbuild.PostBuildError as err:
         raise GitopsGenError(f"postBuild: {err}", where) from None
     objs = result.objects
@@ -278,18 +278,6 @@ def cluster_dir_objects(tree: Tree, cluster: str) -> Iterable[dict[str, Any]]:
         except (yaml.YAMLError, GitopsGenError):
             continue  # validate reports broken YAML elsewhere
         yield from (d for d in docs if isinstance(d, dict) and d.get("kind") in ("ConfigMap", "Secret"))
-
-
-def find_source(objs: list[dict[str, Any]], kind: str, name: str, namespace: str) -> dict[str, Any] | None:
-    for obj in objs:
-        meta = obj.get("metadata") or {}
-        if (
-            obj.get("kind") == kind
-            and meta.get("name") == name
-            and meta.get("namespace", namespace) == namespace
-        ):
-            return obj
-    return None
 
 
 def set_common_metadata(res: Resource, meta: dict[str, Any]) -> Resource:
