@@ -177,6 +177,15 @@ def _render_chunk(
     return result, engine.collected[seen:]
 
 
+def _worker_signals() -> None:
+    # A forked worker inherits the CLI's SIGTERM/SIGHUP handlers; Pool.terminate stops workers with
+    # SIGTERM, so they must die on it or the pool's exit waits for them forever.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def render_parallel(
     root: Path, names: list[str], jobs: int, on_warning: Warn | None = None, applied: bool = False
 ) -> Iterator[tuple[str, str]]:
@@ -191,7 +200,7 @@ def render_parallel(
     size = max(1, -(-len(names) // (jobs * 2)))
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
     warned: set[str] = set()
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
         pending = [pool.apply_async(_render_chunk, (str(root), chunk, applied)) for chunk in chunks]
         for result in pending:
             value, warnings = result.get()
