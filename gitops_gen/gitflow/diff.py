@@ -236,13 +236,19 @@ def compare_cluster(
     return ClusterDiff(name, "changed", changes, gpu_requests(old), gpu_requests(new))
 
 
-def diff_trees(base_tree: Tree, head_tree: Tree, base: str, head: str) -> FleetDiff:
+def diff_trees(
+    base_tree: Tree, head_tree: Tree, base: str, head: str, only: frozenset[str] | None = None
+) -> FleetDiff:
+    """Every cluster's diff between two trees; ONLY restricts it to those cluster names (a shard)."""
     parse_cache, docs = ParseCache(), DocumentCache()
     old_r, new_r = Renderer(base_tree, parse_cache, docs), Renderer(head_tree, parse_cache, docs)
     old_names, new_names = set(fleet_clusters(base_tree)), set(fleet_clusters(head_tree))
+    names = old_names | new_names
+    if only is not None:
+        names &= only
     clusters: list[ClusterDiff] = []
     unchanged = 0
-    for name in sorted(old_names | new_names):
+    for name in sorted(names):
         old = old_r.objects(name, base) if name in old_names else []
         new = new_r.objects(name, head) if name in new_names else []
         if name in old_names and name in new_names and old == new:
@@ -260,17 +266,20 @@ def diff_trees(base_tree: Tree, head_tree: Tree, base: str, head: str) -> FleetD
     return FleetDiff(base, head, clusters, unchanged)
 
 
-def diff_revisions(repo: Path, base: str, head: str | None, sources: bool = False) -> FleetDiff:
+def diff_revisions(
+    repo: Path, base: str, head: str | None, sources: bool = False, only: frozenset[str] | None = None
+) -> FleetDiff:
     """The fleet diff between git revision BASE and HEAD (default: the working tree).
 
     With SOURCES each change is annotated with the files and lines that made it (markdown output).
+    ONLY restricts the diff to those cluster names (a shard); None is every cluster.
     """
     from gitops_gen.gitflow.git import open_repo
 
     grepo = open_repo(repo)
     base_tree = GitTree(grepo, base)
     head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
-    fd = diff_trees(base_tree, head_tree, base, head or "worktree")
+    fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=only)
     if sources:
         from gitops_gen.fleetview.change import capacity_changes
 

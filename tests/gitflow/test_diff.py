@@ -174,3 +174,17 @@ def test_markdown_names_the_line_that_set_each_changed_field(fleet: Path) -> Non
     code, out, _ = run(fleet, "diff", "--base", "HEAD", "--format", "markdown")
     assert code == 0
     assert "- `spec.replicas` set by `apps/private-detector/env/prod/kustomization.yaml:6`" in out
+
+
+def test_only_restricts_the_diff_to_those_clusters(fleet: Path) -> None:
+    from gitops_gen.gitflow.diff import diff_revisions
+
+    base = fleet / "apps/private-detector/base/deployment.yaml"
+    base.write_text(base.read_text().replace("periodSeconds: 10", "periodSeconds: 15"))
+    git(fleet, "commit", "-qam", "slower probe")
+    every = diff_revisions(fleet, "HEAD~1", "HEAD")
+    some = diff_revisions(fleet, "HEAD~1", "HEAD", only=frozenset({"zone-1-dev", "no-such-cluster"}))
+    assert [c.name for c in every.clusters] == ["zone-1-dev", "zone-1-prod"]
+    assert [c.name for c in some.clusters] == ["zone-1-dev"]
+    assert some.clusters[0].signature() == every.clusters[0].signature()
+    assert (every.unchanged, some.unchanged) == (1, 0)
