@@ -130,6 +130,11 @@ class EditedTree:
     def listdir(self, path: str) -> list[str]:
         return self.tree.listdir(path)
 
+    def canonical(self, path: str) -> str | None:
+        """PATH with its symlinks resolved (the engine's load restrictor asks); the edited file is its own."""
+        resolve = getattr(self.tree, "canonical", None)
+        return path if path == self.path or resolve is None else resolve(path)
+
     def display(self, path: str) -> str:
         shown = self.tree.display(path)
         return f"{shown} (as {self.tree.display(self.origin)} edits it)" if path == self.path else shown

@@ -280,6 +280,13 @@ class OverlayTree:
             return "dir"
         return self.base.kind(path)
 
+    def canonical(self, path: str) -> str | None:
+        """PATH with its symlinks resolved (the engine's load restrictor asks); new files are no links."""
+        resolve = getattr(self.base, "canonical", None)
+        if path in self.files or resolve is None:
+            return path
+        return resolve(path)
+
     def listdir(self, path: str) -> list[str]:
         names = set(self.base.listdir(path))
         prefix = f"{path}/" if path else ""

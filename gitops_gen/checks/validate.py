@@ -86,6 +86,11 @@ class ScopedTree:
     def listdir(self, path: str) -> list[str]:
         return [n for n in self.tree.listdir(path) if not self._hidden(f"{path}/{n}" if path else n)]
 
+    def canonical(self, path: str) -> str | None:
+        """PATH with its symlinks resolved (the engine's load restrictor asks)."""
+        resolve = getattr(self.tree, "canonical", None)
+        return None if self._hidden(path) else resolve(path) if resolve is not None else path
+
     def display(self, path: str) -> str:
         return self.tree.display(path)
 

@@ -109,6 +109,8 @@ class Engine:
         root = normalize(directory)
         if root is None:
             raise GitopsGenError("path escapes the repository", directory)
+        # kustomize's root is the directory with its symlinks resolved; `../x` is relative to that.
+        root = kustfile.canonical(self.tree, root)
         kust = self._kustomization(root, None)
         resources = self._accumulate_cached(root, ())
         config = self._configs.get(root, DEFAULT_CONFIG)
@@ -153,6 +155,12 @@ class Engine:
         path = kustfile.find(self.tree, directory)
         if path is None:
             msg = f"no kustomization.yaml in {self.tree.display(directory)}"
+            linked = [
+                n for n in kustfile.FILE_NAMES if self.tree.kind(posixpath.join(directory, n)) == "file"
+            ]
+            if linked:
+                # kustomize's loader reads it through the load restrictor, which refuses it unseen.
+                msg += f" ({linked[0]} is a symlink leading out of the directory, which kustomize ignores)"
             if via is not None:
                 parent, key, index = via
                 raise parent.error(msg, key, index)
@@ -189,14 +197,22 @@ class Engine:
             raise kust.error(f"{key} entry {entry!r} escapes the repository", key, index)
         return path
 
-    def _file_in_root(self, kust: Kustomization, entry: Any, key: str, index: int, *sub: str | int) -> str:
-        """kustomize's default load restrictor: files must be in or below the kustomization's directory."""
-        path = self._resolve(kust, entry, key, index)
-        if kust.dir and path != kust.dir and not path.startswith(kust.dir + "/"):
+    def _restrict(self, kust: Kustomization, entry: Any, path: str, where: tuple[str | int, ...]) -> None:
+        """kustomize's default load restrictor: a file, symlinks resolved, is in or below the kustomization's root."""
+        real = kustfile.canonical(self.tree, path)
+        if not kustfile.in_root(real, kust.dir):
+            through = "" if real == path else f" (through a symlink to {self.tree.display(real)!r})"
             raise kust.error(
-                f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index, *sub
+                f"security; file {entry!r} is not in or below {self.tree.display(kust.dir)!r}{through}",
+                *where,
             )
+
+    def _file_in_root(self, kust: Kustomization, entry: Any, key: str, index: int, *sub: str | int) -> str:
+        """A file a kustomization names, checked by the load restrictor."""
+        path = self._resolve(kust, entry, key, index)
         kind = self.tree.kind(path)
+        if kind == "file":
+            self._restrict(kust, entry, path, (key, index, *sub))
         if kind != "file":
             raise kust.error(
                 f"{key}: file {entry!r} not found" if kind is None else f"{key}: {entry!r} must be a file",
@@ -315,6 +331,7 @@ class Engine:
             path = self._resolve(kust, entry, "components", i)
             if self.tree.kind(path) != "dir":
                 raise kust.error(f"component {entry!r} is not a directory", "components", i)
+            path = kustfile.canonical(self.tree, path)
             for visited in chain:
                 if visited == path or visited.startswith(path + "/") or path == "":
                     raise kust.error(f"cycle detected: component {entry!r}", "components", i)
@@ -379,10 +396,11 @@ class Engine:
         path = self._resolve(kust, entry, key, index)
         kind = self.tree.kind(path)
         if kind == "file":
-            if kust.dir and not path.startswith(kust.dir + "/"):
-                raise kust.error(f"security; file {entry!r} is not in or below {kust.dir or '.'}", key, index)
+            self._restrict(kust, entry, path, (key, index))
             new = self._resources_from_file(path)
         elif kind == "dir":
+            # A directory is a new root, anywhere (kustomize's loader.New): only files are restricted.
+            path = kustfile.canonical(self.tree, path)
             new = self._accumulate_cached(path, chain, (kust, key, index))
         else:
             raise kust.error(f"{key} entry {entry!r}: no such file or directory", key, index)
@@ -551,6 +569,7 @@ class Engine:
             ]
         path = self._resolve(kust, entry, key, i)
         if self.tree.kind(path) == "dir":
+            path = kustfile.canonical(self.tree, path)
             return [
                 (self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))
             ]

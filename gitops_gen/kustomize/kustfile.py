@@ -74,13 +74,35 @@ class Kustomization:
 
 
 def find(tree: Tree, directory: str) -> str | None:
-    """The kustomization file in DIRECTORY, or None; several is an error (as in kustomize)."""
-    found = [name for name in FILE_NAMES if tree.kind(posixpath.join(directory, name)) == "file"]
+    """The kustomization file in DIRECTORY, or None; several is an error (as in kustomize).
+
+    kustomize reads it through the load restrictor: one that is a symlink leading out of
+    DIRECTORY counts as absent.
+    """
+    found = [
+        name
+        for name in FILE_NAMES
+        if tree.kind(posixpath.join(directory, name)) == "file"
+        and in_root(canonical(tree, posixpath.join(directory, name)), directory)
+    ]
     if len(found) > 1:
         raise GitopsGenError(
             f"found multiple kustomization files: {', '.join(found)}", tree.display(directory)
         )
     return posixpath.join(directory, found[0]) if found else None
+
+
+def canonical(tree: Tree, path: str) -> str:
+    """PATH with its symlinks resolved, where the tree can say (missing paths stay as they are)."""
+    resolve = getattr(tree, "canonical", None)
+    found = resolve(path) if resolve is not None else None
+    return path if found is None else found
+
+
+def in_root(path: str, root: str) -> bool:
+    """kustomize's RestrictionRootOnly: PATH (resolved) is a file in or below ROOT (resolved)."""
+    parent = posixpath.dirname(path)
+    return not root or parent == root or parent.startswith(root + "/")
 
 
 _SIMPLE_PATH = re.compile(r"(?:\.\./)+[A-Za-z0-9][A-Za-z0-9._/-]*|[A-Za-z][A-Za-z0-9_-]*\.yaml")

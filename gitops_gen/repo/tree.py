@@ -133,6 +133,13 @@ class DiskTree:
         """PATH with symlinks resolved (as the repository-relative path when it cannot be)."""
         return self._real(path) or path
 
+    def canonical(self, path: str) -> str | None:
+        """PATH with every symlink in it resolved, repository-relative; None if it does not exist."""
+        real = self._real(path)
+        if real is None:
+            return None
+        return "" if real == self._root_s else real[len(self._prefix) :]
+
     def display(self, path: str) -> str:
         if self.display_from is not None:
             return os.path.relpath(self.root / path, self.display_from)
@@ -156,6 +163,7 @@ class GitTree:
             ) from None
         self.rev = rev
         self._root = self.commit.tree
+        self._canonical: dict[str, str | None] = {}
 
     def _entry(self, path: str, depth: int = 0) -> Any | None:
         if depth > 40:
@@ -186,6 +194,37 @@ class GitTree:
                 rest = "/".join([resolved, *parts[i + 1 :]]) if i + 1 < len(parts) else resolved
                 return self._entry(rest, depth + 1)
         return node
+
+    def canonical(self, path: str, depth: int = 0) -> str | None:
+        """PATH with every symlink in it resolved, repository-relative; None if it does not exist."""
+        if path in self._canonical:
+            return self._canonical[path]
+        if depth > 40:
+            raise GitopsGenError("too many levels of symlinks", self.display(path))
+        node = self._root
+        parts = path.split("/") if path else []
+        found: str | None = path
+        for i, part in enumerate(parts):
+            try:
+                node = node[part] if node.type == "tree" else None
+            except KeyError:
+                node = None
+            except (ValueError, OSError):
+                raise self._missing(path) from None
+            if node is None:
+                found = None
+                break
+            if node.mode & 0o170000 == 0o120000:
+                target = node.data_stream.read().decode("utf-8", "surrogateescape")
+                parent = "/".join(parts[:i])
+                resolved = normalize(target, parent) if not target.startswith("/") else None
+                if resolved is None:
+                    raise GitopsGenError("path escapes the repository through a symlink", self.display(path))
+                rest = normalize("/".join(parts[i + 1 :]), resolved) if i + 1 < len(parts) else resolved
+                found = None if rest is None else self.canonical(rest, depth + 1)
+                break
+        self._canonical[path] = found
+        return found
 
     def read(self, path: str) -> bytes:
         entry = self._entry(path)
