@@ -631,7 +631,16 @@ class Engine:
                 )
             elif kind == "NamespaceTransformer":
                 namespace = (plugin.get("metadata") or {}).get("namespace") or ""
-                tf.apply_namespace(ra, namespace, replace(config, namespace=specs))
+                unset_only = plugin.get("unsetOnly", False)
+                if not isinstance(unset_only, bool):
+                    raise GitopsGenError("unsetOnly must be true or false", display)
+                tf.apply_namespace(
+                    ra,
+                    namespace,
+                    replace(config, namespace=specs),
+                    unset_only,
+                    str(plugin.get("setRoleBindingSubjects") or "defaultOnly"),
+                )
             elif kind == "ImageTagTransformer":
                 tf.apply_image(ra, plugin.get("imageTag") or {}, replace(config, images=specs))
             elif kind == "ReplicaCountTransformer":

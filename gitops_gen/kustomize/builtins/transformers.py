@@ -105,10 +105,17 @@ def _yaml_type(value: Any) -> str:
 
 
 # -------------------------------------------------------------------------------------------- namespace
+SUBJECT_MODES = ("defaultOnly", "allServiceAccounts", "none")
+
+
 def apply_namespace(
-    resources: list[Resource], namespace: str, config: fsp.Config = fsp.DEFAULT_CONFIG
+    resources: list[Resource],
+    namespace: str,
+    config: fsp.Config = fsp.DEFAULT_CONFIG,
+    unset_only: bool = False,
+    subjects: str = "defaultOnly",
 ) -> None:
-    """The kustomization ``namespace:`` field (NamespaceTransformer, default options).
+    """The kustomization ``namespace:`` field (NamespaceTransformer; its plugin options as arguments).
 
     - metadata.namespace is set (created) on every kind not known to be cluster scoped;
     - a Namespace object with apiVersion ``v1`` is renamed to NAMESPACE;
@@ -117,7 +124,15 @@ def apply_namespace(
     - APIService spec.service.namespace (created) and CRD conversion webhook service namespace.
     Every resource gets a previous id first, renamed or not. Two resources ending up with the
     same id is an error.
+
+    UNSET_ONLY sets only fields that are absent, null or empty; SUBJECTS says which binding
+    subjects get the namespace: those named default, every ServiceAccount, or none.
     """
+    if subjects not in SUBJECT_MODES:
+        raise GitopsGenError(
+            f"invalid value {subjects!r} for setRoleBindingSubjects: must be one of "
+            '"defaultOnly", "none" or "allServiceAccounts"'
+        )
     if not namespace:
         return
     specs_v1 = [s for s in config.namespace if s.path != "metadata/namespace" or s.gvk.kind]
@@ -131,10 +146,12 @@ def apply_namespace(
         res.store_previous_id()
         obj = res.obj
         setter = _set_scalar(namespace, "namespace")
+        if unset_only:
+            setter = _if_empty(setter)
         if not res.is_cluster_scoped():
             apply_fieldspec(obj, FieldSpec("metadata/namespace", create=True), setter, SCALAR)
         if res.kind in ("RoleBinding", "ClusterRoleBinding"):
-            _namespace_default_subjects(obj, namespace)
+            _namespace_subjects(obj, subjects, setter)
         _apply_all(res, specs_v1 if obj.get("apiVersion") == "v1" else specs_other, setter, SCALAR)
         after = _id_key(res)
         ids[before] -= 1
@@ -153,15 +170,28 @@ def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
     return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
 
 
-def _namespace_default_subjects(obj: dict[str, Any], namespace: str) -> None:
+def _if_empty(setter: fsp.Setter) -> fsp.Setter:
+    """kustomize's SetEntryIfEmpty: a field holding a non-empty scalar keeps it."""
+
+    def set_if_empty(parent: dict[str, Any], key: str) -> None:
+        value = parent.get(key)
+        if value is None or value == "" or isinstance(value, dict | list):
+            setter(parent, key)
+
+    return set_if_empty
+
+
+def _namespace_subjects(obj: dict[str, Any], mode: str, setter: fsp.Setter) -> None:
     subjects = obj.get("subjects")
-    if subjects is None:
+    if subjects is None or mode == "none":
         return
     if not isinstance(subjects, list):
         raise GitopsGenError(f"{fsp.describe(obj)}: subjects must be a list")
+    field, wanted = ("kind", "ServiceAccount") if mode == "allServiceAccounts" else ("name", "default")
     for subject in subjects:
-        if isinstance(subject, dict) and subject.get("name") == "default":
-            subject["namespace"] = namespace
+        if isinstance(subject, dict) and subject.get(field) == wanted:
+            subject.setdefault("namespace", "")
+            setter(subject, "namespace")
 
 
 # ------------------------------------------------------------------------------------------ name affix
