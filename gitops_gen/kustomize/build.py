@@ -318,7 +318,7 @@ class Engine:
             lineage = (*lineage, ("helm", kust.dir))
             with self._blame(kust, "helmCharts"):
                 generators.absorb(ra, helm.resources(self.tree, kust, _checked_objects))
-        for i, entry in enumerate(kust.get_list("generators")):
+        for i, entry in _inline_first(kust.get_list("generators")):
             lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))
             for display, plugin in self._plugin_configs(kust, entry, i, "generators"):
                 synth = _generator_entry(plugin, display)
@@ -555,7 +555,7 @@ class Engine:
             self._record(ra, self._origin(kust, key, index, sub))
         if kust.get_list("replacements"):
             self._replacements(kust, ra)
-        for i, entry in enumerate(kust.get_list("transformers")):
+        for i, entry in _inline_first(kust.get_list("transformers")):
             for display, plugin in self._plugin_configs(kust, entry, i):
                 self._run_plugin(kust, display, plugin, ra, config)
 
@@ -563,7 +563,7 @@ class Engine:
         self, kust: Kustomization, entry: Any, i: int, key: str = "transformers"
     ) -> list[tuple[str, dict[str, Any]]]:
         """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization."""
-        if isinstance(entry, str) and "\n" in entry.strip():
+        if _is_inline(entry):
             return [
                 (kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)
             ]
@@ -912,6 +912,16 @@ def _generator_entry(plugin: dict[str, Any], display: str) -> dict[str, Any]:
     if md.get("namespace"):
         entry["namespace"] = md["namespace"]
     return {GENERATOR_FIELDS[str(kind)]: [entry]}
+
+
+def _is_inline(entry: Any) -> bool:
+    return isinstance(entry, str) and "\n" in entry.strip()
+
+
+def _inline_first(entries: list[Any]) -> list[tuple[int, Any]]:
+    """kustomize runs the inline plugin configs of `transformers`/`generators` first, then the files."""
+    indexed = list(enumerate(entries))
+    return [e for e in indexed if _is_inline(e[1])] + [e for e in indexed if not _is_inline(e[1])]
 
 
 def _has_null_value(node: Any) -> bool:
