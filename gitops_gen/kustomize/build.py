@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from gitops_gen.errors import GitopsGenError
-from gitops_gen.kustomize import kustfile
+from gitops_gen.kustomize import buildmeta, kustfile
 from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config, parse_specs
 from gitops_gen.kustomize.kustfile import Kustomization
 from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
@@ -102,6 +102,10 @@ class Engine:
         self._warned: set[str] = set()
         self.collected: list[str] = []  # warnings, in the order they arose
         self.files_read: set[str] = set()
+        # The top kustomization's buildMetadata options while origins are tracked (None: off), and
+        # where the kustomization being built sits relative to the directory being accumulated.
+        self._meta: frozenset[str] | None = None
+        self._prefix = ""
 
     # ------------------------------------------------------------------ public API
     def build(self, directory: str) -> list[Resource]:
@@ -112,6 +116,8 @@ class Engine:
         # kustomize's root is the directory with its symlinks resolved; `../x` is relative to that.
         root = kustfile.canonical(self.tree, root)
         kust = self._kustomization(root, None)
+        if kust.data.get("buildMetadata") and self._meta is None:
+            return self._tracking(kust).build(directory)
         resources = self._accumulate_cached(root, ())
         config = self._configs.get(root, DEFAULT_CONFIG)
         from gitops_gen.kustomize.builtins import generators, nameref
@@ -128,11 +134,29 @@ class Engine:
                 self._record(resources, Origin(kust.path, "transformer", field="vars"))
         resources = [r for r in resources if not _is_local(r)]
         for res in resources:
-            strip_build_annotations(res.obj)
+            if self._meta is not None:
+                buildmeta.finish(res.obj, self._meta)
+            strip_build_annotations(res.obj, keep=self._meta is not None)
         order = kust.data.get("sortOptions", {}) or {}
         if order.get("order", "legacy") == "legacy":
             resources.sort(key=legacy_sort_key(order.get("legacySortOptions")))
+        if self._meta is not None and buildmeta.MANAGED_BY_OPTION in self._meta:
+            buildmeta.label_managed(resources)
         return resources
+
+    def _tracking(self, kust: Kustomization) -> Engine:
+        """An engine for a build whose kustomization has buildMetadata: it tracks origins from the start.
+
+        Its own caches: results holding origin annotations must not mix with plain ones.
+        """
+        options = kust.data["buildMetadata"]
+        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+            raise kust.error("buildMetadata must be a list of strings", "buildMetadata")
+        engine = Engine(self.tree, trace=self.trace, parse_cache=self.parse_cache, warnings=self.warnings)
+        engine.on_warning, engine._warned, engine.collected = self.on_warning, self._warned, self.collected
+        engine._kusts, engine.files_read = self._kusts, self.files_read
+        engine._meta = frozenset(options)
+        return engine
 
     def render(self, directory: str) -> str:
         from gitops_gen.repo import emit
@@ -167,6 +191,7 @@ class Engine:
             raise GitopsGenError(msg, self.tree.display(directory))
         kust = kustfile.load(self.tree, directory, self._read(path), path)
         kust.path = self.tree.display(path)
+        kust.file_name = posixpath.basename(path)
         if self.warnings:
             for message in kustfile.deprecations(kust):
                 # Like kustomize, once per kustomization; a fleet render says each thing once
@@ -266,7 +291,12 @@ class Engine:
                 if hit is not None:
                     built, self._configs[directory] = hit
             if built is None:
-                result, config = self._target(kust, [], (*chain, directory), (), DEFAULT_CONFIG)
+                # Origins inside a directory are relative to it; the kustomization naming it re-roots them.
+                saved, self._prefix = self._prefix, ""
+                try:
+                    result, config = self._target(kust, [], (*chain, directory), (), DEFAULT_CONFIG)
+                finally:
+                    self._prefix = saved
                 built = freeze(result)
                 self._built[directory] = built
                 self._configs[directory] = config
@@ -307,6 +337,11 @@ class Engine:
             lineage = (*lineage, ("generators", kust.dir))
             with self._blame(kust, "configMapGenerator"):
                 generated = generators.generate(kust.data, self._reader(kust), kust.path)
+                if self._meta is not None:
+                    for res in generated:
+                        kind = buildmeta.GENERATOR_KINDS.get(res.kind, res.kind)
+                        origin = buildmeta.configured(self._here(kust), "builtin", kind)
+                        buildmeta.set_origin(res, origin, overwrite=False)
                 if self.trace:
                     for res in generated:
                         res.history = []
@@ -317,15 +352,24 @@ class Engine:
 
             lineage = (*lineage, ("helm", kust.dir))
             with self._blame(kust, "helmCharts"):
-                generators.absorb(ra, helm.resources(self.tree, kust, _checked_objects))
+                charts = helm.resources(self.tree, kust, _checked_objects)
+                if self._meta is not None:
+                    origin = buildmeta.configured(self._here(kust), "builtin", "HelmChartInflationGenerator")
+                    for res in charts:
+                        buildmeta.set_origin(res, origin, overwrite=False)
+                generators.absorb(ra, charts)
         for i, entry in _inline_first(kust.get_list("generators")):
             lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))
-            for display, plugin in self._plugin_configs(kust, entry, i, "generators"):
+            for display, plugin, where in self._plugin_configs(kust, entry, i, "generators"):
                 synth = _generator_entry(plugin, display)
                 with self._blame(
                     Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False), None
                 ):
-                    generators.absorb(ra, generators.generate(synth, self._reader(kust), display))
+                    generated = generators.generate(synth, self._reader(kust), display)
+                    if self._meta is not None:
+                        for res in generated:
+                            buildmeta.set_origin(res, buildmeta.plugin_origin(plugin, where), overwrite=False)
+                    generators.absorb(ra, generated)
 
         for i, entry in enumerate(kust.get_list("components")):
             path = self._resolve(kust, entry, "components", i)
@@ -343,7 +387,11 @@ class Engine:
                     "components",
                     i,
                 )
-            ra, config = self._component(comp, ra, (*chain, path), lineage, config)
+            saved, self._prefix = self._prefix, buildmeta.join(self._prefix, entry)
+            try:
+                ra, config = self._component(comp, ra, (*chain, path), lineage, config)
+            finally:
+                self._prefix = saved
             lineage = (*lineage, ("component", path))
 
         self._transform(kust, ra, config)
@@ -369,7 +417,7 @@ class Engine:
         The key is the component's directory plus the lineage of its input, so a hit gives
         exactly what running it would give. Traced builds always run it, to record every step.
         """
-        if self.trace:
+        if self.trace or self._meta is not None:
             return self._target(comp, ra, chain, lineage, config)
         # The lineage fixes the accumulated config except for the parent's own `configurations`.
         key: tuple[Any, ...] = (
@@ -398,10 +446,15 @@ class Engine:
         if kind == "file":
             self._restrict(kust, entry, path, (key, index))
             new = self._resources_from_file(path)
+            if self._meta is not None:
+                for res in new:
+                    buildmeta.set_origin(res, {"path": buildmeta.join(self._prefix, entry)})
         elif kind == "dir":
             # A directory is a new root, anywhere (kustomize's loader.New): only files are restricted.
             path = kustfile.canonical(self.tree, path)
             new = self._accumulate_cached(path, chain, (kust, key, index))
+            if self._meta is not None:
+                buildmeta.reroot(new, buildmeta.join(self._prefix, entry))
         else:
             raise kust.error(f"{key} entry {entry!r}: no such file or directory", key, index)
         append_all(ra, new, seen, lambda msg: kust.error(msg, key, index))
@@ -481,8 +534,17 @@ class Engine:
                 config = config.merge(parse_config(docs[0] if docs else None, self.tree.display(path)))
         return config
 
-    def _transform(self, kust: Kustomization, ra: list[Resource], config: Config) -> None:
+    def _here(self, kust: Kustomization) -> str:
+        """KUST's file as an origin names it: relative to the kustomization being accumulated."""
+        return buildmeta.join(self._prefix, kust.file_name)
+
+    def _transform(self, kust: Kustomization, ra: list[Resource], config: Config, mark: bool = True) -> None:
+        """KUST's transformer fields in kustomize's order; MARK: record each builtin's run (buildMetadata)."""
         from gitops_gen.kustomize.builtins import transformers as tf
+
+        def ran(kind: str) -> None:
+            if mark and self._meta is not None:
+                buildmeta.mark(ra, buildmeta.configured(self._here(kust), "builtin", kind))
 
         data = kust.data
         for i, entry in enumerate(kust.get_list("patchesStrategicMerge")):
@@ -492,21 +554,27 @@ class Engine:
                     apply_smp(ra, [target], patch, allow_name=False, allow_kind=False)
                 self._record([target], origin, force=True)
             _drop_empties(ra)
+        if kust.get_list("patchesStrategicMerge"):
+            ran("PatchStrategicMergeTransformer")
         for i, entry in enumerate(kust.get_list("patches")):
             self._patch(kust, entry, i, ra)
+            ran("PatchTransformer")
             _drop_empties(ra)
         if data.get("namespace"):
             with self._blame(kust, "namespace"):
                 tf.apply_namespace(ra, data["namespace"], config)
             self._record(ra, self._origin(kust, "namespace"))
+            ran("NamespaceTransformer")
         if data.get("namePrefix"):
             with self._blame(kust, "namePrefix"):
                 tf.apply_name_affix(ra, prefix=data["namePrefix"], config=config)
             self._record(ra, self._origin(kust, "namePrefix"))
+            ran("PrefixTransformer")
         if data.get("nameSuffix"):
             with self._blame(kust, "nameSuffix"):
                 tf.apply_name_affix(ra, suffix=data["nameSuffix"], config=config)
             self._record(ra, self._origin(kust, "nameSuffix"))
+            ran("SuffixTransformer")
         for i, label in enumerate(kust.get_list("labels")):
             unknown = set(label) - {"pairs", "includeSelectors", "includeTemplates", "fields"}
             if unknown:
@@ -524,16 +592,22 @@ class Engine:
                     config,
                 )
             self._record(ra, self._origin(kust, "labels", i))
+            ran("LabelTransformer")
         if data.get("commonLabels"):
             with self._blame(kust, "commonLabels"):
                 tf.apply_labels(ra, data["commonLabels"], True, True, config=config)
             self._record(ra, self._origin(kust, "commonLabels"))
+        if data.get("commonLabels") or kust.get_list("labels"):
+            # kustomize always adds the commonLabels LabelTransformer after the labels entries.
+            ran("LabelTransformer")
         if data.get("commonAnnotations"):
             with self._blame(kust, "commonAnnotations"):
                 tf.apply_annotations(ra, data["commonAnnotations"], config)
             self._record(ra, self._origin(kust, "commonAnnotations"))
+            ran("AnnotationsTransformer")
         for i, entry in enumerate(kust.get_list("patchesJson6902")):
             self._patch(kust, entry, i, ra, legacy_json=True)
+            ran("PatchJson6902Transformer")
             _drop_empties(ra)
         for i, entry in enumerate(kust.get_list("replicas")):
             name, count = entry.get("name"), entry.get("count")
@@ -542,6 +616,7 @@ class Engine:
             with self._blame(kust, "replicas", i):
                 tf.apply_replicas(ra, name, count, config)
             self._record(ra, self._origin(kust, "replicas", i, "count"))
+            ran("ReplicaCountTransformer")
         images = [*kust.get_list("images"), *kust.get_list("imageTags")]
         for i, entry in enumerate(images):
             key, index = (
@@ -553,29 +628,46 @@ class Engine:
                 tf.apply_image(ra, entry, config)
             sub = next((k for k in ("newTag", "digest", "newName") if k in entry), None)
             self._record(ra, self._origin(kust, key, index, sub))
+            ran("ImageTagTransformer")
         if kust.get_list("replacements"):
             self._replacements(kust, ra)
+            ran("ReplacementTransformer")
         for i, entry in _inline_first(kust.get_list("transformers")):
-            for display, plugin in self._plugin_configs(kust, entry, i):
+            for display, plugin, where in self._plugin_configs(kust, entry, i):
                 self._run_plugin(kust, display, plugin, ra, config)
+                if self._meta is not None:
+                    buildmeta.mark(ra, buildmeta.plugin_origin(plugin, where))
 
     def _plugin_configs(
         self, kust: Kustomization, entry: Any, i: int, key: str = "transformers"
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization."""
+    ) -> list[tuple[str, dict[str, Any], str]]:
+        """A `transformers`/`generators` entry: inline YAML, a file of plugin configs, or a kustomization.
+
+        Each config comes with the path its origin names (buildMetadata).
+        """
         if _is_inline(entry):
+            where = self._here(kust)
             return [
-                (kust.path, clone(d)) for d in yamlio.load_documents(entry, kust.path) if isinstance(d, dict)
+                (kust.path, clone(d), where)
+                for d in yamlio.load_documents(entry, kust.path)
+                if isinstance(d, dict)
             ]
+        where = buildmeta.join(self._prefix, entry)
         path = self._resolve(kust, entry, key, i)
         if self.tree.kind(path) == "dir":
             path = kustfile.canonical(self.tree, path)
+            configs = self._accumulate_cached(path, (), (kust, key, i))
+            if self._meta is not None:
+                buildmeta.reroot(configs, where)
             return [
-                (self.tree.display(path), r.obj) for r in self._accumulate_cached(path, (), (kust, key, i))
+                (self.tree.display(path), r.obj, (buildmeta.get_origin(r) or {}).get("path", where))
+                for r in configs
             ]
         path = self._file_in_root(kust, entry, key, i)
         display = self.tree.display(path)
-        return [(display, clone(obj)) for doc in self._docs(path) for obj in expand_lists(doc, display)]
+        return [
+            (display, clone(obj), where) for doc in self._docs(path) for obj in expand_lists(doc, display)
+        ]
 
     def _run_plugin(
         self, kust: Kustomization, display: str, plugin: dict[str, Any], ra: list[Resource], config: Config
@@ -608,7 +700,10 @@ class Engine:
             synth["replacements"] = plugin.get("replacements") or []
         if synth:
             self._transform(
-                Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False), ra, config
+                Kustomization(path=display, dir=kust.dir, data=synth, raw=b"", is_component=False),
+                ra,
+                config,
+                mark=False,
             )
             return
         with self._blame(
@@ -872,15 +967,19 @@ BUILD_ANNOTATIONS = frozenset(
 )
 
 
-def strip_build_annotations(obj: dict[str, Any]) -> None:
-    """What kustomize removes at output; an annotations map left empty goes too."""
+def strip_build_annotations(obj: dict[str, Any], keep: bool = False) -> None:
+    """What kustomize removes at output; an annotations map left empty goes too.
+
+    KEEP: the origin and transformer annotations stay (buildMetadata has decided on them).
+    """
     md = obj.get("metadata")
     if not isinstance(md, dict) or "annotations" not in md:
         return
     ann = md["annotations"]
     if isinstance(ann, dict):
         for key in BUILD_ANNOTATIONS.intersection(ann):
-            del ann[key]
+            if not (keep and key in (buildmeta.ORIGIN, buildmeta.TRANSFORMATIONS)):
+                del ann[key]
         if not ann:
             del md["annotations"]
 

@@ -48,6 +48,7 @@ class Kustomization:
     _lines: dict[tuple[str | int, ...], tuple[int, int]] | None = field(default=None, repr=False)
     # Read by parse_simple: only ../ paths in resources/components, nothing of its own directory.
     simple: bool = False
+    file_name: str = "kustomization.yaml"  # which of FILE_NAMES it is (origin annotations name it)
 
     def get_list(self, key: str) -> list[Any]:
         value = self.data.get(key)

@@ -68,7 +68,7 @@ FIELDS: tuple[Field, ...] = (
     Field("generators", "list"),
     Field("transformers", "list"),
     Field("validators", "any", supported=False),
-    Field("buildMetadata", "any", supported=False),
+    Field("buildMetadata", "list of strings"),
 )
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 SUPPORTED = frozenset(f.name for f in FIELDS if f.supported)

@@ -435,6 +435,9 @@ def _set_map(holder: dict[str, Any], key: str, mapping: dict[str, str]) -> None:
         holder[key] = dict(sorted(mapping.items()))
 
 
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+
+
 def _merge_into(new: Resource, old: Resource, merge_data: bool) -> None:
     """kustomize's CopyMergeMetaDataFieldsFrom (+ data merges for ``merge``), old -> new."""
     meta = new.meta
@@ -460,6 +463,9 @@ def _merge_into(new: Resource, old: Resource, merge_data: bool) -> None:
     step = Origin(new.origin.path, "merge", field=new.origin.field, line=new.origin.line)
     if merge_data:
         new.origin = old.origin  # kustomize keeps the original origin on merge
+        kept = old.annotations().get(ORIGIN_ANNOTATION)
+        if kept is not None:
+            new.meta["annotations"][ORIGIN_ANNOTATION] = kept  # and its origin annotation (buildMetadata)
     if old.history is not None:
         new.history = list(old.history)
         new.record(step)
