@@ -376,10 +376,10 @@ def object_findings(
     if not registry.enabled(*gpu_rules.RULES, levels=levels):
         return out
     everything = list(rendered.resources)
-    if rendered.cached:
-        # Same order as a whole-mapping render, so messages listing workloads read the same.
-        everything += [Resource(obj=o, origin=Origin("", "resource")) for o in rendered.cached]
-        everything.sort(key=legacy_sort_key())
+    everything += [Resource(obj=o, origin=Origin("", "resource")) for o in rendered.cached]
+    # One order with or without the demand cache (objects a HelmRelease expands into come after the
+    # build's), so messages listing workloads read the same.
+    everything.sort(key=legacy_sort_key())
     out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools))
     return out
 
