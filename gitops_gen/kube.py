@@ -10,9 +10,12 @@ JobSet, LeaderWorkerSet, Argo Rollouts, Knative, Volcano). The kinds live in one
   (KServe's ``predictor.model``; ``[]`` is the pod path itself, as for a TrainJob's trainer);
 - ``resources``: the key holding a container's resource requirements (default ``resources``);
 - ``factors``: numbers multiplied to give the pods running at once; each takes the first of its
-  ``paths`` that is set, else ``default``; ``capBy`` caps it (a Job's completions), ``atLeast``
-  raises it, ``lessOneIf`` subtracts one when that path is set (a leader counted apart);
-- ``max``: the path of the most replicas an autoscaler may reach;
+  ``paths`` that is set, else ``default``; ``capBy`` caps it (a Job's completions), ``floorBy``
+  then raises it to that path's value (Ray's minReplicas), ``atLeast`` raises it to a number,
+  ``lessOneIf`` subtracts one when that path is set (a leader counted apart); ``kserveWorkers``
+  instead computes KServe's multi-node worker count (``kserve_workers``);
+- ``max``: the most pods an autoscaler may run: a factor replacing the first of ``factors`` (the
+  others still multiply it), counted only when its ``when`` path is true; 0 means no maximum;
 - ``perNode``: one pod on every node it fits (DaemonSet).
 
 Scope: a built-in kind is known to kubernetes-validate's schemas; the cluster-scoped ones are
@@ -71,7 +74,8 @@ class PodTemplate:
     spec: Mapping[str, Any]
     pods: int  # pods running at once (per node for a DaemonSet)
     count_path: Path | None  # the value that set ``pods``, when the object sets it
-    max_pods: int | None  # the most an autoscaler field of the object allows (None: none set)
+    max_pods: int | None  # the most pods an autoscaler field of the object allows (None: none set)
+    max_path: Path | None  # that field
     per_node: bool
     singles: tuple[Path, ...]  # single-container paths relative to the pod
     resources_key: str
@@ -166,9 +170,45 @@ def _number(value: Any) -> int | None:
     return None
 
 
+def _gpus(container: Any) -> int:
+    """The whole nvidia.com/gpu of one container spec: requests, else limits (0 when neither)."""
+    resources = container.get("resources") if isinstance(container, Mapping) else None
+    for key in ("requests", "limits"):
+        values = resources.get(key) if isinstance(resources, Mapping) else None
+        found = _number(values.get("nvidia.com/gpu")) if isinstance(values, Mapping) else None
+        if found is not None:
+            return found
+    return 0
+
+
+def kserve_workers(obj: Mapping[str, Any]) -> int:
+    """Worker pods of a multi-node InferenceService (predictor.workerSpec), as KServe's controller counts
+    them for its default Ray backend (components/predictor.go computeRayNodeAndGPUs): the
+    tensorParallelSize x pipelineParallelSize GPUs (each default 1) over the nodes, the head (the
+    predictor pod) being one of them."""
+    predictor = _get(obj, ("spec", "predictor"))
+    worker = _get(predictor, ("workerSpec",))
+    if not isinstance(worker, Mapping):
+        return 0
+    pp = _number(worker.get("pipelineParallelSize")) or 1
+    tp = _number(worker.get("tensorParallelSize")) or 1
+    total = pp * tp
+    per_worker = _gpus(_get(worker, ("containers", 0)))
+    head = _gpus(_get(predictor, ("model",)) or _get(predictor, ("containers", 0)))
+    if per_worker > 0:
+        if total <= head:
+            return 0  # the head alone holds every GPU
+        return -(-total // per_worker) - 1
+    if head > 0:
+        return max(total - head, 0)  # one GPU per worker for what the head does not hold
+    return total - 1  # one GPU per node
+
+
 def _factor(
     obj: Mapping[str, Any], factor: Mapping[str, Any], bound: tuple[str | int, ...]
 ) -> tuple[int, Path | None]:
+    if factor.get("kserveWorkers"):
+        return kserve_workers(obj), None
     value, where = int(factor.get("default", 1)), None
     for pattern in factor["paths"]:
         path = _bind(pattern, bound)
@@ -176,16 +216,35 @@ def _factor(
         if found is not None:
             value, where = found, path
             break
-    cap = factor.get("capBy")
-    if cap is not None:
-        path = _bind(cap, bound)
+    for key, raise_ in (("capBy", False), ("floorBy", True)):
+        if factor.get(key) is None:
+            continue
+        path = _bind(factor[key], bound)
         limit = _number(_get(obj, path))
-        if limit is not None and limit < value:
+        if limit is not None and (limit > value if raise_ else limit < value):
             value, where = limit, path
     value = max(value, int(factor.get("atLeast", 0)))
     less = factor.get("lessOneIf")
     if less is not None and _get(obj, _bind(less, bound)) is not None:
         value = max(value - 1, 0)
+    return value, where
+
+
+def _max_pods(
+    obj: Mapping[str, Any], entry: Mapping[str, Any], bound: tuple[str | int, ...]
+) -> tuple[int, Path] | None:
+    """The most pods ENTRY's autoscaler may run, and the path that says so (None: no maximum set)."""
+    most = entry.get("max")
+    if most is None:
+        return None
+    when = most.get("when")
+    if when is not None and _get(obj, _bind(when, bound)) is not True:
+        return None
+    value, where = _factor(obj, {"default": 0, **most}, bound)
+    if where is None or value == 0:
+        return None
+    for factor in entry.get("factors", [])[1:]:
+        value *= _factor(obj, factor, bound)[0]
     return value, where
 
 
@@ -205,8 +264,7 @@ def pod_templates(obj: Mapping[str, Any]) -> list[PodTemplate]:
                 pods *= value
                 if where is not None and (count_path is None or value != 1):
                     count_path = where
-            max_path = entry.get("max")
-            max_pods = _number(_get(obj, _bind(max_path, bound))) if max_path else None
+            most = _max_pods(obj, entry, bound)
             singles = tuple(tuple(p) for p in entry.get("containers", []))
             out.append(
                 PodTemplate(
@@ -214,7 +272,8 @@ def pod_templates(obj: Mapping[str, Any]) -> list[PodTemplate]:
                     spec,
                     pods,
                     count_path,
-                    max_pods,
+                    most[0] if most else None,
+                    most[1] if most else None,
                     bool(entry.get("perNode")),
                     singles,
                     entry.get("resources", "resources"),

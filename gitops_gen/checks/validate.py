@@ -39,7 +39,7 @@ from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
-from gitops_gen.checks.gpu.rules import GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
+from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
 from gitops_gen.checks.registry import RENDER
 from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet import deps
@@ -381,10 +381,10 @@ def object_findings(
     if not registry.enabled(*gpu_rules.RULES, levels=levels):
         return out
     everything = list(rendered.resources)
-    if rendered.cached:
-        # Same order as a whole-mapping render, so messages listing workloads read the same.
-        everything += [Resource(obj=o, origin=Origin("", "resource")) for o in rendered.cached]
-        everything.sort(key=legacy_sort_key())
+    everything += [Resource(obj=o, origin=Origin("", "resource")) for o in rendered.cached]
+    # One order with or without the demand cache (objects a HelmRelease expands into come after the
+    # build's), so messages listing workloads read the same.
+    everything.sort(key=legacy_sort_key())
     out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools))
     return out
 
@@ -478,7 +478,7 @@ def merge_capacity(found: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, 
     out: list[tuple[Problem, str]] = []
     shortages: dict[tuple[str, str], list[Problem]] = {}
     for problem, cluster in found:
-        if problem.rule in (GPU_CAPACITY_EXCEEDED.id, GPU_CAPACITY_ROLLOUT.id):
+        if problem.rule in (GPU_CAPACITY_EXCEEDED.id, GPU_CAPACITY_ROLLOUT.id, GPU_CAPACITY_AUTOSCALE.id):
             shortages.setdefault((cluster, problem.message), []).append(problem)
         else:
             out.append((problem, cluster))

@@ -12,19 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitops_gen import kube
 from gitops_gen.checks.gpu.catalog import classify_resource
 from gitops_gen.fleetview.collect import FleetView
-
-WORKLOAD_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "ReplicationController",
-    "Job",
-    "CronJob",
-    "Pod",
-)
 
 
 @dataclass(frozen=True)
@@ -120,56 +110,44 @@ def split_image(image: str) -> tuple[str, str, str]:
     return rest, "", digest
 
 
-def _get(node: Any, *path: str) -> Any:
-    for key in path:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node
-
-
-def _pod_spec(obj: Mapping[str, Any]) -> Any:
-    kind = obj.get("kind")
-    if kind == "Pod":
-        return obj.get("spec")
-    if kind == "CronJob":
-        return _get(obj, "spec", "jobTemplate", "spec", "template", "spec")
-    return _get(obj, "spec", "template", "spec")
+def _gpu(template: kube.PodTemplate) -> dict[str, int]:
+    """Whole GPU / MIG / shared limits of one pod template, app and init containers added up."""
+    gpu: dict[str, int] = {}
+    for c in kube.containers(template, ("initContainers", "containers")):
+        resources = c.container.get(c.resources_key)
+        limits = resources.get("limits") if isinstance(resources, Mapping) else None
+        for res, qty in limits.items() if isinstance(limits, Mapping) else ():
+            if classify_resource(str(res)) in ("gpu", "mig", "shared"):
+                try:
+                    gpu[str(res)] = gpu.get(str(res), 0) + int(str(qty))
+                except ValueError:
+                    continue
+    return gpu
 
 
 def workload(obj: Mapping[str, Any]) -> Workload | None:
-    kind = obj.get("kind")
-    if kind not in WORKLOAD_KINDS:
+    """OBJ as a matrix workload, when the workload table knows its kind (kube's walker).
+
+    Containers: every pod template's. Replicas and GPU request: those of the first template that asks
+    for GPUs (a Ray cluster's workers, not its head), else of the first template.
+    """
+    templates = kube.pod_templates(obj) if kube.known_workload(obj) else []
+    if not templates:
         return None
-    spec = _pod_spec(obj)
-    if not isinstance(spec, Mapping):
-        return None
-    containers: list[Container] = []
-    gpu: dict[str, int] = {}
-    for section in ("initContainers", "containers"):
-        for c in spec.get(section) or []:
-            if not isinstance(c, Mapping):
-                continue
-            containers.append(Container(str(c.get("name", "")), str(c.get("image", ""))))
-            limits = _get(c, "resources", "limits")
-            for res, qty in limits.items() if isinstance(limits, Mapping) else ():
-                if classify_resource(str(res)) in ("gpu", "mig", "shared"):
-                    try:
-                        gpu[str(res)] = gpu.get(str(res), 0) + int(str(qty))
-                    except ValueError:
-                        continue
-    replicas: int | None
-    if kind in ("DaemonSet",):
-        replicas = None
-    elif kind == "Pod":
-        replicas = 1
-    elif kind in ("Job", "CronJob"):
-        job = obj.get("spec") if kind == "Job" else _get(obj, "spec", "jobTemplate", "spec")
-        value = _get(job, "parallelism")
-        replicas = value if isinstance(value, int) else 1
-    else:
-        value = _get(obj, "spec", "replicas")
-        replicas = value if isinstance(value, int) and not isinstance(value, bool) else 1
-    name = str(_get(obj, "metadata", "name") or "")
-    return Workload(str(kind), name, replicas, tuple(containers), tuple(sorted(gpu.items())))
+    containers = [
+        Container(
+            c.name if c.section == "single" else str(c.container.get("name", "")),
+            str(c.container.get("image", "")),
+        )
+        for t in templates
+        for c in kube.containers(t, ("initContainers", "containers"))
+    ]
+    gpus = [(t, _gpu(t)) for t in templates]
+    main, gpu = next(((t, g) for t, g in gpus if g), gpus[0])
+    replicas = None if main.per_node else main.pods
+    meta = obj.get("metadata")
+    name = str(meta.get("name") or "") if isinstance(meta, Mapping) else ""
+    return Workload(str(obj.get("kind")), name, replicas, tuple(containers), tuple(sorted(gpu.items())))
 
 
 def matrix(fleet: FleetView) -> Matrix:

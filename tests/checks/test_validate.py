@@ -75,6 +75,23 @@ def test_base_fleet_is_clean(tmp_path: Path) -> None:
     assert run_cli("--repo", str(repo)) == (0, "")
 
 
+def test_base_fleet_is_the_example_fleet() -> None:
+    # The cases are breakages of the fleet the README walks through; a drifted base tests another fleet.
+    from tests.fleetrepo import FLEET_PARTS
+
+    def files(root: Path) -> dict[str, bytes]:
+        found = {}
+        for part in FLEET_PARTS:
+            top = root / part
+            for path in [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file()):
+                found[str(path.relative_to(root))] = path.read_bytes()
+        return found
+
+    base, example = files(BASE), files(REPO)
+    assert sorted(base) == sorted(example)
+    assert [p for p in base if base[p] != example[p]] == []
+
+
 def test_example_fleet_is_clean() -> None:
     assert run_cli("--repo", str(REPO)) == (0, "")
 
@@ -236,7 +253,7 @@ def test_demand_cache_gives_the_same_answer_as_a_full_render(
     ]
     assert (
         "(set at apps/private-detector/env/prod/kustomization.yaml:6, "
-        "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
+        "apps/toxicity-detector/base/deployment.yaml:8, " in cached[1]
     )
 
 
@@ -245,7 +262,7 @@ def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> Non
     (repo / ".git").mkdir()
     assert run_cli("--repo", str(repo)) == (0, "")
     base = repo / "apps/toxicity-detector/base/deployment.yaml"
-    base.write_text(base.read_text().replace("replicas: 2", "replicas: 7", 1))  # not passed as a FILE
+    base.write_text(base.read_text().replace("replicas: 2", "replicas: 9", 1))  # not passed as a FILE
     code, output = run_cli(
         "--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml")
     )

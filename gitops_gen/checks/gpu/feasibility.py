@@ -175,6 +175,10 @@ class _Workload:
     peak: int = 0  # pods at the worst moment: autoscaler maximum plus rolling-update surge
     peak_why: str = ""  # how the peak comes about, for the message
     peak_path: NodePath | None = None  # what to blame for it (maxSurge, maxReplicas)
+    most: int | None = (
+        None  # pods the kind's own autoscaler may reach (KServe, Knative, Ray), when above pods
+    )
+    most_path: NodePath | None = None  # the field that sets that maximum
 
 
 def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Finding]:
@@ -308,6 +312,8 @@ def _workloads(obj: Any, findings: list[Finding]) -> list[_Workload]:
                 template.count_path,
                 entries,
                 _effective(entries),
+                most=template.max_pods if (template.max_pods or 0) > template.pods else None,
+                most_path=template.max_path,
             )
         )
     return out
@@ -856,6 +862,47 @@ def _capacity(placed: list[tuple[_Workload, list[PoolSupply]]]) -> list[Finding]
                     Finding(rules.GPU_CAPACITY_EXCEEDED.id, "error", message, workload.obj, field)
                 )
     findings.extend(_rollout_capacity(placed, supply_by_name, reported))
+    findings.extend(_autoscale_capacity(placed, supply_by_name, reported))
+    return findings
+
+
+def _autoscale_capacity(
+    placed: list[tuple[_Workload, list[PoolSupply]]],
+    supply_by_name: Mapping[str, PoolSupply],
+    reported: set[tuple[int, str]],
+) -> list[Finding]:
+    """Warnings where the pools hold the steady state but not every autoscaled workload at its maximum
+    (KServe maxReplicas, Knative max-scale, Ray maxReplicas), the others at their steady count."""
+    findings: list[Finding] = []
+    resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
+    for resource in resources:
+        demands = _demands(placed, resource, most=True)
+        for union in _violations(demands, supply_by_name, resource):
+            inside = [d for d in demands if d.pools <= union]
+            if any((d.workload, resource) in reported for d in inside):
+                continue  # already short in steady state: the error says it
+            growing = [d for d in inside if placed[d.workload][0].most is not None]
+            if not growing:
+                continue
+            need = sum(d.amount for d in inside)
+            pools = sorted(union)
+            have = sum(supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0) for n in pools)
+            why = ", ".join(
+                f"{'/'.join(x for x in placed[d.workload][0].obj if x)} up to {placed[d.workload][0].most}"
+                for d in growing
+            )
+            parts = "; ".join(d.detail for d in inside)
+            where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
+            message = (
+                f"{resource}: needed {need} with the autoscalers at their maximum ({why} pods), {where} has "
+                f"{have} (steady state fits); demand: {parts}"
+            )
+            for d in growing:
+                workload = placed[d.workload][0]
+                field = workload.most_path or workload.demand[resource][1]
+                findings.append(
+                    Finding(rules.GPU_CAPACITY_AUTOSCALE.id, "warning", message, workload.obj, field)
+                )
     return findings
 
 
@@ -896,7 +943,7 @@ def _rollout_capacity(
 
 
 def _demands(
-    placed: list[tuple[_Workload, list[PoolSupply]]], resource: str, peak: bool = False
+    placed: list[tuple[_Workload, list[PoolSupply]]], resource: str, peak: bool = False, most: bool = False
 ) -> list[_Demand]:
     out: list[_Demand] = []
     for index, (workload, pools) in enumerate(placed):
@@ -913,8 +960,8 @@ def _demands(
                         index, amount, frozenset([p.name]), f"{name} {p.nodes} nodes x {per_pod} = {amount}"
                     )
                 )
-        elif (workload.peak if peak else workload.pods) > 0:
-            pods = workload.peak if peak else workload.pods
+        elif _pods(workload, peak, most) > 0:
+            pods = _pods(workload, peak, most)
             amount = per_pod * pods
             out.append(
                 _Demand(
@@ -925,6 +972,12 @@ def _demands(
                 )
             )
     return out
+
+
+def _pods(workload: _Workload, peak: bool, most: bool) -> int:
+    if most and workload.most is not None:
+        return workload.most
+    return workload.peak if peak else workload.pods
 
 
 def _violations(

@@ -156,6 +156,14 @@ GPU_CAPACITY_ROLLOUT = Rule(
     "or an HPA's maxReplicas",
     _CONTAINERS,
 )
+GPU_CAPACITY_AUTOSCALE = Rule(
+    "gpu-capacity-autoscale",
+    "warning",
+    "cluster capacity",
+    "the pools hold the steady state (KServe minReplicas, Knative min-scale, Ray replicas) but not the pods "
+    "the workload's own autoscaler may start (maxReplicas, max-scale)",
+    _CONTAINERS,
+)
 GPU_REQUEST_UNCHECKED = Rule(
     "gpu-request-unchecked",
     "warning",
@@ -187,5 +195,6 @@ RULES = (
     GPU_SHARED_REQUEST_GT_ONE,
     GPU_CAPACITY_EXCEEDED,
     GPU_CAPACITY_ROLLOUT,
+    GPU_CAPACITY_AUTOSCALE,
     GPU_REQUEST_UNCHECKED,
 )
