@@ -532,6 +532,12 @@ class Engine:
                         "a transformer configuration must be one YAML document", self.tree.display(path)
                     )
                 config = config.merge(parse_config(docs[0] if docs else None, self.tree.display(path)))
+        for i, entry in enumerate(kust.get_list("crds")):
+            from gitops_gen.kustomize import crds
+
+            path = self._file_in_root(kust, entry, "crds", i)
+            with self._blame(kust, "crds", i):
+                config = config.merge(crds.config_of(crds.parse(self._read(path), self.tree.display(path))))
         return config
 
     def _here(self, kust: Kustomization) -> str:
