@@ -106,6 +106,8 @@ class Engine:
         # where the kustomization being built sits relative to the directory being accumulated.
         self._meta: frozenset[str] | None = None
         self._prefix = ""
+        # The compact table of the built kustomization's custom openapi schema (None: Kubernetes').
+        self._schema: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ public API
     def build(self, directory: str) -> list[Resource]:
@@ -116,8 +118,16 @@ class Engine:
         # kustomize's root is the directory with its symlinks resolved; `../x` is relative to that.
         root = kustfile.canonical(self.tree, root)
         kust = self._kustomization(root, None)
-        if kust.data.get("buildMetadata") and self._meta is None:
-            return self._tracking(kust).build(directory)
+        if self._meta is None and self._schema is None:
+            special = self._special(kust)
+            if special is not None:
+                return special.build(directory)
+        from gitops_gen.kustomize.openapi import custom_schema
+
+        with custom_schema(self._schema):
+            return self._build(root, kust)
+
+    def _build(self, root: str, kust: Kustomization) -> list[Resource]:
         resources = self._accumulate_cached(root, ())
         config = self._configs.get(root, DEFAULT_CONFIG)
         from gitops_gen.kustomize.builtins import generators, nameref
@@ -144,19 +154,63 @@ class Engine:
             buildmeta.label_managed(resources)
         return resources
 
-    def _tracking(self, kust: Kustomization) -> Engine:
-        """An engine for a build whose kustomization has buildMetadata: it tracks origins from the start.
+    def _special(self, kust: Kustomization) -> Engine | None:
+        """An engine of its own for a build whose kustomization has buildMetadata or a custom openapi schema.
 
-        Its own caches: results holding origin annotations must not mix with plain ones.
+        Both change every step below (origins are tracked from the start; strategic merges use
+        the schema), so results must not mix with this engine's cached ones.
         """
-        options = kust.data["buildMetadata"]
-        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-            raise kust.error("buildMetadata must be a list of strings", "buildMetadata")
+        options = kust.data.get("buildMetadata")
+        schema = self._openapi(kust)
+        if not options and schema is None:
+            return None
         engine = Engine(self.tree, trace=self.trace, parse_cache=self.parse_cache, warnings=self.warnings)
         engine.on_warning, engine._warned, engine.collected = self.on_warning, self._warned, self.collected
         engine._kusts, engine.files_read = self._kusts, self.files_read
-        engine._meta = frozenset(options)
+        engine._meta = frozenset(options) if options else None
+        engine._schema = schema
         return engine
+
+    def _below(self, kust: Kustomization, via: tuple[Kustomization, str, int] | None) -> None:
+        """A custom openapi schema in a base decides only when the built kustomization has none: refused."""
+        spec = kust.data.get("openapi")
+        if via is None or self._schema is not None or not isinstance(spec, dict):
+            return
+        from gitops_gen.kustomize.openapi import KUSTOMIZE_VERSION
+
+        if spec.get("version", KUSTOMIZE_VERSION) != KUSTOMIZE_VERSION:
+            raise kust.error("the specified OpenAPI version is not built in", "openapi", "version")
+        if "path" in spec:
+            raise kust.error(
+                f"not supported: openapi in {kust.path}, below the kustomization built (kustomize "
+                "applies it or not depending on what it built before; move it to the top)",
+                "openapi",
+            )
+
+    def _openapi(self, kust: Kustomization) -> dict[str, Any] | None:
+        """The custom schema table of KUST's `openapi: {path: FILE}`; None without one.
+
+        kustomize sets its schema once per build, globally: from the kustomization built, else
+        from whichever base it loads first, so only the first case has one answer.
+        """
+        from gitops_gen.kustomize import openapi
+
+        spec = kust.data.get("openapi")
+        if not spec:
+            return None
+        unknown = set(spec) - {"path", "version"}
+        if unknown:
+            raise kust.error(f"not supported: openapi.{sorted(unknown)[0]} in {kust.path}", "openapi")
+        if "version" in spec and "path" in spec:
+            raise kust.error("builtin version and custom schema provided, cannot use both", "openapi")
+        if spec.get("version", openapi.KUSTOMIZE_VERSION) != openapi.KUSTOMIZE_VERSION:
+            raise kust.error("the specified OpenAPI version is not built in", "openapi", "version")
+        if "path" not in spec:
+            return None
+        path = self._file_in_root(kust, spec["path"], "openapi", "path")  # type: ignore[arg-type]
+        display = self.tree.display(path)
+        docs = self._docs(path)
+        return openapi.custom_table(docs[0] if docs else None, display)
 
     def render(self, directory: str) -> str:
         from gitops_gen.repo import emit
@@ -273,6 +327,7 @@ class Engine:
         built = self._built.get(directory)
         if built is None:
             kust = self._kustomization(directory, via)
+            self._below(kust, via)
             # kustomize builds a Component given on the command line like a Kustomization;
             # only a resources entry naming one is refused.
             if kust.is_component and via is not None:
@@ -380,6 +435,7 @@ class Engine:
                 if visited == path or visited.startswith(path + "/") or path == "":
                     raise kust.error(f"cycle detected: component {entry!r}", "components", i)
             comp = self._kustomization(path, (kust, "components", i))
+            self._below(comp, (kust, "components", i))
             if not comp.is_component:
                 raise kust.error(
                     f"expected kind 'Component' for path {entry!r} but got "

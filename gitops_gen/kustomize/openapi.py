@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = "v1.25.0"
+KUSTOMIZE_VERSION = "v1.21.2"  # the one Kubernetes schema kustomize v5.5 has built in
 TABLE_PATH = Path(__file__).parent / "data" / "patchmeta.json"
 
 # (definition, field): lists with a merge strategy in the v1.25 schema that are
@@ -177,9 +181,73 @@ def _table() -> dict[str, Any]:
     return table
 
 
-@cache
+# A kustomization's `openapi: {path: ...}` schema, while a build uses it: it replaces the builtin one.
+_CUSTOM: ContextVar[dict[str, Any] | None] = ContextVar("custom_openapi", default=None)
+
+
+@contextmanager
+def custom_schema(table: dict[str, Any] | None) -> Iterator[None]:
+    """Strategic merges inside use TABLE (from ``custom_table``) instead of the Kubernetes schema."""
+    token = _CUSTOM.set(table)
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
+def custom_table(document: Any, display: str) -> dict[str, Any]:
+    """The table of a custom schema file: a swagger document whose definitions kustomize indexes.
+
+    kyaml then knows only these definitions (and its own for kustomization files): builtin
+    kinds have no merge keys, so their lists are replaced.
+    """
+    from gitops_gen.errors import GitopsGenError
+
+    if not isinstance(document, dict):
+        raise GitopsGenError("invalid schema file: not a swagger document", display)
+    if document.get("paths"):
+        raise GitopsGenError(
+            "not supported: an openapi schema with paths (kustomize reads namespace scopes from them)",
+            display,
+        )
+    definitions = document.get("definitions") or {}
+    if not isinstance(definitions, dict) or not all(isinstance(d, dict) for d in definitions.values()):
+        raise GitopsGenError("invalid schema file: definitions must be a map of schemas", display)
+    for name, schema in definitions.items():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or []:
+            if not isinstance(gvk, dict) or not all(isinstance(gvk.get(k), str) for k in ("version", "kind")):
+                raise GitopsGenError(
+                    f"invalid schema file: {name}: bad x-kubernetes-group-version-kind", display
+                )
+            gvk.setdefault("group", "")
+    table = build_table(definitions)
+    types = table["types"]
+
+    def resolved(spec: Any) -> Any:
+        # A reference to a definition the file lacks leads nowhere (no schema), as in kyaml.
+        if isinstance(spec, str):
+            return spec if spec in types else {}
+        if isinstance(spec, dict):
+            return {k: resolved(v) if k in ("a", "i") else v for k, v in spec.items()} | (
+                {"f": {n: resolved(v) for n, v in spec["f"].items()}} if "f" in spec else {}
+            )
+        return spec
+
+    table["types"] = {name: resolved(spec) for name, spec in types.items()}
+    return table
+
+
 def patch_meta(api_version: str, kind: str) -> Node | None:
     """Merge metadata of a top-level object; None when kustomize has no schema for it."""
+    custom = _CUSTOM.get()
+    if custom is not None:
+        name = custom["gvk"].get(f"{api_version}/{kind}")
+        return None if name is None else _node(custom["types"][name], custom["types"])
+    return _builtin_meta(api_version, kind)
+
+
+@cache
+def _builtin_meta(api_version: str, kind: str) -> Node | None:
     table = _table()
     api_version = GVK_ALIASES.get((api_version, kind), api_version)
     name = table["gvk"].get(f"{api_version}/{kind}")

@@ -38,7 +38,7 @@ FIELDS: tuple[Field, ...] = (
     Field("apiVersion", "string"),
     Field("kind", "string"),
     Field("metadata", "any"),
-    Field("openapi", "any", supported=False),
+    Field("openapi", "map of strings", refs=""),
     Field("namePrefix", "string"),
     Field("nameSuffix", "string"),
     Field("namespace", "string"),
