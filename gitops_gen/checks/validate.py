@@ -582,7 +582,9 @@ def validate(
         if note:
             found.append((_version_problem(cluster, note), name))
         item = Rendered(cluster, resources, cached=cached)
-        item.findings = object_findings(item, version, schemas, focus, levels)
+        item.findings = silent.marked_in_source(
+            tree, resources, object_findings(item, version, schemas, focus, levels)
+        )
         rendered[name] = item
     if cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters)
@@ -592,7 +594,7 @@ def validate(
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
-    problems.extend(merge_clusters(found))
+    problems.extend(merge_clusters(silent.unfilled(tree, found)))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):
         problems.extend(
