@@ -301,6 +301,67 @@ def containers(template: PodTemplate, sections: tuple[str, ...] = CONTAINER_LIST
             )
 
 
+# What capacity reads of a container, and of an object.
+DEMAND_CONTAINER_KEYS = ("name", "resources", "restartPolicy")
+
+
+def demand_projection(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """OBJ reduced to what GPU feasibility and capacity read (the validate demand cache keeps these).
+
+    The object's name and namespace; its pod specs (as the table finds them) without volumes, each
+    container reduced to ``DEMAND_CONTAINER_KEYS`` (a single container to its name and resources
+    key), ephemeral containers dropped; each pod template's metadata reduced to its annotations
+    (Knative's min-scale and max-scale); every other field, replica counts and strategies
+    included, as it is. Kinds the table does not know keep all but metadata and status.
+    """
+    pods: dict[Path, PodTemplate] = {t.path: t for t in pod_templates(obj)} if known_workload(obj) else {}
+    metas = {(*path[:-1], "metadata") for path in pods if path and path[-1] == "spec"}
+    out = _reduced(obj, (), pods, metas)
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping):
+        out["metadata"] = {k: meta[k] for k in ("name", "namespace") if k in meta}
+    return out
+
+
+def _reduced(node: Any, path: Path, pods: Mapping[Path, PodTemplate], metas: set[Path]) -> Any:
+    if path in pods:
+        return _reduced_pod(node, pods[path])
+    if path in metas and isinstance(node, Mapping):
+        return {"annotations": node["annotations"]}
+    if isinstance(node, Mapping):
+        skip = ("metadata", "status") if not path else ()
+        return {
+            k: _reduced(v, (*path, k), pods, metas)
+            for k, v in node.items()
+            if k not in skip and not ((*path, k) in metas and not _has_annotations(v))
+        }
+    if isinstance(node, list):
+        return [_reduced(v, (*path, i), pods, metas) for i, v in enumerate(node)]
+    return node
+
+
+def _has_annotations(meta: Any) -> bool:
+    return isinstance(meta, Mapping) and "annotations" in meta
+
+
+def _reduced_pod(spec: Mapping[str, Any], template: PodTemplate) -> dict[str, Any]:
+    singles = {single[0] for single in template.singles if single}
+    out: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in ("volumes", "ephemeralContainers"):
+            continue
+        if key in ("containers", "initContainers") and isinstance(value, list):
+            out[key] = [
+                {k: c[k] for k in DEMAND_CONTAINER_KEYS if k in c} if isinstance(c, Mapping) else c
+                for c in value
+            ]
+        elif key in singles and isinstance(value, Mapping):
+            out[key] = {k: value[k] for k in ("name", template.resources_key) if k in value}
+        else:
+            out[key] = value  # replica fields of some kinds live here (KServe minReplicas, TrainJob numNodes)
+    return out
+
+
 def _generic_containers(node: Any, path: Path = ()) -> Iterator[Container]:
     if isinstance(node, Mapping):
         for key, value in node.items():

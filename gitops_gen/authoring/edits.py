@@ -30,7 +30,6 @@ from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR
 from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.repo.tree import Kind, Tree, normalize
 
-DEFAULT_TAG = "0.1.0"
 # Workload kinds a layer patch may target, most likely first.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from gitops_gen.authoring.edits import (
     _K8S_VERSION,
-    DEFAULT_TAG,
     ImageRef,
     _load_all,
     base_workload,
@@ -30,6 +29,7 @@ from gitops_gen.authoring.edits import (
 )
 from gitops_gen.authoring.roundtrip import detect_indent
 from gitops_gen.authoring.scaffold import app_files, cluster_from, cluster_text, component_text, layer_files
+from gitops_gen.authoring.scaffold_placeholders import PLACEHOLDER_REGISTRY, PLACEHOLDER_TAG
 from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.generate import apply_plan, plan
 from gitops_gen.fleet.inventory import CLUSTER_LAYER, Fleet, load_fleet
@@ -110,7 +110,7 @@ def plan_new_cluster(
 
 def plan_new_app(tree: Tree, name: str, image: str | None = None) -> Change:
     check_name(name, "app")
-    ref = pinned_image(image) if image else ImageRef(f"registry.example.com/{name}", DEFAULT_TAG)
+    ref = pinned_image(image) if image else ImageRef(f"{PLACEHOLDER_REGISTRY}/{name}", PLACEHOLDER_TAG)
     if tree.kind(f"{APPS_DIR}/{name}/{BASE_DIR}") is not None:
         raise GitopsGenError(f"app {name!r} already exists", tree.display(f"{APPS_DIR}/{name}/{BASE_DIR}"))
     notes: tuple[str, ...] = (f"{name} runs nowhere yet: `gitops-gen enable {name} --cluster C`",)

@@ -5,14 +5,13 @@ templates in ``gitops_gen/authoring/templates/``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
-from string import Template
 
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from gitops_gen.authoring.edits import ImageRef, _trailing_of, drop_key
 from gitops_gen.authoring.roundtrip import _flow_text, _token, rewrite, scalar
+from gitops_gen.authoring.scaffold_placeholders import DEPLOYMENT_TEMPLATE, image_line, template_text
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.inventory import API_VERSION, CLUSTER_LAYER
 from gitops_gen.fleet.layout import APPS_DIR, BASE_DIR
@@ -20,12 +19,7 @@ from gitops_gen.kustomize.types import COMPONENT_VERSION, KUSTOMIZATION_VERSION
 
 LAYER_PATCH = "deployment-patch.yaml"
 
-_TEMPLATES = resources.files("gitops_gen.authoring") / "templates"
-
-
-def _template(template: str, **values: str) -> str:
-    """The package's TEMPLATE (``templates/``) with VALUES substituted for its ${names}."""
-    return Template((_TEMPLATES / template).read_text(encoding="utf-8")).substitute(values)
+_template = template_text
 
 
 def cluster_text(
@@ -121,20 +115,14 @@ def cluster_from(
 def app_files(name: str, image: ImageRef) -> dict[str, str]:
     """apps/NAME/base/: a kustomization, a GPU Deployment and its Service, with what to fill in."""
     base = f"{APPS_DIR}/{name}/{BASE_DIR}"
-    image_line = _aligned(f"        image: {image}", "# TODO: the release to run, pinned (never latest)")
     kustomization = _template("app-kustomization.yaml", api_version=KUSTOMIZATION_VERSION, name=name)
-    deployment = _template("app-deployment.yaml", image_line=image_line, name=name)
+    deployment = _template(DEPLOYMENT_TEMPLATE, image_line=image_line(str(image)), name=name)
     service = _template("app-service.yaml", name=name)
     return {
         f"{base}/kustomization.yaml": kustomization,
         f"{base}/deployment.yaml": deployment,
         f"{base}/service.yaml": service,
     }
-
-
-def _aligned(text: str, comment: str, column: int = 37) -> str:
-    """TEXT with COMMENT at COLUMN, as the scaffolds align them (two spaces after a longer line)."""
-    return text + " " * max(column - len(text), 2) + comment
 
 
 def _component_header(app: str, key: str, value: str) -> str:

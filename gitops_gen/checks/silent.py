@@ -6,6 +6,10 @@
 - ``container-without-image``: a rendered container (or init container) without ``image``: a
   strategic-merge patch named a container the target does not have, and the merge created it;
   at the patch line that wrote the name, naming the containers that have an image.
+- ``scaffold-placeholder``: what `gitops-gen new app` left to fill in reaches a cluster: its
+  placeholder image, or a value its template marks ``# TODO`` (port, readiness probe, requests)
+  still as scaffolded on a line that still carries that TODO (``authoring.scaffold_placeholders``
+  reads both from the templates). A value kept on purpose is fine once its TODO comment is gone.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitops_gen import kube
+from gitops_gen.authoring.scaffold_placeholders import is_placeholder_image, placeholders
 from gitops_gen.checks.gpu.feasibility import Finding
 from gitops_gen.checks.model import Rule
-from gitops_gen.errors import Problem
-from gitops_gen.fleet.inventory import Fleet
+from gitops_gen.errors import GitopsGenError, Problem
+from gitops_gen.fleet.inventory import Fleet, field_name
+from gitops_gen.kustomize.resource import Resource
 from gitops_gen.repo.tree import Tree
 
 LAYER_VALUE_UNKNOWN = Rule(
@@ -41,12 +47,13 @@ SCAFFOLD_PLACEHOLDER = Rule(
     "scaffold-placeholder",
     "warning",
     "rendered object",
-    "the placeholder image `gitops-gen new app` writes without --image reaches a cluster",
+    "a placeholder `gitops-gen new app` writes reaches a cluster: its image without --image, or a value its "
+    "template marks TODO (port, probe, requests) unchanged on a line still marked TODO",
     "checks.silent.image_less_containers",
 )
 RULES = (LAYER_VALUE_UNKNOWN, CONTAINER_WITHOUT_IMAGE, SCAFFOLD_PLACEHOLDER)
-# What `new app` writes without --image (authoring.edits.plan_new_app): registry.example.com/<app>:0.1.0.
-PLACEHOLDER = re.compile(r"registry\.example\.com/[a-z0-9][-a-z0-9]*:0\.1\.0")
+# How a TODO placeholder's message names its template comment (the located line must still carry it).
+_TODO_IN_MESSAGE = re.compile(r"\(# (TODO: [^)]*)\)")
 
 
 def layer_values(tree: Tree, layers: tuple[str, ...]) -> dict[str, set[str]]:
@@ -100,7 +107,7 @@ def image_less_containers(obj: Mapping[str, Any]) -> list[Finding]:
     out = []
     for container in found:
         image = container.container.get("image")
-        if isinstance(image, str) and PLACEHOLDER.fullmatch(image):
+        if isinstance(image, str) and is_placeholder_image(image):
             out.append(
                 Finding(
                     SCAFFOLD_PLACEHOLDER.id,
@@ -111,6 +118,7 @@ def image_less_containers(obj: Mapping[str, Any]) -> list[Finding]:
                     (*container.path, "image"),
                 )
             )
+        out.extend(_todo_findings(obj, container))
         if container.section not in ("containers", "initContainers") or image:
             continue
         siblings = [c.name for c in found if c.section == container.section and c.container.get("image")]
@@ -125,4 +133,79 @@ def image_less_containers(obj: Mapping[str, Any]) -> list[Finding]:
                 (*container.path, "name"),
             )
         )
+    return out
+
+
+def _todo_findings(obj: Mapping[str, Any], container: kube.Container) -> list[Finding]:
+    """A candidate per TODO value of the scaffold still as scaffolded in CONTAINER (``unfilled``
+    keeps those whose line still carries the TODO)."""
+    if container.section != "containers":
+        return []
+    out = []
+    for placeholder in placeholders():
+        if _get(container.container, placeholder.path) != placeholder.value:
+            continue
+        field = field_name(placeholder.path)
+        out.append(
+            Finding(
+                SCAFFOLD_PLACEHOLDER.id,
+                "warning",
+                f"{container.name}: {field} is still the placeholder `gitops-gen new app` wrote "
+                f"(# {placeholder.todo}); set it and drop the TODO comment",
+                _ref(obj),
+                (*container.path, *placeholder.path),
+            )
+        )
+    return out
+
+
+def _get(node: Any, path: tuple[str | int, ...]) -> Any:
+    for key in path:
+        if isinstance(node, Mapping) and isinstance(key, str):
+            node = node.get(key)
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            node = node[key]
+        else:
+            return None
+    return node
+
+
+def marked_in_source(tree: Tree, resources: list[Resource], findings: list[Finding]) -> list[Finding]:
+    """FINDINGS without the TODO placeholder candidates whose object's file lacks that TODO comment: a
+    value like port 8080 is no placeholder in a hand-written manifest, and must not cost a traced build."""
+    origin = {(r.kind, r.namespace, r.name): r.origin.path for r in resources}
+    texts: dict[str, str] = {}
+    out = []
+    for finding in findings:
+        todo = _TODO_IN_MESSAGE.search(finding.message) if finding.rule == SCAFFOLD_PLACEHOLDER.id else None
+        if todo is not None:
+            path = origin.get(finding.obj, "")
+            if path not in texts:
+                try:
+                    texts[path] = tree.read(path).decode("utf-8", "replace") if path else ""
+                except GitopsGenError:
+                    texts[path] = ""
+            if f"# {todo.group(1)}" not in texts[path]:
+                continue
+        out.append(finding)
+    return out
+
+
+def unfilled(tree: Tree, found: list[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
+    """FOUND without the TODO placeholders whose source line no longer carries their TODO comment:
+    the user kept the scaffold's value on purpose."""
+    lines: dict[str, list[str]] = {}
+    out = []
+    for problem, cluster in found:
+        todo = _TODO_IN_MESSAGE.search(problem.message) if problem.rule == SCAFFOLD_PLACEHOLDER.id else None
+        if todo is not None:
+            if problem.path not in lines:
+                try:
+                    lines[problem.path] = tree.read(problem.path).decode("utf-8", "replace").splitlines()
+                except GitopsGenError:
+                    lines[problem.path] = []
+            text = lines[problem.path]
+            if not (0 < problem.line <= len(text) and todo.group(1) in text[problem.line - 1]):
+                continue
+        out.append((problem, cluster))
     return out

@@ -107,38 +107,15 @@ class Rendered:
 # ---------------------------------------------------------------- the demand cache (FILE mode speed)
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 1
-POD_KEEP = ("name", "resources", "restartPolicy")
-
-
-def _project(node: Any) -> Any:
-    """What GPU feasibility reads of a workload: containers reduced to name/resources, no template metadata."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key in ("containers", "initContainers") and isinstance(value, list):
-                out[key] = [
-                    {k: c[k] for k in POD_KEEP if k in c} if isinstance(c, dict) else c for c in value
-                ]
-            elif key in ("metadata", "volumes", "status"):
-                continue
-            else:
-                out[key] = _project(value)
-        return out
-    if isinstance(node, list):
-        return [_project(v) for v in node]
-    return node
+CACHE_FORMAT = 2  # 2: kube.demand_projection (template annotations, HPAs)
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """OBJ reduced for the demand cache, or None when it cannot ask for an NVIDIA resource."""
-    if b"nvidia.com/" not in marshal.dumps(obj):
+    """OBJ reduced for the demand cache (``kube.demand_projection``), or None when capacity does not
+    read it: it cannot ask for an NVIDIA resource and is no HorizontalPodAutoscaler."""
+    if obj.get("kind") != "HorizontalPodAutoscaler" and b"nvidia.com/" not in marshal.dumps(obj):
         return None
-    out: dict[str, Any] = _project(obj)
-    md = obj.get("metadata")
-    if isinstance(md, dict):
-        out["metadata"] = {k: md[k] for k in ("name", "namespace") if k in md}
-    return out
+    return kube.demand_projection(obj)
 
 
 class DemandCache:
@@ -605,7 +582,9 @@ def validate(
         if note:
             found.append((_version_problem(cluster, note), name))
         item = Rendered(cluster, resources, cached=cached)
-        item.findings = object_findings(item, version, schemas, focus, levels)
+        item.findings = silent.marked_in_source(
+            tree, resources, object_findings(item, version, schemas, focus, levels)
+        )
         rendered[name] = item
     if cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters)
@@ -615,7 +594,7 @@ def validate(
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
-    problems.extend(merge_clusters(found))
+    problems.extend(merge_clusters(silent.unfilled(tree, found)))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):
         problems.extend(

@@ -311,6 +311,53 @@ def test_gpu_projection_keeps_what_feasibility_reads() -> None:
     assert gpu_projection({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}) is None
 
 
+def test_demand_cache_keeps_what_capacity_reads_of_custom_resources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # toxicity-detector's Knative Service comes from the cache when only private-detector changes:
+    # its max-scale annotation (pod template metadata) must survive, or the warning is lost.
+    repo = make_fleet(tmp_path, "capacity-autoscale")
+    (repo / ".git").mkdir()
+    full = run_cli("--repo", str(repo))
+    assert summarize(full[1]) == ["apps/toxicity-detector/base/burst.yaml:12 gpu-capacity-autoscale"]
+    changed = str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    assert run_cli("--repo", str(repo), changed) == full
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert run_cli("--repo", str(repo), changed) == full
+
+
+def test_gpu_projection_keeps_autoscalers() -> None:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h", "namespace": "n", "labels": {"a": "b"}},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "d"}, "maxReplicas": 9},
+    }
+    assert gpu_projection(hpa) == {**hpa, "metadata": {"name": "h", "namespace": "n"}}
+    knative = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": "k"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"a": "b"}, "annotations": {"autoscaling.knative.dev/max-scale": "4"}},
+                "spec": {"containers": [{"image": "k:1", "resources": {"limits": {"nvidia.com/gpu": 1}}}]},
+            }
+        },
+    }
+    assert gpu_projection(knative) == {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": "k"},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"autoscaling.knative.dev/max-scale": "4"}},
+                "spec": {"containers": [{"resources": {"limits": {"nvidia.com/gpu": 1}}}]},
+            }
+        },
+    }
+
+
 def test_a_deleted_file_is_checked_where_head_used_it(tmp_path: Path) -> None:
     from tests.fleetrepo import git
 
@@ -335,3 +382,15 @@ def test_strict_turns_warnings_into_exit_1(tmp_path: Path) -> None:
     assert code == 0 and "warning" in output
     assert run_cli("--repo", str(repo), "--strict") == (1, output)
     assert run_cli("--repo", str(make_fleet(tmp_path / "clean")), "--strict") == (0, "")
+
+
+def test_gpu_projection_gives_the_same_findings_on_every_feasibility_case() -> None:
+    # The demand cache stores projections: feasibility must judge them exactly as the full objects.
+    from gitops_gen.checks.gpu.feasibility import check_cluster
+    from tests.checks.gpu.test_feasibility import CASE_NAMES, CASES, _load, _objects
+
+    for case in CASE_NAMES:
+        objects = _objects(CASES / case / "objects.yaml")
+        pools = _load(CASES / case / "pools.yaml") or []
+        projected = [p for p in (gpu_projection(o) for o in objects if isinstance(o, dict)) if p is not None]
+        assert check_cluster(projected, pools) == check_cluster(objects, pools), case

@@ -42,12 +42,18 @@ Pods against pools (field = the resource limit, or the selector requirement for 
                                       field: ``spec.replicas`` / Job ``parallelism`` (``completions``
                                       when that caps it) / CronJob ``jobTemplate.spec.parallelism`` when
                                       set in the object, else the GPU limit (Pods, DaemonSets, defaults)
+  gpu-capacity-rollout        [warning] steady state fits, a rolling update's surge on top of an HPA's
+                                      maxReplicas does not
+  gpu-capacity-autoscale      [warning] steady state fits, the kind's own autoscaler maximum (KServe
+                                      maxReplicas, Knative max-scale, Ray maxReplicas) does not
 
-Workloads: Pod, Deployment, StatefulSet, ReplicaSet, ReplicationController,
-DaemonSet (one pod per node of each pool it fits), Job and CronJob (concurrent pods
-= parallelism, default 1, capped by completions; one Job per CronJob). Not
-modelled: taints/tolerations (cluster.yaml declares none), spec.nodeName,
-suspended Jobs, HPA, pod overhead, CRD workloads. ``matchFields`` is ignored.
+Workloads: every kind of the workload table (``kube``, ``gitops_gen/data/workloads.json``):
+Pod, Deployment, StatefulSet, ReplicaSet, ReplicationController, DaemonSet (one pod
+per node of each pool it fits), Job and CronJob (concurrent pods = parallelism,
+default 1, capped by completions; one Job per CronJob), and the custom resources
+GPU fleets run, each pod template with its own pods. Not modelled:
+taints/tolerations (cluster.yaml declares none), spec.nodeName, suspended Jobs,
+pod overhead. ``matchFields`` is ignored.
 Selectors on kubelet/cloud labels (kubernetes.io/*, topology.kubernetes.io/*,
 node.kubernetes.io/*) that a pool does not declare are assumed to match.
 
