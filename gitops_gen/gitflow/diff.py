@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
+import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,9 +21,23 @@ from typing import TYPE_CHECKING, Any
 from gitops_gen import kube
 from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleet import deps
+from gitops_gen.fleet.deps import Affected
+from gitops_gen.fleet.layout import CONFIG_PATH
 from gitops_gen.fleet.render import DocumentCache, fleet_clusters
+from gitops_gen.gitflow.revision import (
+    BlobReader,
+    RevisionTree,
+    changed_between,
+    changed_in_worktree,
+    files_containing,
+    link_targets,
+    through_links,
+    worktree_links,
+)
 from gitops_gen.kustomize.build import Engine, ParseCache
-from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+from gitops_gen.kustomize.types import FILE_NAMES
+from gitops_gen.repo.tree import DiskTree, Tree
 from gitops_gen.secrets import mask_object
 
 if TYPE_CHECKING:
@@ -70,6 +86,8 @@ class FleetDiff:
     unchanged: int
     # Pool resources whose GPU supply or demand moves (filled for the markdown summary).
     capacity: list[PoolChange] = field(default_factory=list)
+    # The clusters rendered to find the changes (at one side or both); the rest were known unchanged.
+    rendered: frozenset[str] = frozenset()
 
 
 def _key(obj: dict[str, Any]) -> ObjKey:
@@ -263,32 +281,103 @@ def diff_trees(
             clusters.append(cd)
         else:
             unchanged += 1
-    return FleetDiff(base, head, clusters, unchanged)
+    return FleetDiff(base, head, clusters, unchanged, rendered=frozenset(names))
+
+
+def affected_clusters(repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None) -> Affected:
+    """The clusters whose inputs can differ between BASE_TREE and HEAD_TREE (None: the working tree).
+
+    Which paths differ comes from blob ids (`git ls-tree`, `git diff` for the working tree); which
+    clusters read them from the dependency graph of both sides (``deps``), so a path used only at
+    one side counts. Over-approximates, never misses: gitops-gen.yaml, or an untracked directory
+    a kustomization may read, is every cluster; a path no kustomization reads may still be a Helm
+    chart or values file of a Flux HelmRelease (the applied view reads those), so it counts for
+    every cluster whose inputs hold a HelmRelease.
+    """
+    if head_tree is not None:
+        changed = changed_between(base_tree, head_tree)
+        untracked: list[str] = []
+        links = {**link_targets(base_tree), **link_targets(head_tree)}
+    else:
+        changed, untracked = changed_in_worktree(repo, base_tree)
+        links = {**link_targets(base_tree), **worktree_links(repo)}
+    changed = through_links(changed, links)
+    if CONFIG_PATH in changed:
+        return Affected(True, frozenset())
+    for tree in (base_tree, head_tree):
+        if tree is not None:
+            tree.prefetch_named(FILE_NAMES)
+    head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
+    indexes = [deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)]
+    for directory in untracked:  # wholly untracked: every file in it is new
+        cluster = deps.cluster_of(directory + "/x")
+        if cluster is not None:
+            changed.add(directory + "/")
+            continue
+        for top, _, names in os.walk(repo / directory):
+            rel = Path(top).relative_to(repo).as_posix()
+            changed.update(posixpath.join(rel, n) for n in names)
+    paths = sorted(changed)
+    found = deps.affected_sides(repo, paths, indexes)
+    others = [p for p in paths if deps.cluster_of(p) is None]
+    unread = [p for p in others if not any(deps.reads(index, p) for index in indexes)]
+    if unread:
+        revs = [base_tree.commit, head_tree.commit if head_tree is not None else None]
+        for index, rev in zip(indexes, revs, strict=True):
+            releases = files_containing(repo, "HelmRelease", rev)
+            if releases:
+                found = found.union(deps.affected(repo, releases, index))
+    return found
 
 
 def diff_revisions(
-    repo: Path, base: str, head: str | None, sources: bool = False, only: frozenset[str] | None = None
+    repo: Path,
+    base: str,
+    head: str | None,
+    sources: bool = False,
+    only: frozenset[str] | None = None,
+    incremental: bool = True,
 ) -> FleetDiff:
     """The fleet diff between git revision BASE and HEAD (default: the working tree).
 
     With SOURCES each change is annotated with the files and lines that made it (markdown output).
     ONLY restricts the diff to those cluster names (a shard); None is every cluster.
+    INCREMENTAL renders only the clusters whose inputs differ (``affected_clusters``); False renders
+    every cluster at both sides (the reference the incremental diff is tested against).
     """
     from gitops_gen.gitflow.git import open_repo
 
     grepo = open_repo(repo)
-    base_tree = GitTree(grepo, base)
-    head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
-    fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=only)
-    if sources:
-        from gitops_gen.fleetview.change import capacity_changes
-
-        # An inventory that does not load at one side: the diff itself still says what changed.
-        with contextlib.suppress(GitopsGenError):
-            fd.capacity = capacity_changes(base_tree, head_tree, base, head or "worktree")
-        seen: set[str] = set()
-        for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
-            if cd.signature() not in seen:
-                seen.add(cd.signature())
-                annotate_sources(head_tree, cd)
+    blobs = BlobReader(repo)
+    try:
+        base_tree = RevisionTree(grepo, repo, base, blobs)
+        head_rev = RevisionTree(grepo, repo, head, blobs) if head else None
+        head_tree: Tree = head_rev if head_rev is not None else DiskTree(repo)
+        scope = only
+        if incremental:
+            hit = affected_clusters(repo, base_tree, head_rev)
+            if not hit.every:
+                scope = hit.clusters if only is None else only & hit.clusters
+        fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
+        if scope is not only:
+            # Known unchanged without rendering: every cluster of either side outside the scope.
+            every = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
+            fd.unchanged = len(every & only if only is not None else every) - len(fd.clusters)
+        if sources:
+            _annotate(fd, base_tree, head_tree, base, head or "worktree")
+    finally:
+        blobs.close()
     return fd
+
+
+def _annotate(fd: FleetDiff, base_tree: Tree, head_tree: Tree, base: str, head: str) -> None:
+    from gitops_gen.fleetview.change import capacity_changes
+
+    # An inventory that does not load at one side: the diff itself still says what changed.
+    with contextlib.suppress(GitopsGenError):
+        fd.capacity = capacity_changes(base_tree, head_tree, base, head)
+    seen: set[str] = set()
+    for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
+        if cd.signature() not in seen:
+            seen.add(cd.signature())
+            annotate_sources(head_tree, cd)
