@@ -284,16 +284,11 @@ def diff_trees(
     return FleetDiff(base, head, clusters, unchanged, rendered=frozenset(names))
 
 
-def affected_clusters(repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None) -> Affected:
-    """The clusters whose inputs can differ between BASE_TREE and HEAD_TREE (None: the working tree).
-
-    Which paths differ comes from blob ids (`git ls-tree`, `git diff` for the working tree); which
-    clusters read them from the dependency graph of both sides (``deps``), so a path used only at
-    one side counts. Over-approximates, never misses: gitops-gen.yaml, or an untracked directory
-    a kustomization may read, is every cluster; a path no kustomization reads may still be a Helm
-    chart or values file of a Flux HelmRelease (the applied view reads those), so it counts for
-    every cluster whose inputs hold a HelmRelease.
-    """
+def changed_paths(
+    repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None
+) -> tuple[set[str], list[str]]:
+    """(paths whose blob differs between the two sides, seen through symbolic links too; wholly
+    untracked directories of the working tree, for HEAD_TREE None)."""
     if head_tree is not None:
         changed = changed_between(base_tree, head_tree)
         untracked: list[str] = []
@@ -301,33 +296,67 @@ def affected_clusters(repo: Path, base_tree: RevisionTree, head_tree: RevisionTr
     else:
         changed, untracked = changed_in_worktree(repo, base_tree)
         links = {**link_targets(base_tree), **worktree_links(repo)}
-    changed = through_links(changed, links)
+    return through_links(changed, links), untracked
+
+
+def affected_clusters(
+    repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None, complete: bool = True
+) -> tuple[list[str], Affected]:
+    """(the changed paths, the clusters whose inputs can differ between BASE_TREE and HEAD_TREE
+    (None: the working tree)).
+
+    Which paths differ comes from blob ids (`git ls-tree`, `git diff` for the working tree); which
+    clusters read them from the dependency graph (``deps``) of both sides, so a path used only at
+    one side counts. Over-approximates, never misses: gitops-gen.yaml, or an untracked directory
+    a kustomization may read, is every cluster; a path no kustomization reads may still be a Helm
+    chart or values file of a Flux HelmRelease (the applied view reads those), so it counts for
+    every cluster whose inputs hold a HelmRelease.
+
+    COMPLETE False (commit, right after generate, so every variant has generate's shape): the head
+    side's index as validate builds it, and the base side only for paths gone at the head, as
+    validate --staged does.
+    """
+    changed, untracked = changed_paths(repo, base_tree, head_tree)
     if CONFIG_PATH in changed:
-        return Affected(True, frozenset())
-    for tree in (base_tree, head_tree):
-        if tree is not None:
-            tree.prefetch_named(FILE_NAMES)
+        return sorted(changed), Affected(True, frozenset())
     head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
-    indexes = [deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)]
+    base_index, head_index = deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)
+    outside: list[str] = []
     for directory in untracked:  # wholly untracked: every file in it is new
-        cluster = deps.cluster_of(directory + "/x")
-        if cluster is not None:
+        if deps.cluster_of(directory + "/x") is not None:
             changed.add(directory + "/")
-            continue
-        for top, _, names in os.walk(repo / directory):
-            rel = Path(top).relative_to(repo).as_posix()
-            changed.update(posixpath.join(rel, n) for n in names)
+        elif directory.startswith("apps/"):
+            for top, _, names in os.walk(repo / directory):
+                rel = Path(top).relative_to(repo).as_posix()
+                changed.update(posixpath.join(rel, n) for n in names)
+        else:
+            outside.append(directory)
     paths = sorted(changed)
-    found = deps.affected_sides(repo, paths, indexes)
-    others = [p for p in paths if deps.cluster_of(p) is None]
-    unread = [p for p in others if not any(deps.reads(index, p) for index in indexes)]
+    gone = [p for p in paths if not head_files.is_file(p) and not head_files.is_dir(p)]
+    if complete:
+        base_tree.prefetch_named(FILE_NAMES)
+        if head_tree is not None:
+            head_tree.prefetch_named(FILE_NAMES)
+        indexes = [base_index, head_index]
+        found = deps.affected_sides(repo, paths, indexes)
+    else:
+        indexes = [head_index]
+        found = deps.affected(repo, paths, head_index, through_inventory=True)
+        if gone:
+            base_tree.prefetch_named(FILE_NAMES)
+            indexes.append(base_index)
+            found = found.union(deps.affected(repo, gone, base_index, through_inventory=True))
+    if any(deps.near(index, d) for d in outside for index in indexes):
+        return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
+    unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
     if unread:
-        revs = [base_tree.commit, head_tree.commit if head_tree is not None else None]
-        for index, rev in zip(indexes, revs, strict=True):
+        sides = [(head_index, head_tree.commit if head_tree is not None else None)]
+        sides += [(base_index, base_tree.commit)] if base_index in indexes else []
+        for index, rev in sides:
             releases = files_containing(repo, "HelmRelease", rev)
             if releases:
-                found = found.union(deps.affected(repo, releases, index))
-    return found
+                found = found.union(deps.affected(repo, releases, index, through_inventory=True))
+    return paths, found
 
 
 def diff_revisions(
@@ -355,7 +384,7 @@ def diff_revisions(
         head_tree: Tree = head_rev if head_rev is not None else DiskTree(repo)
         scope = only
         if incremental:
-            hit = affected_clusters(repo, base_tree, head_rev)
+            _, hit = affected_clusters(repo, base_tree, head_rev)
             if not hit.every:
                 scope = hit.clusters if only is None else only & hit.clusters
         fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
