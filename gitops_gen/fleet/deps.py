@@ -42,6 +42,7 @@ from gitops_gen.kustomize.types import FILE_NAMES, fields_naming
 from gitops_gen.repo.tree import Tree, normalize
 
 SKIP_TOP = {".git", "clusters", "mapping"}
+PLUGIN_FIELDS = ("generators", "transformers", "validators")
 _GENERATED_KEYS = (b"apiVersion:", b"kind:", b"resources:", b"components:")
 
 
@@ -52,6 +53,9 @@ class Refs:
     dirs: set[str] = field(default_factory=set)
     files: set[str] = field(default_factory=set)
     below: bool = False  # not parsed: assumed to reach everything below its directory
+    # Directories any of whose files it may read: its own (configurations, plugin configs, helm values
+    # files: kustomize's loader keeps them in or below it) and helm chart homes (which may climb).
+    trees: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -187,6 +191,8 @@ def _strings(value: Any) -> list[str]:
 def _paths_of(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(entries that may be dirs or files, entries that are files) named by a parsed kustomization."""
     either = [entry for key in fields_naming("entries") for entry in _strings(data.get(key))]
+    # Plugin config entries: a file in the kustomization, or a kustomization directory anywhere.
+    either += [entry for key in PLUGIN_FIELDS for entry in _strings(data.get(key)) if "\n" not in entry]
     files: list[str] = []
     for key in fields_naming("path"):
         for entry in data.get(key) or []:
@@ -224,6 +230,11 @@ def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], b
         if not isinstance(data, dict):
             return refs
         either, files = _paths_of(data)
+        refs.trees.add(directory)
+        if data.get("helmCharts") or data.get("helmGlobals"):
+            home = (data.get("helmGlobals") or {}) if isinstance(data.get("helmGlobals"), dict) else {}
+            chart_home = normalize(str(home.get("chartHome") or "charts"), directory)
+            refs.trees.add(directory if chart_home is None else chart_home)
     for entry in either:
         path = normalize(entry, directory)
         if path is None:
@@ -344,10 +355,14 @@ def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str]) -> boo
     for path in refs.files:
         if path in targets:
             return True
-    return any(sub in reach or sub in targets for sub in refs.dirs)
+    if any(_under(t, tree) for tree in refs.trees for t in targets):
+        return True
+    # A directory it names is read only below itself or through kustomizations of its own (indexed
+    # or not, e.g. under clusters/): anything changed below it counts.
+    return any(sub in reach or any(_under(t, sub) for t in targets) for sub in refs.dirs)
 
 
-def _cluster_of(path: str) -> str | None:
+def cluster_of(path: str) -> str | None:
     parts = path.split("/")
     if len(parts) >= 2 and parts[0] in ("clusters", "mapping") and parts[1]:
         return parts[1]
@@ -369,12 +384,18 @@ def relative(root: Path, file: Path, cwd: Path | None = None) -> str | None:
     return "" if text == "." else text
 
 
-def affected(root: Path, paths: list[str], index: Index | None = None) -> Affected:
-    """The clusters that PATHS (repo-relative) can affect; INDEX, if given, is filled for reuse."""
+def affected(
+    root: Path, paths: list[str], index: Index | None = None, through_inventory: bool = False
+) -> Affected:
+    """The clusters that PATHS (repo-relative) can affect; INDEX, if given, is filled for reuse.
+
+    THROUGH_INVENTORY follows paths under clusters/ and mapping/ through the kustomization graph
+    too (a kustomization elsewhere may name a directory there), not only to their own cluster.
+    """
     if any(p == CONFIG_PATH for p in paths):
         return Affected(True, frozenset())
-    clusters = {c for c in map(_cluster_of, paths) if c}
-    rest = sorted(p for p in paths if _cluster_of(p) is None and p)
+    clusters = {c for c in map(cluster_of, paths) if c}
+    rest = sorted(p for p in paths if (through_inventory or cluster_of(p) is None) and p)
     if not rest:
         return Affected(False, frozenset(clusters))
     index = index if index is not None else Index(root)
@@ -396,3 +417,36 @@ def affected(root: Path, paths: list[str], index: Index | None = None) -> Affect
         if refs.dirs & reach or refs.dirs & targets or refs.files & targets:
             clusters.add(name)
     return Affected(False, frozenset(clusters), frozenset(reach))
+
+
+def reads(index: Index, path: str) -> bool:
+    """Whether some indexed kustomization may read PATH (names it, or holds it in a directory it reads)."""
+    for directory, refs in index.refs.items():
+        if path in refs.files or path in refs.dirs:
+            return True
+        if refs.below and _under(path, directory):
+            return True
+        if any(_under(path, tree) for tree in refs.trees):
+            return True
+    return False
+
+
+def near(index: Index, directory: str) -> bool:
+    """Whether some indexed kustomization lies in DIRECTORY, above it, or names a path below it."""
+    for rel, refs in index.refs.items():
+        if _under(rel, directory) or _under(directory, rel):
+            return True
+        if any(_under(p, directory) for p in (*refs.files, *refs.dirs, *refs.trees)):
+            return True
+    return False
+
+
+def affected_sides(root: Path, paths: list[str], indexes: list[Index]) -> Affected:
+    """The clusters PATHS affect in any of several trees (both sides of a diff), each index filled
+    completely first (every hand-written kustomization and every generated variant), so a
+    hand-edited variant is followed too."""
+    found = Affected(False, frozenset())
+    for index in indexes:
+        index.all_variants()
+        found = found.union(affected(root, paths, index, through_inventory=True))
+    return found

@@ -2,7 +2,11 @@
 
 A commit never holds generated files that disagree with its inputs: unstaged or
 untracked edits to input files are refused, the generated files are staged next to
-what the user staged, and nothing is committed when nothing changed.
+what the user staged, and nothing is committed when nothing changed. Validation is what the
+pre-commit hook runs (`validate FILE...` over every path the commit changes against HEAD,
+generated files included; a full validate when gitops-gen.yaml changes or there is no HEAD),
+and the "Clusters:" trailer names the clusters those paths can affect (``gitflow.diff``'s
+dependency answer): nothing is rendered twice.
 ``--rendered-to PATH`` then writes the rendered-manifests branch (see
 ``gitops_gen.gitflow.rendered``).
 """
@@ -11,12 +15,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.gitflow.git import open_repo, run_git
 from gitops_gen.gitflow.rendered import commit_rendered, prepare_rendered
+
+if TYPE_CHECKING:
+    from gitops_gen.fleet.deps import Affected
 
 Say = Callable[[str], None]
 
@@ -74,28 +82,53 @@ def unstaged_inputs(grepo: Any) -> list[str]:
     return out
 
 
-def changed_clusters(repo: Path, grepo: Any) -> list[str]:
-    """Clusters whose rendered output differs between HEAD and the working tree."""
-    from gitops_gen.fleet.render import fleet_clusters
-    from gitops_gen.gitflow.diff import diff_trees
-    from gitops_gen.repo.tree import DiskTree, GitTree
+@dataclass
+class Scope:
+    """What a commit changes against HEAD (staged and generated alike) and the clusters it can affect."""
 
-    head = DiskTree(repo)
+    paths: list[str]
+    affected: Affected | None  # None: no HEAD to compare with, every cluster
+
+
+def commit_scope(repo: Path, grepo: Any) -> Scope:
+    """The paths the working tree changes against HEAD, after generate: what the commit will hold
+    (unstaged input edits were refused) plus files that do not matter to any cluster."""
+    from gitops_gen.gitflow.diff import affected_clusters
+    from gitops_gen.gitflow.revision import BlobReader, RevisionTree
+
     if not grepo.head.is_valid():
-        return fleet_clusters(head)
+        return Scope([], None)
+    blobs = BlobReader(repo)
     try:
-        fd = diff_trees(GitTree(grepo, "HEAD"), head, "HEAD", "worktree")
-    except GitopsGenError:
-        return fleet_clusters(head)
-    return [c.name for c in fd.clusters]
+        paths, affected = affected_clusters(
+            repo, RevisionTree(grepo, repo, "HEAD", blobs), None, complete=False
+        )
+    finally:
+        blobs.close()
+    return Scope(paths, affected)
 
 
-def validation_problems(repo: Path) -> list[Problem]:
-    """Every problem `gitops-gen validate` reports for the whole fleet."""
+def changed_clusters(repo: Path, scope: Scope) -> list[str]:
+    """The clusters the commit's changes can affect (the dependency answer; nothing is rendered)."""
+    from gitops_gen.fleet.render import fleet_clusters
+    from gitops_gen.repo.tree import DiskTree
+
+    names = fleet_clusters(DiskTree(repo))
+    if scope.affected is None:
+        return names
+    gone = {c for c in scope.affected.clusters if c not in names}  # a removed cluster is a change too
+    return sorted(set(scope.affected.names(names)) | gone)
+
+
+def validation_problems(repo: Path, scope: Scope | None = None) -> list[Problem]:
+    """The problems `gitops-gen validate` reports for the whole fleet, or, with SCOPE, what
+    `validate FILE...` reports for the changed paths (the pre-commit hook's check)."""
     from gitops_gen.checks.validate import validate
     from gitops_gen.repo.tree import DiskTree
 
-    return validate(DiskTree(repo))
+    if scope is None or scope.affected is None or scope.affected.every:
+        return validate(DiskTree(repo))
+    return validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo)
 
 
 def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
@@ -105,7 +138,10 @@ def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
     from gitops_gen.fleet.generate import is_generated, is_generated_place
 
     if files:
-        grepo.index.add(sorted(files))
+        # One `git add` for thousands of files; GitPython's index.add runs a git process per file.
+        _git_paths(
+            Path(grepo.working_tree_dir), ["add", "-f"], sorted(files), "cannot stage the generated files"
+        )
     root = Path(grepo.working_tree_dir)
     gone = []
     for path in sorted({str(key[0]) for key in grepo.index.entries}):
@@ -116,7 +152,32 @@ def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
         if not full.is_file() or is_generated(full.read_bytes()[:64]):
             gone.append(path)
     if gone:
-        grepo.index.remove(gone, working_tree=False, ignore_unmatch=True)
+        _git_paths(
+            Path(grepo.working_tree_dir),
+            ["rm", "-q", "--cached", "--ignore-unmatch"],
+            gone,
+            "cannot unstage the generated files generate no longer writes",
+        )
+
+
+def _git_paths(repo: Path, args: list[str], paths: list[str], what: str) -> None:
+    """`git ARGS -- PATHS`, the paths given on stdin, taken literally (no glob magic)."""
+    import subprocess
+
+    from gitops_gen.gitflow.git import indented
+
+    command = ["git", "--literal-pathspecs", *args, "--pathspec-from-file=-", "--pathspec-file-nul"]
+    try:
+        done = subprocess.run(
+            command, cwd=repo, input="\0".join(paths).encode(), capture_output=True, check=False
+        )
+    except OSError as err:
+        raise GitopsGenError(f"{what}: cannot run git: {err}") from None
+    if done.returncode != 0:
+        said = "\n".join(
+            t.decode(errors="replace").strip("\n") for t in (done.stderr, done.stdout) if t.strip()
+        )
+        raise GitopsGenError(f"{what} (git exit {done.returncode}):{indented(said) or ' git said nothing'}")
 
 
 def _staged_anything(grepo: Any) -> bool:
@@ -165,7 +226,8 @@ def commit_generated(
     tree = DiskTree(repo)
     result = plan(tree, load_fleet(tree))
     done = apply_plan(repo, result)
-    errors = [p for p in validation_problems(repo) if p.severity == "error"]
+    scope = commit_scope(repo, grepo)
+    errors = [p for p in validation_problems(repo, scope) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
     # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.
@@ -177,7 +239,7 @@ def commit_generated(
         say("nothing to commit: generated files are current and nothing is staged")
         source = grepo.head.commit.hexsha if grepo.head.is_valid() else None
     else:
-        clusters = changed_clusters(repo, grepo)
+        clusters = changed_clusters(repo, scope)
         full = message.rstrip("\n")
         if clusters:
             full += "\n\nClusters: " + ", ".join(clusters)

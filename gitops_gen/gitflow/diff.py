@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
+import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,9 +21,23 @@ from typing import TYPE_CHECKING, Any
 from gitops_gen import kube
 from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleet import deps
+from gitops_gen.fleet.deps import Affected
+from gitops_gen.fleet.layout import CONFIG_PATH
 from gitops_gen.fleet.render import DocumentCache, fleet_clusters
+from gitops_gen.gitflow.revision import (
+    BlobReader,
+    RevisionTree,
+    changed_between,
+    changed_in_worktree,
+    files_containing,
+    link_targets,
+    through_links,
+    worktree_links,
+)
 from gitops_gen.kustomize.build import Engine, ParseCache
-from gitops_gen.repo.tree import DiskTree, GitTree, Tree
+from gitops_gen.kustomize.types import FILE_NAMES
+from gitops_gen.repo.tree import DiskTree, Tree
 from gitops_gen.secrets import mask_object
 
 if TYPE_CHECKING:
@@ -70,6 +86,8 @@ class FleetDiff:
     unchanged: int
     # Pool resources whose GPU supply or demand moves (filled for the markdown summary).
     capacity: list[PoolChange] = field(default_factory=list)
+    # The clusters rendered to find the changes (at one side or both); the rest were known unchanged.
+    rendered: frozenset[str] = frozenset()
 
 
 def _key(obj: dict[str, Any]) -> ObjKey:
@@ -263,32 +281,132 @@ def diff_trees(
             clusters.append(cd)
         else:
             unchanged += 1
-    return FleetDiff(base, head, clusters, unchanged)
+    return FleetDiff(base, head, clusters, unchanged, rendered=frozenset(names))
+
+
+def changed_paths(
+    repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None
+) -> tuple[set[str], list[str]]:
+    """(paths whose blob differs between the two sides, seen through symbolic links too; wholly
+    untracked directories of the working tree, for HEAD_TREE None)."""
+    if head_tree is not None:
+        changed = changed_between(base_tree, head_tree)
+        untracked: list[str] = []
+        links = {**link_targets(base_tree), **link_targets(head_tree)}
+    else:
+        changed, untracked = changed_in_worktree(repo, base_tree)
+        links = {**link_targets(base_tree), **worktree_links(repo)}
+    return through_links(changed, links), untracked
+
+
+def affected_clusters(
+    repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None, complete: bool = True
+) -> tuple[list[str], Affected]:
+    """(the changed paths, the clusters whose inputs can differ between BASE_TREE and HEAD_TREE
+    (None: the working tree)).
+
+    Which paths differ comes from blob ids (`git ls-tree`, `git diff` for the working tree); which
+    clusters read them from the dependency graph (``deps``) of both sides, so a path used only at
+    one side counts. Over-approximates, never misses: gitops-gen.yaml, or an untracked directory
+    a kustomization may read, is every cluster; a path no kustomization reads may still be a Helm
+    chart or values file of a Flux HelmRelease (the applied view reads those), so it counts for
+    every cluster whose inputs hold a HelmRelease.
+
+    COMPLETE False (commit, right after generate, so every variant has generate's shape): the head
+    side's index as validate builds it, and the base side only for paths gone at the head, as
+    validate --staged does.
+    """
+    changed, untracked = changed_paths(repo, base_tree, head_tree)
+    if CONFIG_PATH in changed:
+        return sorted(changed), Affected(True, frozenset())
+    head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
+    base_index, head_index = deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)
+    outside: list[str] = []
+    for directory in untracked:  # wholly untracked: every file in it is new
+        if deps.cluster_of(directory + "/x") is not None:
+            changed.add(directory + "/")
+        elif directory.startswith("apps/"):
+            for top, _, names in os.walk(repo / directory):
+                rel = Path(top).relative_to(repo).as_posix()
+                changed.update(posixpath.join(rel, n) for n in names)
+        else:
+            outside.append(directory)
+    paths = sorted(changed)
+    gone = [p for p in paths if not head_files.is_file(p) and not head_files.is_dir(p)]
+    if complete:
+        base_tree.prefetch_named(FILE_NAMES)
+        if head_tree is not None:
+            head_tree.prefetch_named(FILE_NAMES)
+        indexes = [base_index, head_index]
+        found = deps.affected_sides(repo, paths, indexes)
+    else:
+        indexes = [head_index]
+        found = deps.affected(repo, paths, head_index, through_inventory=True)
+        if gone:
+            base_tree.prefetch_named(FILE_NAMES)
+            indexes.append(base_index)
+            found = found.union(deps.affected(repo, gone, base_index, through_inventory=True))
+    if any(deps.near(index, d) for d in outside for index in indexes):
+        return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
+    unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
+    if unread:
+        sides = [(head_index, head_tree.commit if head_tree is not None else None)]
+        sides += [(base_index, base_tree.commit)] if base_index in indexes else []
+        for index, rev in sides:
+            releases = files_containing(repo, "HelmRelease", rev)
+            if releases:
+                found = found.union(deps.affected(repo, releases, index, through_inventory=True))
+    return paths, found
 
 
 def diff_revisions(
-    repo: Path, base: str, head: str | None, sources: bool = False, only: frozenset[str] | None = None
+    repo: Path,
+    base: str,
+    head: str | None,
+    sources: bool = False,
+    only: frozenset[str] | None = None,
+    incremental: bool = True,
 ) -> FleetDiff:
     """The fleet diff between git revision BASE and HEAD (default: the working tree).
 
     With SOURCES each change is annotated with the files and lines that made it (markdown output).
     ONLY restricts the diff to those cluster names (a shard); None is every cluster.
+    INCREMENTAL renders only the clusters whose inputs differ (``affected_clusters``); False renders
+    every cluster at both sides (the reference the incremental diff is tested against).
     """
     from gitops_gen.gitflow.git import open_repo
 
     grepo = open_repo(repo)
-    base_tree = GitTree(grepo, base)
-    head_tree: Tree = GitTree(grepo, head) if head else DiskTree(repo)
-    fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=only)
-    if sources:
-        from gitops_gen.fleetview.change import capacity_changes
-
-        # An inventory that does not load at one side: the diff itself still says what changed.
-        with contextlib.suppress(GitopsGenError):
-            fd.capacity = capacity_changes(base_tree, head_tree, base, head or "worktree")
-        seen: set[str] = set()
-        for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
-            if cd.signature() not in seen:
-                seen.add(cd.signature())
-                annotate_sources(head_tree, cd)
+    blobs = BlobReader(repo)
+    try:
+        base_tree = RevisionTree(grepo, repo, base, blobs)
+        head_rev = RevisionTree(grepo, repo, head, blobs) if head else None
+        head_tree: Tree = head_rev if head_rev is not None else DiskTree(repo)
+        scope = only
+        if incremental:
+            _, hit = affected_clusters(repo, base_tree, head_rev)
+            if not hit.every:
+                scope = hit.clusters if only is None else only & hit.clusters
+        fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
+        if scope is not only:
+            # Known unchanged without rendering: every cluster of either side outside the scope.
+            every = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
+            fd.unchanged = len(every & only if only is not None else every) - len(fd.clusters)
+        if sources:
+            _annotate(fd, base_tree, head_tree, base, head or "worktree")
+    finally:
+        blobs.close()
     return fd
+
+
+def _annotate(fd: FleetDiff, base_tree: Tree, head_tree: Tree, base: str, head: str) -> None:
+    from gitops_gen.fleetview.change import capacity_changes
+
+    # An inventory that does not load at one side: the diff itself still says what changed.
+    with contextlib.suppress(GitopsGenError):
+        fd.capacity = capacity_changes(base_tree, head_tree, base, head)
+    seen: set[str] = set()
+    for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
+        if cd.signature() not in seen:
+            seen.add(cd.signature())
+            annotate_sources(head_tree, cd)

@@ -292,3 +292,32 @@ def test_unstaged_edit_outside_apps_that_a_kustomization_reads_is_refused(fleet:
     assert code == 1
     assert "unstaged changes to input files: shared/monitoring/configmap.yaml;" in err, err
     assert status(fleet) == before
+
+
+def test_validates_and_names_only_the_clusters_the_change_can_affect(fleet: Path) -> None:
+    # zone-2-prod is broken at HEAD (committed past gitops-gen): a change that cannot reach it still commits ...
+    bad = fleet / "apps/toxicity-detector/zone/zone-2/h100.yaml"
+    bad.write_text(bad.read_text().replace("H100-80GB-HBM3", "H100-80GB-HBM9"))
+    git(fleet, "commit", "-qam", "broken zone-2 patch")
+    assert CliRunner().invoke(main, ["validate", "--repo", str(fleet)]).exit_code == 1
+    dev = fleet / "apps/private-detector/env/dev/mig-slice.yaml"
+    dev.write_text(dev.read_text() + "# reviewed\n")
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "dev note")
+    assert code == 0, err
+    assert git(fleet, "log", "-1", "--format=%B").strip().endswith("\n\nClusters: zone-1-dev")
+    # ... and one that can reach it is validated and refused.
+    bad.write_text(bad.read_text() + "# touched\n")
+    git(fleet, "add", "-A")
+    before = head(fleet)
+    code, _, err = commit(fleet, "-m", "zone-2 note")
+    assert code == 1 and "h100.yaml" in err and head(fleet) == before
+
+
+def test_a_helm_chart_change_names_the_cluster_of_its_helmrelease(fleet: Path) -> None:
+    values = fleet / "apps/llm-server/chart/values.yaml"
+    values.write_text(values.read_text().replace("memory: 24Gi}", "memory: 32Gi}"))
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "more memory")
+    assert code == 0, err
+    assert git(fleet, "log", "-1", "--format=%B").strip().endswith("\n\nClusters: zone-1-prod")
