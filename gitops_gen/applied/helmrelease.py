@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import posixpath
+import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,6 +31,7 @@ from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import Tree, normalize
 
 HELMRELEASE_GROUP = "helm.toolkit.fluxcd.io/"
+SKIP_TESTS = {"skipTests": True}  # helm-controller installs no test hooks
 
 
 class NotExpanded(Exception):
@@ -43,6 +47,7 @@ def expand_releases(tree: Tree, sync: Sync | None, resources: list[Resource]) ->
         return Applied(resources)
     config = read_config(tree)
     objs = [r.obj for r in resources]
+    owners = {id(r.obj): r for r in resources}
     out: list[Resource] = []
     notes: list[Problem] = []
     for res in resources:
@@ -50,7 +55,7 @@ def expand_releases(tree: Tree, sync: Sync | None, resources: list[Resource]) ->
         if res not in releases:
             continue
         try:
-            out.extend(expand(tree, sync, res, objs, config))
+            out.extend(expand(tree, sync, res, objs, config, owners))
         except NotExpanded as why:
             notes.append(
                 Problem(
@@ -162,8 +167,16 @@ def set_path(values: dict[str, Any], path: str, value: Any) -> None:
 
 
 def release_values(
-    tree: Tree, release: dict[str, Any], objs: list[dict[str, Any]], values_base: str, chart_dir: str
+    tree: Tree,
+    res: Resource,
+    objs: list[dict[str, Any]],
+    values_base: str,
+    sources: list[helm.ValuesSource],
+    owners: dict[int, Resource],
 ) -> dict[str, Any]:
+    """The values helm-controller gives the chart; SOURCES receives where each part was written
+    (OWNERS: the Resource of each object of OBJS, by id, for the valuesFrom sources)."""
+    release = res.obj
     spec = release.get("spec") or {}
     namespace = (release.get("metadata") or {}).get("namespace") or "default"
     values: dict[str, Any] = {}
@@ -174,6 +187,7 @@ def release_values(
         docs = yamlio.load_documents(tree.read(full), tree.display(full))
         if docs and isinstance(docs[0], dict):
             values = helm.merge_values(values, docs[0])
+            sources.append(helm.ValuesSource("valuesFiles", docs[0], tree.display(full)))
     for ref in spec.get("valuesFrom") or []:
         kind, name = ref.get("kind"), ref.get("name")
         obj = find_object(objs, str(kind), str(name), namespace)
@@ -183,15 +197,26 @@ def release_values(
             if ref.get("optional"):
                 continue
             raise NotExpanded(f"valuesFrom {kind}/{name} key {key!r} is not in this cluster's render")
+        assert obj is not None
+        owner = owners.get(id(obj))
+        label = f"valuesFrom {kind}/{name}"
+        field = "stringData" if key in (obj.get("stringData") or {}) else "data"
+        where = owner.origin.path if owner is not None else res.origin.path
         if ref.get("targetPath"):
             set_path(values, str(ref["targetPath"]), text)
+            target = tuple(p for p in str(ref["targetPath"]).split(".") if p)
+            sources.append(helm.ValuesSource(label, {}, where, (field, key), 0, owner, target))
             continue
         loaded = yaml.safe_load(text) or {}
         if not isinstance(loaded, dict):
             raise NotExpanded(f"valuesFrom {kind}/{name} key {key!r} is not a YAML mapping")
         values = helm.merge_values(values, loaded)
+        sources.append(helm.ValuesSource(label, loaded, where, (field, key), 0, owner))
     if isinstance(spec.get("values"), dict):
         values = helm.merge_values(values, spec["values"])
+        sources.append(
+            helm.ValuesSource("spec.values", spec["values"], res.origin.path, ("spec", "values"), 0, res)
+        )
     return values
 
 
@@ -210,7 +235,12 @@ def kube_version(tree: Tree, sync: Sync | None, config: dict[str, Any]) -> str |
 
 
 def expand(
-    tree: Tree, sync: Sync | None, res: Resource, objs: list[dict[str, Any]], config: dict[str, Any]
+    tree: Tree,
+    sync: Sync | None,
+    res: Resource,
+    objs: list[dict[str, Any]],
+    config: dict[str, Any],
+    owners: dict[int, Resource] | None = None,
 ) -> list[Resource]:
     release = res.obj
     spec = release.get("spec") or {}
@@ -222,10 +252,11 @@ def expand(
     name = spec.get("releaseName") or (f"{target}-{meta.get('name')}" if target else meta.get("name"))
     namespace = target or meta.get("namespace") or "default"
     crds = ((spec.get("install") or {}).get("crds") or "Create") != "Skip"
+    sources: list[helm.ValuesSource] = []
     request = helm.Request(
         chart=helm.read_chart(tree, chart_dir),
         chart_name=posixpath.basename(chart_dir),
-        values=release_values(tree, release, objs, values_base, chart_dir),
+        values=release_values(tree, res, objs, values_base, sources, owners or {}),
         release=str(name),
         namespace=str(namespace),
         include_crds=crds,
@@ -243,12 +274,77 @@ def expand(
             f"HelmRelease/{meta.get('name')}: {err.message}", where or res.origin.path, line, col
         ) from None
     out = []
-    for source, doc in helm.manifests(request, rendered, {"skipTests": True}):
+    seen: dict[str, int] = {}
+    puller = (res.origin.path, res.origin.doc, ("spec", "chart", "spec", "chart"))
+    for source, doc in helm.manifests(request, rendered, SKIP_TESTS):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
         display = tree.display(posixpath.join(chart_dir, inner))
+        index = seen.get(source, 0)
+        seen[source] = index + 1
         if doc.get("kind") and (doc.get("metadata") or {}).get("name"):
-            made = Resource(obj=doc, origin=Origin(display, "resource", field="HelmRelease"))
+            trace = helm.ChartTrace(request, chart_dir, source, index, tuple(sources), puller, SKIP_TESTS)
+            origin = Origin(display, "resource", field="HelmRelease", chart=trace)
+            made = Resource(obj=doc, origin=origin)
             if not made.namespace and not made.is_cluster_scoped():
                 made.meta["namespace"] = str(namespace)  # Helm installs them into the release namespace
             out.append(made)
     return out
+
+
+# ---------------------------------------------------------------- which files pull a changed chart in
+
+SKIP_DIRS = frozenset({".git", "mapping"})
+
+
+def chart_of(root: Path, path: str) -> str | None:
+    """The chart directory (one holding Chart.yaml) that repository path PATH lies in, if any."""
+    parts = path.split("/")[:-1]
+    while parts:
+        if (root.joinpath(*parts) / "Chart.yaml").is_file():
+            return "/".join(parts)
+        parts.pop()
+    return None
+
+
+def chart_users(root: Path, paths: list[str]) -> list[str] | None:
+    """Files whose change stands for a change of the charts PATHS lie in, for `validate FILE`
+    (kustomizations do not name a chart's files, so the dependency index cannot see them): the
+    kustomization above a helmCharts chart, or the files naming a chart's directory (a HelmRelease's
+    `chart: ./<dir>`). None when a chart's users cannot be known this way (a vendored HelmRepository
+    chart is named by its name): then every cluster may be affected."""
+    charts = sorted({c for c in (chart_of(root, p) for p in paths) if c})
+    out: list[str] = []
+    for chart in charts:
+        users = kustomization_above(root, chart) or naming(root, chart)
+        if not users:
+            return None
+        out.extend(users)
+    return sorted(set(out))
+
+
+def kustomization_above(root: Path, chart: str) -> list[str]:
+    parts = chart.split("/")[:-1]
+    while parts:
+        for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            if (root.joinpath(*parts) / name).is_file():
+                return ["/".join([*parts, name])]
+        parts.pop()
+    return []
+
+
+def naming(root: Path, chart: str) -> list[str]:
+    needle = re.compile(rb"chart:\s*['\"]?\.?/?" + re.escape(chart.encode()) + rb"/?['\"]?\s*$", re.M)
+    found = []
+    for directory, dirs, files in os.walk(root):
+        rel = os.path.relpath(directory, root).replace(os.sep, "/")
+        dirs[:] = [d for d in dirs if not (rel == "." and d in SKIP_DIRS)]
+        for name in files:
+            if name.endswith((".yaml", ".yml")):
+                full = os.path.join(directory, name)
+                try:
+                    with open(full, "rb") as handle:
+                        if needle.search(handle.read()):
+                            found.append(os.path.relpath(full, root).replace(os.sep, "/"))
+                except OSError:
+                    continue
+    return found

@@ -28,7 +28,7 @@ from gitops_gen.errors import GitopsGenError, Problem
 from gitops_gen.fleet.layout import CONFIG_PATH
 from gitops_gen.kustomize import kustfile
 from gitops_gen.kustomize.build import Engine, clone
-from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.kustomize.resource import Origin, Resource, Step
 from gitops_gen.repo.tree import Kind, Tree
 
 FLUX_KUSTOMIZATION = "Kustomization"
@@ -98,11 +98,13 @@ def applied(
         result = flux_post_build(tree, sync, cluster, result)
         meta = sync.obj["spec"].get("commonMetadata")
         if isinstance(meta, dict):
-            result.resources = [set_common_metadata(r, meta) for r in result.resources]
+            where = tree.display(sync.path)
+            result.resources = [set_common_metadata(r, meta, where) for r in result.resources]
     elif sync is not None:
         namespace = (sync.obj["spec"].get("destination") or {}).get("namespace")
         if isinstance(namespace, str) and namespace:
-            result.resources = [default_namespace(r, namespace) for r in result.resources]
+            where = tree.display(sync.path)
+            result.resources = [default_namespace(r, namespace, where) for r in result.resources]
     if expand is not None:
         expanded = expand(tree, sync, result.resources)
         result = Applied(expanded.resources, result.notes + expanded.notes, result.rebuilt)
@@ -186,7 +188,7 @@ def build_edited(tree: Tree, engine: Engine, cluster: str, sync: Sync) -> list[R
     data = yaml.safe_load(tree.read(path)) or {}
     edited = edited_kustomization(data, sync.obj["spec"])
     view = EditedTree(tree, path, json.dumps(edited).encode(), sync.path)
-    return Engine(view, parse_cache=engine.parse_cache, warnings=False).build(directory)
+    return Engine(view, parse_cache=engine.parse_cache, warnings=False, trace=engine.trace).build(directory)
 
 
 # ---------------------------------------------------------------- Flux: post-build, commonMetadata
@@ -211,9 +213,10 @@ def flux_post_build(tree: Tree, sync: Sync, cluster: str, result: Applied) -> Ap
         res = result.resources[err.index] if err.index is not None else None
         raise located(tree, res, str(err), err.variable) from None
     resources = []
+    step = Origin(tree.display(sync.path), "transformer", field="postBuild")
     for res, obj in zip(result.resources, outcome.objects, strict=True):
         if obj is not res.obj:
-            res = Resource(obj=obj, origin=res.origin, prev_ids=res.prev_ids)
+            res = replaced(res, obj, step)
         resources.append(res)
     notes = list(result.notes)
     for index, names in sorted(outcome.unset.items()):
@@ -285,24 +288,30 @@ def cluster_dir_objects(tree: Tree, cluster: str) -> Iterable[dict[str, Any]]:
         yield from (d for d in docs if isinstance(d, dict) and d.get("kind") in ("ConfigMap", "Secret"))
 
 
-def set_common_metadata(res: Resource, meta: dict[str, Any]) -> Resource:
+def set_common_metadata(res: Resource, meta: dict[str, Any], where: str = "") -> Resource:
     obj = clone(res.obj)
     md = obj.setdefault("metadata", {})
     for key in ("labels", "annotations"):
         if isinstance(meta.get(key), dict) and meta[key]:
             md[key] = {**(md.get(key) or {}), **meta[key]}
-    return Resource(obj=obj, origin=res.origin, prev_ids=res.prev_ids)
+    return replaced(res, obj, Origin(where, "transformer", field="commonMetadata"))
+
+
+def replaced(res: Resource, obj: dict[str, Any], step: Origin) -> Resource:
+    """RES with OBJ as its object; a traced RES keeps its history, STEP (what changed it) added."""
+    history = None if res.history is None else [*res.history, Step(step, clone(obj))]
+    return Resource(obj=obj, origin=res.origin, prev_ids=res.prev_ids, history=history)
 
 
 # ---------------------------------------------------------------- Argo CD
 
 
-def default_namespace(res: Resource, namespace: str) -> Resource:
+def default_namespace(res: Resource, namespace: str, where: str = "") -> Resource:
     if res.is_cluster_scoped() or res.namespace:
         return res
     obj = clone(res.obj)
     obj.setdefault("metadata", {})["namespace"] = namespace
-    return Resource(obj=obj, origin=res.origin, prev_ids=res.prev_ids)
+    return replaced(res, obj, Origin(where, "transformer", field="destination.namespace"))
 
 
 def applied_view(tree: Tree, engine: Engine, cluster: str, built: list[Resource] | None = None) -> Applied:

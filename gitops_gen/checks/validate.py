@@ -118,6 +118,21 @@ def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
     return kube.demand_projection(obj)
 
 
+def helm_release_inputs(resources: list[Resource]) -> tuple[list[dict[str, Any]], set[int]]:
+    """Flux HelmReleases whole, and the ConfigMaps/Secrets their valuesFrom read (and the ids of those
+    objects): the applied view expands them again on every run, so a cached entry's chart demand is
+    counted with the chart as it is now (a projection would lose a release whose values name no GPU)."""
+    releases = [r.obj for r in resources if r.kind == "HelmRelease" and r.api_version.startswith("helm.")]
+    wanted = {
+        (str(ref.get("kind")), str(ref.get("name")))
+        for obj in releases
+        for ref in (obj.get("spec") or {}).get("valuesFrom") or []
+        if isinstance(ref, dict)
+    }
+    whole = releases + [r.obj for r in resources if (r.kind, r.name) in wanted]
+    return whole, {id(o) for o in whole}
+
+
 class DemandCache:
     """The GPU workloads of each mapping entry, keyed by a digest of every file the entry reads.
 
@@ -180,8 +195,9 @@ class DemandCache:
         return hit[1] if hit is not None and hit[0] == self.fingerprint(entry) else None
 
     def put(self, entry: str, resources: list[Resource]) -> None:
-        objs = [p for p in (gpu_projection(r.obj) for r in resources) if p is not None]
-        self.entries[entry] = (self.fingerprint(entry), objs)
+        whole, ids = helm_release_inputs(resources)
+        objs = [p for p in (gpu_projection(r.obj) for r in resources if id(r.obj) not in ids) if p]
+        self.entries[entry] = (self.fingerprint(entry), objs + whole)
         self.dirty = True
 
     def mapping_entries(self, cluster: str) -> list[str] | None:
@@ -408,7 +424,7 @@ def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Pro
         if not pending:
             continue
         engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
-        traced = engine.build(mapping_path(name).rsplit("/", 1)[0])
+        traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
         for finding in pending:
             res = _find(traced, finding.obj)
             setter = provenance.winner(res, finding.field, locator) if res is not None else None
@@ -504,6 +520,16 @@ def head_scope(root: Path, gone: list[str]) -> deps.Affected:
         head.close()
 
 
+def chart_scope(root: Path, changed: list[str], index: deps.Index) -> deps.Affected:
+    """The clusters a change inside a Helm chart affects (the files that pull the chart in)."""
+    from gitops_gen.applied.helmrelease import chart_users
+
+    users = chart_users(root, changed)
+    if users is None:
+        return deps.Affected(True, frozenset())
+    return deps.affected(root, users, index) if users else deps.Affected(False, frozenset())
+
+
 def require_clusters(tree: Tree, names: list[str]) -> None:
     """Every name given with --cluster has a clusters/<name>/cluster.yaml (a broken one counts)."""
     known = [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
@@ -532,6 +558,8 @@ def validate(
         affected = deps.affected(root, changed, index)
         # A FILE that no longer exists (deleted, renamed away) counts where HEAD used it.
         affected = affected.union(head_scope(root, [p for p in changed if not (root / p).exists()]))
+    if changed and affected is not None:
+        affected = affected.union(chart_scope(root, changed, index))
     keep: set[str] | None = None
     if clusters:
         require_clusters(tree, clusters)

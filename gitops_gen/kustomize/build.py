@@ -412,6 +412,10 @@ class Engine:
                     origin = buildmeta.configured(self._here(kust), "builtin", "HelmChartInflationGenerator")
                     for res in charts:
                         buildmeta.set_origin(res, origin, overwrite=False)
+                if self.trace:
+                    for res in charts:
+                        res.history = []
+                        res.record(res.origin)
                 generators.absorb(ra, charts)
         for i, entry in _inline_first(kust.get_list("generators")):
             lineage = (*lineage, ("plugin-generators", f"{kust.dir}\0{i}"))

@@ -119,6 +119,8 @@ class Origin:
     ``line`` is the 1-based line of that entry in ``path`` when known.
     ``doc`` is the document index inside ``path`` (multi-document files) and ``patch``
     the patch document itself for smp/json6902 steps (kept so provenance can resolve paths).
+    ``chart`` is how a Helm chart rendered an object (``helm.ChartTrace``): provenance traces
+    the values key behind a field from it.
     """
 
     path: str
@@ -127,6 +129,7 @@ class Origin:
     line: int | None = None
     doc: int = 0
     patch: Any = None
+    chart: Any = None
 
 
 @dataclass

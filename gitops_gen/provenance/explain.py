@@ -6,6 +6,7 @@ import difflib
 import re
 from typing import Any
 
+from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.fleet.render import select_clusters
 from gitops_gen.kustomize.build import Engine
@@ -74,13 +75,21 @@ def describe(setter: Setter) -> str:
         )
     if setter.origin_kind == "generator":
         return setter.text or f"[{setter.field or 'generator'}]"
+    if setter.origin_kind == "helm-template":
+        return f"{setter.text}   [set by template]" if setter.text else "[set by template]"
+    if setter.origin_kind == "helm-computed":
+        return f"{setter.text}   [{setter.field}, through the template]"
+    if setter.origin_kind == "helm-key":
+        return f"{setter.text}   [{setter.field}]"
+    if setter.origin_kind == "helm-values":
+        return f"{setter.text}   [{setter.field}]"
     return setter.text
 
 
 def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     select_clusters(tree, [cluster])
     engine = Engine(tree, trace=True, warnings=False)
-    resources = engine.build(f"mapping/{cluster}")
+    resources = applied_view(tree, engine, cluster, engine.build(f"mapping/{cluster}")).resources
     res = find_object(resources, ref)
     path = rejoin_keys(res.obj, parse_field(field))
     value = get(res.obj, path)
@@ -94,7 +103,9 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
     )
     for sub in sub_paths:
         setters = chain(res, sub, locator)
-        for i, s in enumerate(reversed(setters)):
+        last = winners(setters)
+        for s in reversed(setters):
+            status = "overridden" if id(s) not in last else "key" if s.origin_kind == "helm-key" else "wins"
             entries.append(
                 {
                     "field": format_field(sub),
@@ -102,7 +113,7 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
                     "line": s.line,
                     "value": s.value,
                     "source": describe(s),
-                    "status": "wins" if i == 0 else "overridden",
+                    "status": status,
                     "layer": layer_of(s.path, layers),
                     "kind": s.origin_kind,
                 }
@@ -115,6 +126,18 @@ def explain(tree: Tree, cluster: str, ref: str, field: str) -> dict[str, Any]:
         "value": value,
         "setters": entries,
     }
+
+
+def winners(setters: list[Setter]) -> set[int]:
+    """Ids of the setters whose value survived: the last one, or with a Helm chart, the last per values
+    key (a template may join several) and per role (a key may name the field, "helm-key")."""
+    last: dict[tuple[bool, str], Setter] = {}
+    for s in setters:
+        if s.origin_kind.startswith("helm-") or not last:
+            last[(s.origin_kind == "helm-key", s.key)] = s
+        else:
+            last = {(False, ""): s}  # a later patch replaces what the chart rendered
+    return {id(s) for s in last.values()}
 
 
 def _hint(obj: Any, path: FieldPath) -> str:

@@ -13,229 +13,56 @@ objects are followed by their merge key rather than by index.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.kustomize.resource import Step as BuildStep
+from gitops_gen.provenance.paths import (  # re-exported: provenance's public names
+    IDENTITY as IDENTITY,
+)
+from gitops_gen.provenance.paths import (
+    LIST_KEYS as LIST_KEYS,
+)
+from gitops_gen.provenance.paths import (
+    MISSING as MISSING,
+)
+from gitops_gen.provenance.paths import (
+    FieldPath as FieldPath,
+)
+from gitops_gen.provenance.paths import (
+    Locator as Locator,
+)
+from gitops_gen.provenance.paths import (
+    Sel as Sel,
+)
+from gitops_gen.provenance.paths import (
+    Setter as Setter,
+)
+from gitops_gen.provenance.paths import (
+    Step as Step,
+)
+from gitops_gen.provenance.paths import (
+    concrete_path as concrete_path,
+)
+from gitops_gen.provenance.paths import (
+    format_field as format_field,
+)
+from gitops_gen.provenance.paths import (
+    get as get,
+)
+from gitops_gen.provenance.paths import (
+    parse_field as parse_field,
+)
+from gitops_gen.provenance.paths import (
+    rejoin_keys as rejoin_keys,
+)
+from gitops_gen.provenance.paths import (
+    stable_path as stable_path,
+)
 from gitops_gen.repo import yamlio
-from gitops_gen.repo.tree import Tree
-
-MISSING: Any = object()
-IDENTITY = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
-
-# Keys that identify an element in a list of objects, in the order we try them.
-LIST_KEYS = ("name", "containerPort", "mountPath", "devicePath", "key", "type", "ip", "topologyKey", "port")
-
-
-@dataclass(frozen=True)
-class Sel:
-    """A list element chosen by ``key == value`` (``containers[name=pd]``)."""
-
-    key: str
-    value: Any
-
-    def __str__(self) -> str:
-        return f"[{self.key}={self.value}]"
-
-
-Step = str | int | Sel
-FieldPath = tuple[Step, ...]
-
-_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[([^\]]*)\]")
-
-
-def parse_field(text: str) -> FieldPath:
-    """``spec.template.spec.containers[name=pd].image`` -> path; keys may be quoted for dots."""
-    out: list[Step] = []
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        if text[pos] == "." and pos + 1 < len(text) and text[pos + 1] in "\"'":
-            pos += 1
-        if text[pos] in "\"'":
-            end = text.find(text[pos], pos + 1)
-            if end < 0:
-                raise GitopsGenError(f"unterminated quote in field {text!r}")
-            out.append(text[pos + 1 : end])
-            pos = end + 1
-            continue
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise GitopsGenError(f"cannot parse field {text!r} at {text[pos:]!r}")
-        pos = m.end()
-        if m.group(1) is not None:
-            out.append(m.group(1))
-        else:
-            inner = m.group(2).strip()
-            if inner.lstrip("-").isdigit():
-                out.append(int(inner))
-            elif "=" in inner:
-                key, _, value = inner.partition("=")
-                out.append(Sel(key.strip(), value.strip().strip("\"'")))
-            else:
-                raise GitopsGenError(f"list step [{inner}] must be an index or key=value")
-    if not out:
-        raise GitopsGenError("empty field path")
-    return tuple(out)
-
-
-def format_field(path: FieldPath) -> str:
-    text = ""
-    for step in path:
-        if isinstance(step, int):
-            text += f"[{step}]"
-        elif isinstance(step, Sel):
-            text += str(step)
-        else:
-            text += ("." if text else "") + (step if "." not in step else f'"{step}"')
-    return text
-
-
-def _match(item: Any, sel: Sel) -> bool:
-    return isinstance(item, dict) and str(item.get(sel.key)) == str(sel.value)
-
-
-def get(obj: Any, path: FieldPath) -> Any:
-    """The value at PATH, or MISSING."""
-    node = obj
-    for step in path:
-        if isinstance(step, Sel):
-            if not isinstance(node, list):
-                return MISSING
-            node = next((item for item in node if _match(item, step)), MISSING)
-        elif isinstance(step, int):
-            if not isinstance(node, list) or not -len(node) <= step < len(node):
-                return MISSING
-            node = node[step]
-        else:
-            if not isinstance(node, dict) or step not in node:
-                return MISSING
-            node = node[step]
-        if node is MISSING:
-            return MISSING
-    return node
-
-
-def rejoin_keys(obj: Any, path: FieldPath) -> FieldPath:
-    """Let users write label keys unquoted: ``nodeSelector.nvidia.com/gpu.product``.
-
-    Where a dotted run of keys does not exist but their join with dots does, use the join.
-    """
-    out: list[Step] = []
-    node = obj
-    i = 0
-    while i < len(path):
-        step = path[i]
-        if isinstance(step, str) and isinstance(node, dict) and step not in node:
-            for j in range(len(path), i + 1, -1):
-                run = path[i:j]
-                if all(isinstance(s, str) for s in run) and ".".join(map(str, run)) in node:
-                    step = ".".join(map(str, run))
-                    i = j - 1
-                    break
-        out.append(step)
-        node = get(node, (step,)) if node is not MISSING else MISSING
-        i += 1
-    return tuple(out)
-
-
-def stable_path(obj: Any, path: FieldPath) -> FieldPath:
-    """Replace list indices by key selectors where the element has an identifying key."""
-    out: list[Step] = []
-    node = obj
-    for step in path:
-        if isinstance(step, int) and isinstance(node, list) and -len(node) <= step < len(node):
-            item = node[step]
-            key = next((k for k in LIST_KEYS if isinstance(item, dict) and k in item), None)
-            out.append(Sel(key, item[key]) if key else step)
-            node = item
-        else:
-            out.append(step)
-            node = get(node, (step,)) if node is not MISSING else MISSING
-    return tuple(out)
-
-
-def concrete_path(obj: Any, path: FieldPath) -> tuple[str | int, ...] | None:
-    """Selectors resolved to indices against OBJ (line maps are keyed by indices)."""
-    out: list[str | int] = []
-    node = obj
-    for step in path:
-        if isinstance(step, Sel):
-            if not isinstance(node, list):
-                return None
-            idx = next((i for i, item in enumerate(node) if _match(item, step)), None)
-            if idx is None:
-                return None
-            out.append(idx)
-            node = node[idx]
-        elif isinstance(step, int):
-            if not isinstance(node, list) or not -len(node) <= step < len(node):
-                return None
-            out.append(step % len(node))
-            node = node[step]
-        else:
-            if not isinstance(node, dict) or step not in node:
-                return None
-            out.append(step)
-            node = node[step]
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class Setter:
-    path: str  # file, repo-relative
-    line: int | None
-    col: int | None
-    value: Any
-    origin_kind: str  # resource | smp | json6902 | transformer | generator
-    field: str  # kustomization field for transformers and patches
-    text: str  # the source line, stripped, when known
-
-
-class Locator:
-    """Finds the line of a path inside a source file; caches line maps per file."""
-
-    def __init__(self, tree: Tree):
-        self.tree = tree
-        self._maps: dict[str, tuple[list[Any], list[dict[tuple[str | int, ...], tuple[int, int]]]]] = {}
-        self._lines: dict[str, list[str]] = {}
-
-    def _load(
-        self, display: str
-    ) -> tuple[list[Any], list[dict[tuple[str | int, ...], tuple[int, int]]]] | None:
-        if display not in self._maps:
-            try:
-                raw = self.tree.read(display)
-                self._lines[display] = raw.decode("utf-8", "replace").splitlines()
-                self._maps[display] = yamlio.load_with_lines(raw, display)
-            except GitopsGenError:
-                return None
-        return self._maps[display]
-
-    def source_line(self, display: str, line: int | None) -> str:
-        if line is None:
-            return ""
-        self._load(display)
-        lines = self._lines.get(display, [])
-        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
-
-    def locate(self, display: str, doc: int, path: FieldPath) -> tuple[int | None, int | None]:
-        """Line/col of PATH in document DOC of file DISPLAY; the nearest existing ancestor otherwise."""
-        loaded = self._load(display)
-        if loaded is None:
-            return None, None
-        docs, maps = loaded
-        if doc >= len(docs):
-            return None, None
-        probe = path
-        while probe:
-            concrete = concrete_path(docs[doc], probe)
-            if concrete is not None and concrete in maps[doc]:
-                return maps[doc][concrete]
-            probe = probe[:-1]
-        return maps[doc].get((), (None, None))
 
 
 def _json_pointer(path: FieldPath, obj: Any) -> str | None:
@@ -262,20 +89,35 @@ def _patch_mentions(origin: Origin, path: FieldPath, before: Any, after: Any) ->
 
 
 def chain(res: Resource, path: FieldPath, locator: Locator) -> list[Setter]:
-    """Every step that set PATH of RES, oldest first."""
-    if not res.history:
+    """Every step that set PATH of RES, oldest first. A step where a Helm chart rendered the object
+    gives the values keys behind the field (``charttrace``), each at the lines that set it."""
+    history = res.history
+    if not history and res.origin.chart is not None:
+        history = [BuildStep(res.origin, res.obj)]  # expanded after the build (a Flux HelmRelease)
+    if not history:
         raise GitopsGenError("the build was not traced (Engine(trace=True))")
-    final = res.history[-1].obj if res.history[-1].obj == res.obj else res.obj
+    final = history[-1].obj if history[-1].obj == res.obj else res.obj
     path = stable_path(final, path)
     setters: list[Setter] = []
     previous: Any = MISSING
     previous_obj: Any = None
-    for step in res.history:
+    for step in history:
         value = get(step.obj, path)
         mentioned, op_index = _patch_mentions(step.origin, path, previous_obj, step.obj)
         changed = value is not MISSING and (previous is MISSING or value != previous)
         if value is not MISSING and (changed or mentioned):
-            setters.append(_setter(step.origin, path, value, locator, op_index))
+            if step.origin.chart is not None and step.origin.kind == "resource":
+                from gitops_gen.provenance import charttrace
+
+                setters.extend(
+                    charttrace.setters(
+                        step.origin.chart, step.obj, path, locator, lambda r, p: chain(r, p, locator)
+                    )
+                )
+            elif step.origin.field == "postBuild":
+                setters.append(_post_build_setter(step.origin, previous, value, locator))
+            else:
+                setters.append(_setter(step.origin, path, value, locator, op_index))
         previous, previous_obj = value, step.obj
     return setters
 
@@ -301,6 +143,21 @@ def _setter(origin: Origin, path: FieldPath, value: Any, locator: Locator, op_in
     return Setter(
         origin.path, line, col, value, origin.kind, origin.field, locator.source_line(origin.path, line)
     )
+
+
+_VARIABLE = re.compile(r"\$\{#?([_a-zA-Z][_a-zA-Z0-9]*)")
+
+
+def _post_build_setter(origin: Origin, before: Any, value: Any, locator: Locator) -> Setter:
+    """Flux post-build substitution: at the sync object's line that sets the first variable BEFORE used."""
+    names = _VARIABLE.findall(json.dumps(before) if not isinstance(before, str) else before)
+    line, col = (
+        locator.locate(origin.path, 0, ("spec", "postBuild", "substitute", names[0]))
+        if names
+        else (None, None)
+    )
+    text = locator.source_line(origin.path, line)
+    return Setter(origin.path, line, col, value, "transformer", "postBuild", text)
 
 
 def _inline_offset(patch: Any, path: FieldPath) -> int | None:

@@ -32,7 +32,7 @@ def format_text(report: dict[str, Any]) -> str:
     rows = []
     for e in report["setters"]:
         where = f"{e['file']}:{e['line']}" if e["line"] else e["file"]
-        note = "<- wins" if e["status"] == "wins" else "(overridden)"
+        note = {"wins": "<- wins", "key": "(names the field)"}.get(e["status"], "(overridden)")
         if e["layer"] and e["status"] == "wins":
             note += f" ({e['layer']})"
         sub = e["field"][len(report["field"]) :].lstrip(".")

@@ -247,13 +247,13 @@ def test_demand_cache_gives_the_same_answer_as_a_full_render(
     assert partial_results == [True]  # toxicity-detector's demand came from the cache
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert run_cli("--repo", str(repo), changed) == cached
-    # One shortage, printed once, naming both contributing lines (toxicity-detector's from the cache).
-    assert summarize(cached[1]) == [
-        "apps/private-detector/env/prod/kustomization.yaml:6 gpu-capacity-exceeded"
-    ]
+    # One shortage, printed once, naming every contributing line (the others' from the cache; the
+    # llm-server HelmRelease's replicas at the layer patching its values).
+    assert summarize(cached[1]) == ["apps/llm-server/env/prod/kustomization.yaml:13 gpu-capacity-exceeded"]
     assert (
-        "(set at apps/private-detector/env/prod/kustomization.yaml:6, "
-        "apps/toxicity-detector/base/deployment.yaml:8, " in cached[1]
+        "(set at apps/llm-server/env/prod/kustomization.yaml:13, "
+        "apps/private-detector/env/prod/kustomization.yaml:6, "
+        "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
     )
 
 

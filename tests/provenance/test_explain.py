@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
@@ -105,3 +106,23 @@ def test_unknown_object_cluster_and_field_are_usage_errors_with_one_line() -> No
         code, out, err = explain(ROOT, *args)
         assert code == 2, (args, out)
         assert err.count("\n") == 1 and fragment in err, err
+
+
+def test_helm_release_gpu_limit_names_its_values_key_line() -> None:
+    pytest.importorskip("helm_python", reason="helm-python-sdk (the gitops-gen[helm] extra) is not installed")
+    field = "spec.template.spec.containers[name=server].resources.limits.nvidia.com/gpu"
+    assert chain(ROOT, "zone-1-prod", "Deployment/llm-server", field) == [
+        ("apps/llm-server/chart/values.yaml", 9, "wins"),  # gpu.count: 1, the chart's default
+        ("apps/llm-server/chart/values.yaml", 8, "key"),  # gpu.resource names the limit
+    ]
+    code, out, _ = explain(ROOT, "--cluster", "zone-1-prod", "Deployment/llm-server", field)
+    assert code == 0 and "count: 1   [chart default gpu.count]" in out.splitlines()[1]
+
+
+def test_helm_release_replicas_through_the_layers_patching_its_values() -> None:
+    pytest.importorskip("helm_python", reason="helm-python-sdk (the gitops-gen[helm] extra) is not installed")
+    assert chain(ROOT, "zone-1-prod", "Deployment/llm-server", "spec.replicas") == [
+        ("apps/llm-server/env/prod/kustomization.yaml", 13, "wins"),
+        ("apps/llm-server/base/helmrelease.yaml", 17, "overridden"),
+        ("apps/llm-server/chart/values.yaml", 2, "overridden"),
+    ]

@@ -157,6 +157,34 @@ class Rendered:
 Backend = Callable[[Request], Rendered]
 
 
+@dataclass(frozen=True, eq=False)
+class ValuesSource:
+    """One place the user's values come from, for provenance: VALUES as written at AT (a node path)
+    in document DOC of PATH (a display path). RESOURCE, when set, is the traced Resource holding them
+    (a HelmRelease's spec.values, a valuesFrom ConfigMap), whose own provenance then locates them."""
+
+    label: str  # how explain names it: valuesFile, valuesInline, spec.values, valuesFrom ConfigMap/x, ...
+    values: dict[str, Any]
+    path: str
+    at: tuple[str | int, ...] = ()
+    doc: int = 0
+    resource: Any = None
+    target: tuple[str, ...] = ()  # valuesFrom targetPath: VALUES is one string set at this key
+
+
+@dataclass(frozen=True, eq=False)
+class ChartTrace:
+    """How a chart rendered one object (kept on its Origin; provenance re-renders from it)."""
+
+    request: Request
+    chart_dir: str  # repository path of the chart
+    source: str  # the template, as Helm names it (<chart>/templates/x.yaml)
+    index: int  # the object's position among that template's objects
+    sources: tuple[ValuesSource, ...]  # the user's values, lowest precedence first
+    puller: tuple[str, int, tuple[str | int, ...]]  # the file (display), document and node pulling it in
+    options: dict[str, Any]  # the skipHooks/skipTests that chose the manifests
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -433,7 +461,11 @@ def request_for(
     globals_: dict[str, Any],
     spec: dict[str, Any],
     fail: Callable[[str], GitopsGenError],
+    sources: list[ValuesSource] | None = None,
+    entry: tuple[str, int] = ("", 0),
 ) -> Request:
+    """The rendering one helmCharts entry asks for. SOURCES, when given, receives where each part of
+    the values was written (ENTRY: the kustomization's display path and the entry's index)."""
     home, chart_dir = chart_location(kust_dir, globals_, spec)
     if tree.kind(chart_dir) != "dir" or tree.kind(posixpath.join(chart_dir, "Chart.yaml")) != "file":
         raise fail(
@@ -455,15 +487,28 @@ def request_for(
     )
     inline = spec.get("valuesInline") or {}
     merge = spec.get("valuesMerge") or "override"
+    found: list[ValuesSource] = []
+    if values_file:
+        found.append(ValuesSource("valuesFile", base, tree.display(normalize(values_file, kust_dir) or "")))
     if inline:
+        written = ValuesSource("valuesInline", inline, entry[0], ("helmCharts", entry[1], "valuesInline"))
         if merge == "override":
             base = kyaml_merge(inline, base)
+            found.append(written)
         elif merge == "merge":
             base = kyaml_merge(base, inline)
+            found.insert(0, written)
         else:
             base = dict(inline)
+            found = [written]
     for extra in spec.get("additionalValuesFiles") or []:
-        base = merge_values(base, load_values(tree, kust_dir, tree.display(kust_dir), str(extra), fail))
+        more = load_values(tree, kust_dir, tree.display(kust_dir), str(extra), fail)
+        base = merge_values(base, more)
+        found.append(
+            ValuesSource("additionalValuesFiles", more, tree.display(normalize(str(extra), kust_dir) or ""))
+        )
+    if sources is not None:
+        sources.extend(found)
     release = release_name(spec, fail)
     request = Request(
         chart=read_chart(tree, chart_dir),
@@ -624,16 +669,19 @@ def inflate(
     spec: dict[str, Any],
     index: int,
     fail_at: Callable[[str, tuple[str | int, ...]], GitopsGenError],
-) -> list[tuple[str, dict[str, Any]]]:
-    """The objects of one helmCharts entry, each with the repository path of its template."""
+    kust_path: str = "",
+) -> list[tuple[str, dict[str, Any], ChartTrace]]:
+    """The objects of one helmCharts entry, each with the repository path of its template and how
+    it was rendered (KUST_PATH: the kustomization's display path, for provenance)."""
     check_entry(spec, index, fail_at)
     where = ("helmCharts", index)
 
     def fail(message: str) -> GitopsGenError:
         return fail_at(f"helmCharts[{index}] ({spec.get('name')}): {message}", where)
 
+    sources: list[ValuesSource] = []
     try:
-        request = request_for(tree, kust_dir, globals_, spec, fail)
+        request = request_for(tree, kust_dir, globals_, spec, fail, sources, (kust_path, index))
     except HelmError as err:
         raise fail(err.message) from None
     except GitopsGenError as err:
@@ -651,10 +699,15 @@ def inflate(
             ) from None
         raise fail(err.message) from None
     out = []
+    seen: dict[str, int] = {}
     for source, doc in manifests(request, rendered, spec):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
+        trace = ChartTrace(
+            request, chart_dir, source, seen.get(source, 0), tuple(sources), (kust_path, 0, where), spec
+        )
+        seen[source] = trace.index + 1
         out.append(
-            (tree.display(posixpath.join(chart_dir, inner)) if inner else tree.display(chart_dir), doc)
+            (tree.display(posixpath.join(chart_dir, inner)) if inner else tree.display(chart_dir), doc, trace)
         )
     return out
 
@@ -667,9 +720,10 @@ def resources(tree: Tree, kust: Any, to_objects: Callable[[Any, str], list[dict[
     globals_ = kust.data.get("helmGlobals") or {}
     out = []
     for index, spec in enumerate(kust.get_list("helmCharts")):
-        for display, doc in inflate(
-            tree, kust.dir, globals_, spec, index, lambda m, node: kust.error(m, *node)
+        for display, doc, trace in inflate(
+            tree, kust.dir, globals_, spec, index, lambda m, node: kust.error(m, *node), kust.path
         ):
             for obj in to_objects(doc, display):
-                out.append(Resource(obj=obj, origin=Origin(display, "resource", field="helmCharts")))
+                origin = Origin(display, "resource", field="helmCharts", chart=trace)
+                out.append(Resource(obj=obj, origin=origin))
     return out

@@ -46,7 +46,7 @@ def inflate(root: Path, spec: dict[str, Any], globals_: dict[str, Any] | None = 
     def fail(message: str, node: tuple[str | int, ...]) -> GitopsGenError:
         return GitopsGenError(message, "kustomization.yaml")
 
-    return [doc for _, doc in helm.inflate(DiskTree(root), "", globals_ or {}, spec, 0, fail)]
+    return [doc for _, doc, _ in helm.inflate(DiskTree(root), "", globals_ or {}, spec, 0, fail)]
 
 
 @requires_kubectl
@@ -58,7 +58,7 @@ def test_build_equals_kubectl_on_the_inflated_manifests(case: str, tmp_path: Pat
     inflated = [
         d
         for i, spec in enumerate(data["helmCharts"])
-        for _, d in helm.inflate(
+        for _, d, _ in helm.inflate(
             DiskTree(root), "", data.get("helmGlobals") or {}, spec, i, lambda m, n: GitopsGenError(m)
         )
     ]
@@ -287,7 +287,7 @@ def test_helm_command_backend_runs_helm_template(tmp_path: Path) -> None:
         )
     finally:
         helm.use_command(None)
-    assert [(src, doc["metadata"]["name"]) for src, doc in out] == [
+    assert [(src, doc["metadata"]["name"]) for src, doc, _ in out] == [
         ("charts/infer/crds/models.yaml", "crd-like"),
         ("charts/infer/templates/cm.yaml", "from-binary"),
     ]
