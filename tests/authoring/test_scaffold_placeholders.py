@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from gitops_gen import kube
@@ -42,3 +44,28 @@ def test_placeholder_images() -> None:
     assert not sp.is_placeholder_image("registry.example.com/bumble/spam-detector:0.9.4-bumble.1")
     assert not sp.is_placeholder_image("registry.example.com/tiny:0.1.1")
     assert not sp.is_placeholder_image("registry.example.com/Tiny:0.1.0")
+
+
+def test_validate_names_every_placeholder_a_new_app_writes(tmp_path: Path) -> None:
+    from tests.authoring.test_edits import cli, fleet
+
+    def placeholder_lines(out: str) -> set[str]:
+        return {
+            ":".join(line.split(":")[:2]) for line in out.splitlines() if "[scaffold-placeholder]" in line
+        }
+
+    repo = fleet(tmp_path)
+    assert cli(repo, "new", "app", "scorer")[0] == 0
+    assert cli(repo, "enable", "scorer", "--cluster", "dev-a")[0] == 0
+    path = repo / "apps/scorer/base/deployment.yaml"
+    todos = {
+        f"apps/scorer/base/deployment.yaml:{n}"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "# TODO:" in line
+    }
+    found = placeholder_lines(cli(repo, "validate", "--cluster", "dev-a")[1])
+    assert found == todos and len(found) == 1 + len(sp.placeholders())
+    # Filled in (the TODO comments gone, the values kept, a real image): nothing left to say.
+    text = path.read_text().replace("# TODO:", "# checked:")
+    path.write_text(text.replace(sp.placeholder_image("scorer"), "scorer:1.0"))
+    assert placeholder_lines(cli(repo, "validate", "--cluster", "dev-a")[1]) == set()
