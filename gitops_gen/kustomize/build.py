@@ -96,7 +96,7 @@ class Engine:
         # Results are kept frozen (one marshal blob per list): compact, and one C call to copy.
         self._built: dict[str, Frozen] = {}
         self._components: dict[tuple[Any, ...], tuple[Frozen, Config]] = {}
-        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[Frozen, Config]] = {}
+        self._twins: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], tuple[Frozen, Config]] = {}
         # Each built directory's transformer config (builtin specs + every `configurations` it reached).
         self._configs: dict[str, Config] = {}
         self._warned: set[str] = set()
@@ -336,11 +336,14 @@ class Engine:
             # Generated variants of one app with the same components build the same thing:
             # everything they name is relative to their shared parent directory.
             twin = None
-            if kust.simple and not self.trace:
+            entries = [*kust.get_list("resources"), *kust.get_list("components")]
+            # Only entries above the directory are the same for siblings; `cm.yaml` is each one's own.
+            if kust.simple and not self.trace and all(e.startswith("../") for e in entries):
                 twin = (
                     posixpath.dirname(directory),
                     tuple(kust.get_list("resources")),
                     tuple(kust.get_list("components")),
+                    str(kust.data.get("namespace") or ""),
                 )
                 hit = self._twins.get(twin)
                 if hit is not None:

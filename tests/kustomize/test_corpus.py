@@ -41,6 +41,7 @@ SLICE = [
     "kserve+kserve/config/certmanager",
     "kserve+kserve/config/certmanager/kserve",
     "kserve+kserve/config/overlays/dev-image-config",
+    "kserve+kserve/config/localmodels",
     "kubeflow+katib/manifests/v1beta1/components/namespace",
     "kubeflow+katib/manifests/v1beta1/components/db-manager",
     "kubeflow+manifests/applications/profiles/upstream/default",
