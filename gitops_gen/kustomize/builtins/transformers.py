@@ -106,6 +106,7 @@ def _yaml_type(value: Any) -> str:
 
 # -------------------------------------------------------------------------------------------- namespace
 SUBJECT_MODES = ("defaultOnly", "allServiceAccounts", "none")
+ROLE_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
 
 
 def apply_namespace(
@@ -150,9 +151,12 @@ def apply_namespace(
             setter = _if_empty(setter)
         if not res.is_cluster_scoped():
             apply_fieldspec(obj, FieldSpec("metadata/namespace", create=True), setter, SCALAR)
-        if res.kind in ("RoleBinding", "ClusterRoleBinding"):
+        specs = specs_v1 if obj.get("apiVersion") == "v1" else specs_other
+        if res.kind in ROLE_BINDINGS:
             _namespace_subjects(obj, subjects, setter)
-        _apply_all(res, specs_v1 if obj.get("apiVersion") == "v1" else specs_other, setter, SCALAR)
+            # setRoleBindingSubjects decides for binding subjects: kustomize drops field specs of theirs.
+            specs = [s for s in specs if not (s.gvk.kind in ROLE_BINDINGS and s.path == "subjects/namespace")]
+        _apply_all(res, specs, setter, SCALAR)
         after = _id_key(res)
         ids[before] -= 1
         ids[after] += 1
