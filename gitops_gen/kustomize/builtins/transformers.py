@@ -136,8 +136,9 @@ def apply_namespace(
         )
     if not namespace:
         return
-    specs_v1 = [s for s in config.namespace if s.path != "metadata/namespace" or s.gvk.kind]
-    specs_other = [s for s in specs_v1 if s.path != "metadata/name" or s not in fsp.NAMESPACE]
+    # kustomize drops every metadata/namespace spec, whatever its kind: scope alone decides there.
+    specs_v1 = [s for s in config.namespace if s.path != "metadata/namespace"]
+    specs_other = [s for s in specs_v1 if s.path != "metadata/name"]
     # kustomize checks, after each resource, that its new id is unique among all current ids.
     ids = Counter(_id_key(r) for r in resources)
     for res in resources:
