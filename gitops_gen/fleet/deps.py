@@ -284,8 +284,10 @@ class Index:
         self.refs[directory] = refs
         return refs
 
-    def hand_written(self, targets: list[str], parse_all: bool = False) -> None:
-        """Index every kustomization outside clusters/, mapping/ and generated variants."""
+    def hand_written(
+        self, targets: list[str], parse_all: bool = False, skip: frozenset[str] | set[str] = SKIP_TOP
+    ) -> None:
+        """Index every kustomization outside clusters/, mapping/ (top-level SKIP) and generated variants."""
         ancestors = {posixpath.dirname(t) for t in targets}
         for t in list(ancestors):
             while t:
@@ -293,7 +295,7 @@ class Index:
                 ancestors.add(t)
         for rel, dirnames, filenames in self.files.walk():
             if not rel:
-                dirnames[:] = [d for d in dirnames if d not in SKIP_TOP]
+                dirnames[:] = [d for d in dirnames if d not in skip]
             elif rel.startswith("apps/") and rel.count("/") == 1:
                 dirnames[:] = [d for d in dirnames if d != "overlays"]
             name = next((n for n in FILE_NAMES if n in filenames), None)
@@ -399,7 +401,9 @@ def affected(
     if not rest:
         return Affected(False, frozenset(clusters))
     index = index if index is not None else Index(root)
-    index.hand_written(rest)
+    # Through the inventory: kustomizations under clusters/ and mapping/ are indexed too, so a chain
+    # through one of them is followed.
+    index.hand_written(rest, skip={".git"} if through_inventory else SKIP_TOP)
     targets = set(rest)
     reach = index.reaching(targets)
     apps = {d.split("/")[1] for d in reach if d.startswith("apps/") and d.count("/") >= 1}
