@@ -333,13 +333,19 @@ class Index:
     def reaching(self, targets: set[str]) -> set[str]:
         """Indexed directories from which some path in TARGETS is reachable."""
         reach: set[str] = set()
+        # Every directory some target lies in (or is): "a target under D" is one set lookup.
+        above = {""} if targets else set()
+        for target in targets:
+            while target and target not in above:
+                above.add(target)
+                target = posixpath.dirname(target)
         changed = True
         while changed:
             changed = False
             for directory, refs in self.refs.items():
                 if directory in reach:
                     continue
-                if _hits(directory, refs, targets, reach):
+                if _hits(directory, refs, targets, reach, above):
                     reach.add(directory)
                     changed = True
         return reach
@@ -349,19 +355,18 @@ def _under(path: str, directory: str) -> bool:
     return directory == "" or path == directory or path.startswith(directory + "/")
 
 
-def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str]) -> bool:
+def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str], above: set[str]) -> bool:
+    """Whether DIRECTORY reaches a target; ABOVE holds every directory a target lies in."""
     if refs.below:
-        return any(_under(t, directory) for t in targets) or any(
-            d != directory and _under(d, directory) for d in reach
-        )
+        return directory in above or any(d != directory and _under(d, directory) for d in reach)
     for path in refs.files:
         if path in targets:
             return True
-    if any(_under(t, tree) for tree in refs.trees for t in targets):
+    if any(tree in above for tree in refs.trees):
         return True
     # A directory it names is read only below itself or through kustomizations of its own (indexed
     # or not, e.g. under clusters/): anything changed below it counts.
-    return any(sub in reach or any(_under(t, sub) for t in targets) for sub in refs.dirs)
+    return any(sub in reach or sub in above for sub in refs.dirs)
 
 
 def cluster_of(path: str) -> str | None:
