@@ -242,7 +242,9 @@ def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], b
         if not path or is_dir(path):
             refs.dirs.add(path)
         else:
+            # A file, or a directory this side does not have (yet): anything below it counts too.
             refs.files.add(path)
+            refs.dirs.add(path)
     for entry in files:
         path = normalize(entry, directory)
         if path is not None:

@@ -346,6 +346,8 @@ def affected_clusters(
             base_tree.prefetch_named(FILE_NAMES)
             indexes.append(base_index)
             found = found.union(deps.affected(repo, gone, base_index, through_inventory=True))
+    for index in indexes if outside else []:
+        index.hand_written([], skip={".git"})  # filled even when no other path needed it
     if any(deps.near(index, d) for d in outside for index in indexes):
         return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
     unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
