@@ -426,12 +426,19 @@ def _diff_chunk(repo: str, base: str, head: str | None, names: list[str]) -> Fle
         blobs.close()
 
 
+def _worker_signals() -> None:
+    # A forked worker inherits the CLI's SIGTERM/SIGHUP handlers; Pool.terminate stops workers with
+    # SIGTERM, so they must die on it or leaving the pool waits for them forever.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _diff_parallel(repo: Path, base: str, head: str | None, names: list[str], jobs: int) -> FleetDiff:
     """diff_trees over NAMES in JOBS processes, in contiguous runs of the sorted names (neighbours
     share layers); the first failing cluster's error, in name order, as the serial diff raises it."""
     import multiprocessing
-
-    from gitops_gen.fleet.render import _worker_signals
 
     size = max(1, -(-len(names) // jobs))
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
