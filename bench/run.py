@@ -328,6 +328,126 @@ def run_validate(report: Report, args: argparse.Namespace, repo: Path) -> None:
         report.add("validate full / FILE", f"{full.seconds / one.seconds:.1f}x")
 
 
+def shared_base(repo: Path) -> Path:
+    """The base kustomization of an app every cluster runs (enabled in every mapping)."""
+    counts: Counter[str] = Counter()
+    mappings = sorted(repo.glob("mapping/*/kustomization.yaml"))
+    for mapping in mappings:
+        apps = {m.group(1) for m in re.finditer(r"(?m)^- \.\./\.\./apps/([^/\n]+)/", mapping.read_text())}
+        counts.update(apps)
+    everywhere = sorted(app for app, n in counts.items() if n == len(mappings))
+    if not everywhere:
+        raise SystemExit("bench: no app runs on every cluster")
+    return repo / "apps" / everywhere[0] / "base" / "kustomization.yaml"
+
+
+def touch_base(repo: Path) -> Path:
+    """Annotate every object of a base every cluster uses (a change to its kustomization)."""
+    path = shared_base(repo)
+    kust = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+    kust.setdefault("commonAnnotations", {})["example.com/bench-base"] = "touched"
+    path.write_text(fleetgen.dump(kust))
+    return path.relative_to(repo)
+
+
+def one_line_change(path: Path, value: str) -> None:
+    """Change the value of the annotation touch_zone_patch added: one line of the file."""
+    text = path.read_text()
+    new = re.sub(
+        r"(?m)^(\s*example\.com/bench-touched: ).*$", lambda m: m.group(1) + repr(value), text, count=1
+    )
+    if new == text:
+        raise SystemExit(f"bench: {path} has no bench annotation to change")
+    path.write_text(new)
+
+
+def git_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+
+
+def ratio(num: Run, den_wall: float, den_cpu: float) -> str:
+    wall = f"{num.seconds / den_wall:.2f}x" if den_wall else "n/a"
+    cpu = f"{num.cpu_seconds / den_cpu:.2f}x" if den_cpu else "n/a"
+    return f"{wall} wall, {cpu} CPU"
+
+
+def run_devloop(report: Report, repo: Path, work: Path) -> None:
+    """diff after a layer-component change and after a base change, and commit after a one-line change,
+    each against a full render (diff) or validate FILE + plain git commit (commit), timed side by side."""
+    cli = gitops_gen()
+    env = git_env()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True)
+
+    if not (repo / ".git").is_dir():
+        git_commit_all(repo)
+    git("reset", "-q", "--hard", "HEAD")
+    render = measure("render", [*cli, "render", "--repo", str(repo), "--out", str(work / "render-ref")], repo)
+    timed: list[tuple[str, Run]] = [("render (reference, this step)", render)]
+    for name, touch in (
+        ("a layer component file", touch_zone_patch),
+        ("a base every cluster uses", touch_base),
+    ):
+        changed = touch(repo)
+        git("commit", "-q", "-am", f"bench: {changed}")
+        run = measure(
+            "diff",
+            [*cli, "diff", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--exit-code"],
+            repo,
+        )
+        if run.rc != 1 or "Traceback (most recent" in run.stderr:  # 1: changes found, as it must
+            report.fail(f"gitops-gen diff after a change to {changed}: " + explain_failure(run))
+        summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else "?"
+        timed.append((f"diff HEAD~1 HEAD, {name} changed ({summary})", run))
+    # commit: one line of the zone patch, staged; validate FILE (warmed once) + git commit, then undo the
+    # git commit (the change stays staged) and let gitops-gen commit do it all.
+    patch = touch_zone_patch_path(repo)
+    one_line_change(repo / patch, "again")
+    git("add", "--", str(patch))
+    validate_cmd = [*cli, "validate", "--repo", str(repo), str(patch)]
+    measure("validate FILE", validate_cmd, repo)
+    validate = measure("validate FILE", validate_cmd, repo)
+    plain = measure("git commit", ["git", "commit", "-q", "-m", "bench: one line"], repo)
+    git("reset", "-q", "--soft", "HEAD~1")
+    commit = measure("commit", [*cli, "commit", "--repo", str(repo), "-m", "bench: one line"], repo)
+    for run in (validate, plain, commit):
+        if (
+            run.rc not in (0, 1)
+            or "Traceback (most recent" in run.stderr
+            or (run.label != "validate FILE" and run.rc)
+        ):
+            report.fail(f"{run.label}: " + explain_failure(run))
+    timed += [
+        (f"validate {patch} (warm)", validate),
+        ("git commit (plain)", plain),
+        ("gitops-gen commit (one line)", commit),
+    ]
+    for label, run in timed:
+        report.add(
+            label,
+            fmt_times(run.seconds, run.cpu_seconds)
+            + (f", peak {run.maxrss_kb / 1024:.0f} MiB" if run.label in ("render", "diff") else ""),
+        )
+    for label, run in timed[1:3]:
+        report.add(f"ratio {label.split(' (')[0]} / render", ratio(run, render.seconds, render.cpu_seconds))
+    report.add(
+        "ratio commit / (validate FILE + git commit)",
+        ratio(commit, validate.seconds + plain.seconds, validate.cpu_seconds + plain.cpu_seconds),
+    )
+
+
+def touch_zone_patch_path(repo: Path) -> Path:
+    """The file touch_zone_patch changes."""
+    return sorted(repo.glob("apps/*/zone/*/deployment-patch.yaml"))[0].relative_to(repo)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--clusters", type=int, default=50)
@@ -344,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kubectl-only", action="store_true",
                         help="skip gitops-gen; write variants and mappings with a minimal stand-in and time kubectl")  # fmt: skip
     parser.add_argument("--no-validate", action="store_true", help="skip the validate timings")
+    parser.add_argument("--no-devloop", action="store_true", help="skip the diff and commit timings")
     parser.add_argument(
         "--allow-findings", action="store_true", help="validate problems warn instead of failing"
     )
@@ -449,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if not args.kubectl_only and not args.no_validate and render is not None:
             run_validate(report, args, repo)
+        if not args.kubectl_only and not args.no_devloop and render is not None:
+            run_devloop(report, repo, work)
     finally:
         width = max(len(name) for name, _ in report.rows) if report.rows else 0
         print()

@@ -242,7 +242,9 @@ def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], b
         if not path or is_dir(path):
             refs.dirs.add(path)
         else:
+            # A file, or a directory this side does not have (yet): anything below it counts too.
             refs.files.add(path)
+            refs.dirs.add(path)
     for entry in files:
         path = normalize(entry, directory)
         if path is not None:
@@ -284,8 +286,10 @@ class Index:
         self.refs[directory] = refs
         return refs
 
-    def hand_written(self, targets: list[str], parse_all: bool = False) -> None:
-        """Index every kustomization outside clusters/, mapping/ and generated variants."""
+    def hand_written(
+        self, targets: list[str], parse_all: bool = False, skip: frozenset[str] | set[str] = SKIP_TOP
+    ) -> None:
+        """Index every kustomization outside clusters/, mapping/ (top-level SKIP) and generated variants."""
         ancestors = {posixpath.dirname(t) for t in targets}
         for t in list(ancestors):
             while t:
@@ -293,7 +297,7 @@ class Index:
                 ancestors.add(t)
         for rel, dirnames, filenames in self.files.walk():
             if not rel:
-                dirnames[:] = [d for d in dirnames if d not in SKIP_TOP]
+                dirnames[:] = [d for d in dirnames if d not in skip]
             elif rel.startswith("apps/") and rel.count("/") == 1:
                 dirnames[:] = [d for d in dirnames if d != "overlays"]
             name = next((n for n in FILE_NAMES if n in filenames), None)
@@ -331,13 +335,19 @@ class Index:
     def reaching(self, targets: set[str]) -> set[str]:
         """Indexed directories from which some path in TARGETS is reachable."""
         reach: set[str] = set()
+        # Every directory some target lies in (or is): "a target under D" is one set lookup.
+        above = {""} if targets else set()
+        for target in targets:
+            while target and target not in above:
+                above.add(target)
+                target = posixpath.dirname(target)
         changed = True
         while changed:
             changed = False
             for directory, refs in self.refs.items():
                 if directory in reach:
                     continue
-                if _hits(directory, refs, targets, reach):
+                if _hits(directory, refs, targets, reach, above):
                     reach.add(directory)
                     changed = True
         return reach
@@ -347,19 +357,18 @@ def _under(path: str, directory: str) -> bool:
     return directory == "" or path == directory or path.startswith(directory + "/")
 
 
-def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str]) -> bool:
+def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str], above: set[str]) -> bool:
+    """Whether DIRECTORY reaches a target; ABOVE holds every directory a target lies in."""
     if refs.below:
-        return any(_under(t, directory) for t in targets) or any(
-            d != directory and _under(d, directory) for d in reach
-        )
+        return directory in above or any(d != directory and _under(d, directory) for d in reach)
     for path in refs.files:
         if path in targets:
             return True
-    if any(_under(t, tree) for tree in refs.trees for t in targets):
+    if any(tree in above for tree in refs.trees):
         return True
     # A directory it names is read only below itself or through kustomizations of its own (indexed
     # or not, e.g. under clusters/): anything changed below it counts.
-    return any(sub in reach or any(_under(t, sub) for t in targets) for sub in refs.dirs)
+    return any(sub in reach or sub in above for sub in refs.dirs)
 
 
 def cluster_of(path: str) -> str | None:
@@ -399,7 +408,9 @@ def affected(
     if not rest:
         return Affected(False, frozenset(clusters))
     index = index if index is not None else Index(root)
-    index.hand_written(rest)
+    # Through the inventory: kustomizations under clusters/ and mapping/ are indexed too, so a chain
+    # through one of them is followed.
+    index.hand_written(rest, skip={".git"} if through_inventory else SKIP_TOP)
     targets = set(rest)
     reach = index.reaching(targets)
     apps = {d.split("/")[1] for d in reach if d.startswith("apps/") and d.count("/") >= 1}

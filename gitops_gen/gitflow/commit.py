@@ -100,9 +100,10 @@ def commit_scope(repo: Path, grepo: Any) -> Scope:
         return Scope([], None)
     blobs = BlobReader(repo)
     try:
-        paths, affected = affected_clusters(
-            repo, RevisionTree(grepo, repo, "HEAD", blobs), None, complete=False
-        )
+        head = RevisionTree(grepo, repo, "HEAD", blobs)
+        paths, affected = affected_clusters(repo, head, None, complete=False)
+    except GitopsGenError:  # HEAD's tree cannot be read or compared: check and name every cluster
+        return Scope([], None)
     finally:
         blobs.close()
     return Scope(paths, affected)

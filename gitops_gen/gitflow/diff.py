@@ -24,7 +24,7 @@ from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.deps import Affected
 from gitops_gen.fleet.layout import CONFIG_PATH
-from gitops_gen.fleet.render import DocumentCache, fleet_clusters
+from gitops_gen.fleet.render import DocumentCache, default_jobs, fleet_clusters
 from gitops_gen.gitflow.revision import (
     BlobReader,
     RevisionTree,
@@ -346,6 +346,8 @@ def affected_clusters(
             base_tree.prefetch_named(FILE_NAMES)
             indexes.append(base_index)
             found = found.union(deps.affected(repo, gone, base_index, through_inventory=True))
+    for index in indexes if outside else []:
+        index.hand_written([], skip={".git"})  # filled even when no other path needed it
     if any(deps.near(index, d) for d in outside for index in indexes):
         return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
     unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
@@ -387,16 +389,74 @@ def diff_revisions(
             _, hit = affected_clusters(repo, base_tree, head_rev)
             if not hit.every:
                 scope = hit.clusters if only is None else only & hit.clusters
-        fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
+        names = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
+        wanted = sorted(names if scope is None else names & scope)
+        jobs = min(default_jobs(), len(wanted) // PER_WORKER)
+        if jobs > 1:
+            fd = _diff_parallel(repo, base, head, wanted, jobs)
+        else:
+            fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
         if scope is not only:
             # Known unchanged without rendering: every cluster of either side outside the scope.
-            every = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
-            fd.unchanged = len(every & only if only is not None else every) - len(fd.clusters)
+            fd.unchanged = len(names & only if only is not None else names) - len(fd.clusters)
         if sources:
             _annotate(fd, base_tree, head_tree, base, head or "worktree")
     finally:
         blobs.close()
     return fd
+
+
+PER_WORKER = 40  # clusters to diff before a second process pays for its start and its own caches
+
+
+def _diff_chunk(repo: str, base: str, head: str | None, names: list[str]) -> FleetDiff | GitopsGenError:
+    """One worker's share: the diff of NAMES, with its own git readers (nothing is shared across a fork)."""
+    from gitops_gen.gitflow.git import open_repo
+
+    root = Path(repo)
+    grepo = open_repo(root)
+    blobs = BlobReader(root)
+    try:
+        base_tree = RevisionTree(grepo, root, base, blobs)
+        head_tree: Tree = RevisionTree(grepo, root, head, blobs) if head else DiskTree(root)
+        return diff_trees(base_tree, head_tree, base, head or "worktree", only=frozenset(names))
+    except GitopsGenError as err:
+        return GitopsGenError(err.message, err.path, err.line, err.col)
+    finally:
+        blobs.close()
+
+
+def _worker_signals() -> None:
+    # A forked worker inherits the CLI's SIGTERM/SIGHUP handlers; Pool.terminate stops workers with
+    # SIGTERM, so they must die on it or leaving the pool waits for them forever.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+def _diff_parallel(repo: Path, base: str, head: str | None, names: list[str], jobs: int) -> FleetDiff:
+    """diff_trees over NAMES in JOBS processes, in contiguous runs of the sorted names (neighbours
+    share layers); the first failing cluster's error, in name order, as the serial diff raises it."""
+    import multiprocessing
+
+    size = max(1, -(-len(names) // jobs))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    parts: list[FleetDiff] = []
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
+        pending = [pool.apply_async(_diff_chunk, (str(repo), base, head, chunk)) for chunk in chunks]
+        for result in pending:
+            value = result.get()
+            if isinstance(value, GitopsGenError):
+                raise value
+            parts.append(value)
+    return FleetDiff(
+        base,
+        head or "worktree",
+        [cd for part in parts for cd in part.clusters],
+        sum(part.unchanged for part in parts),
+        rendered=frozenset(n for part in parts for n in part.rendered),
+    )
 
 
 def _annotate(fd: FleetDiff, base_tree: Tree, head_tree: Tree, base: str, head: str) -> None:

@@ -125,9 +125,9 @@ def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Pa
     run_git(fleet, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet")
     run_git(fleet, "rm", "-q", "-r", "apps/private-detector/env/prod")
     gone = ["apps/private-detector/env/prod/kustomization.yaml"]
-    # The working tree no longer says who read it (the variant names a directory that is gone) ...
-    assert deps.affected(fleet, gone).names(ALL) == []
-    # ... HEAD's tree does.
+    # The generated variant still names the directory that is gone, so the working tree says who read it ...
+    assert deps.affected(fleet, gone).names(ALL) == ["zone-1-prod"]
+    # ... and HEAD's tree does, as it must for a kustomization deleted with it.
     head = deps.Index(fleet, deps.TreeFiles(GitTree(git.Repo(fleet), "HEAD")))
     assert deps.affected(fleet, gone, head).names(ALL) == ["zone-1-prod"]
     chain = ["apps/spam-detector/bumble/kustomization.yaml"]
@@ -142,3 +142,33 @@ def test_a_deleted_directory_affects_the_clusters_that_used_it_at_head(fleet: Pa
             )
     finally:
         listing.close()
+
+
+def test_plugin_configs_helm_chart_homes_and_files_beside_a_kustomization(fleet: Path) -> None:
+    base = fleet / "apps/private-detector/base/kustomization.yaml"
+    base.write_text(
+        base.read_text()
+        + "transformers:\n- ../../../shared/labels\nhelmGlobals:\n  chartHome: ../../../vendor/charts\n"
+    )
+    users = ["zone-1-dev", "zone-1-prod"]
+    # A kustomization directory named as a plugin config, anywhere in the repository ...
+    assert deps.affected(fleet, ["shared/labels/labels.yaml"]).names(ALL) == users
+    # ... a chart home that climbs out of the kustomization ...
+    assert deps.affected(fleet, ["vendor/charts/x/values.yaml"]).names(ALL) == users
+    # ... and any file in the kustomization's own directory (configurations, plugin and helm values
+    # files may only lie in or below it), named or not.
+    assert deps.affected(fleet, ["apps/private-detector/base/extra/config.yaml"]).names(ALL) == users
+    assert deps.affected(fleet, ["shared/other.yaml"]).names(ALL) == []
+
+
+def test_a_chain_through_a_kustomization_under_clusters_is_followed_through_the_inventory(
+    fleet: Path,
+) -> None:
+    extra = fleet / "clusters/zone-1-dev/extra"
+    extra.mkdir()
+    (extra / "kustomization.yaml").write_text("resources:\n- ../../../shared/policy\n")
+    base = fleet / "apps/toxicity-detector/base/kustomization.yaml"
+    base.write_text(base.read_text() + "components:\n- ../../../clusters/zone-1-dev/extra\n")
+    changed = ["shared/policy/policy.yaml"]
+    assert deps.affected(fleet, changed).names(ALL) == []  # validate's view: clusters/ is not walked
+    assert deps.affected(fleet, changed, through_inventory=True).names(ALL) == ["zone-1-prod", "zone-2-prod"]

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
+from gitops_gen.errors import GitopsGenError
 from gitops_gen.gitflow.diff import FleetDiff, diff_revisions
 from tests.fleetrepo import example_fleet_repo, git
 
@@ -181,3 +182,20 @@ def test_only_and_incremental_together(fleet: Path) -> None:
     fd = diff_revisions(fleet, "HEAD", None, only=frozenset({"zone-1-prod", "zone-2-prod"}))
     assert fd.rendered == {"zone-1-prod"}
     assert ([c.name for c in fd.clusters], fd.unchanged) == (["zone-1-prod"], 1)
+
+
+def test_worker_processes_give_the_serial_result(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitops_gen.gitflow import diff
+
+    base_file(fleet)
+    component(fleet)
+    serial = diff_revisions(fleet, "HEAD", None, incremental=False)
+    monkeypatch.setattr(diff, "PER_WORKER", 1)
+    monkeypatch.setattr(diff, "default_jobs", lambda: 2)
+    parallel = diff_revisions(fleet, "HEAD", None, incremental=False)
+    assert parallel.clusters == serial.clusters and parallel.clusters
+    assert (parallel.unchanged, parallel.rendered) == (serial.unchanged, serial.rendered)
+    # A cluster that does not render fails the whole diff, as the serial one does.
+    (fleet / "apps/private-detector/base/kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    with pytest.raises(GitopsGenError, match="cannot render cluster zone-1-dev at worktree"):
+        diff_revisions(fleet, "HEAD", None)
