@@ -275,14 +275,13 @@ def expand(
         ) from None
     out = []
     seen: dict[str, int] = {}
-    puller = (res.origin.path, res.origin.doc, ("spec", "chart", "spec", "chart"))
     for source, doc in helm.manifests(request, rendered, SKIP_TESTS):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
         display = tree.display(posixpath.join(chart_dir, inner))
         index = seen.get(source, 0)
         seen[source] = index + 1
         if doc.get("kind") and (doc.get("metadata") or {}).get("name"):
-            trace = helm.ChartTrace(request, chart_dir, source, index, tuple(sources), puller, SKIP_TESTS)
+            trace = helm.ChartTrace(request, chart_dir, source, index, tuple(sources), SKIP_TESTS)
             origin = Origin(display, "resource", field="HelmRelease", chart=trace)
             made = Resource(obj=doc, origin=origin)
             if not made.namespace and not made.is_cluster_scoped():

@@ -197,7 +197,7 @@ def trace(ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath) -> Traced:
     marks = Marks()
     user = marked(ct.request.values, marks)  # first: a marker's original is the value that wins
     defaults = {
-        name: json.dumps(marked(values, marks, prefix)).encode()
+        name: json.dumps(marked(values, marks, prefix), default=str).encode()
         for prefix, name, values in chart_defaults(ct)
     }
     again = variant(ct, user, defaults)

@@ -181,7 +181,6 @@ class ChartTrace:
     source: str  # the template, as Helm names it (<chart>/templates/x.yaml)
     index: int  # the object's position among that template's objects
     sources: tuple[ValuesSource, ...]  # the user's values, lowest precedence first
-    puller: tuple[str, int, tuple[str | int, ...]]  # the file (display), document and node pulling it in
     options: dict[str, Any]  # the skipHooks/skipTests that chose the manifests
 
 
@@ -702,9 +701,7 @@ def inflate(
     seen: dict[str, int] = {}
     for source, doc in manifests(request, rendered, spec):
         inner = source.split("/", 1)[1] if source.startswith(request.chart_name + "/") else source
-        trace = ChartTrace(
-            request, chart_dir, source, seen.get(source, 0), tuple(sources), (kust_path, 0, where), spec
-        )
+        trace = ChartTrace(request, chart_dir, source, seen.get(source, 0), tuple(sources), spec)
         seen[source] = trace.index + 1
         out.append(
             (tree.display(posixpath.join(chart_dir, inner)) if inner else tree.display(chart_dir), doc, trace)
