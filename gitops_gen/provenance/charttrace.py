@@ -110,7 +110,8 @@ def effective(ct: helm.ChartTrace) -> dict[str, Any]:
         for step in prefix:
             node = node.setdefault(str(step), {})
         node.update(helm.merge_values(node, values))
-    return helm.merge_values(out, ct.request.values)
+    merged = helm.merge_values(out, ct.request.values)
+    return dict(json.loads(json.dumps(merged, default=str)))  # as Helm reads them: dates are strings
 
 
 # ---------------------------------------------------------------- rendering variants
@@ -123,7 +124,7 @@ def variant(ct: helm.ChartTrace, values: dict[str, Any], defaults: dict[str, byt
     request = helm.Request(
         chart=chart,
         chart_name=ct.request.chart_name,
-        values=values,
+        values=json.loads(json.dumps(values, default=str)),  # dates as Helm reads them: strings
         release=ct.request.release,
         namespace=ct.request.namespace,
         include_crds=False,
@@ -273,7 +274,7 @@ def candidates(values: Any, value: Any, prefix: KeyPath = ()) -> list[KeyPath]:
     if isinstance(values, int | float) and isinstance(value, int | float):
         return [prefix] if values == value else []
     if isinstance(value, str) and values is not None and not isinstance(values, dict | list):
-        text = values if isinstance(values, str) else json.dumps(values)
+        text = values if isinstance(values, str) else json.dumps(values, default=str)
         return [prefix] if text and text in value else []
     return []
 
