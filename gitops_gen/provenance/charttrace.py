@@ -17,6 +17,7 @@ at its line. A field no key explains was set by the template itself, and we say 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import posixpath
 import re
@@ -102,6 +103,7 @@ def _load(data: bytes) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+@functools.lru_cache(maxsize=64)
 def effective(ct: helm.ChartTrace) -> dict[str, Any]:
     """Roughly what the templates see (defaults under the user's values): where probes look."""
     out: dict[str, Any] = {}
@@ -192,16 +194,34 @@ class Traced:
     computed: bool = False  # the value is not any key's value as written (template text, arithmetic)
 
 
-def trace(ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath) -> Traced:
-    """The values keys behind PATH of OBJ (the object as the chart rendered it)."""
-    value = get(obj, path)
+# Renders are kept per chart rendering (a ChartTrace, hashed by identity): explain of a map traces
+# each of its leaves, validate each finding, against the same few renders.
+@functools.lru_cache(maxsize=64)
+def marker_render(ct: helm.ChartTrace) -> tuple[Marks, Any]:
     marks = Marks()
     user = marked(ct.request.values, marks)  # first: a marker's original is the value that wins
     defaults = {
         name: json.dumps(marked(values, marks, prefix), default=str).encode()
         for prefix, name, values in chart_defaults(ct)
     }
-    again = variant(ct, user, defaults)
+    return marks, variant(ct, user, defaults)
+
+
+@functools.lru_cache(maxsize=1024)
+def probe_render(ct: helm.ChartTrace, key: KeyPath) -> tuple[Any, Any]:
+    """KEY's changed value, and the object rendered with only that change."""
+    base = effective(ct)
+    old = get(base, key)
+    new: Any = (
+        (not old) if isinstance(old, bool) else old + 1 if isinstance(old, int | float) else f"{old}zqx0k"
+    )
+    return new, variant(ct, with_value(base, key, new), {})
+
+
+def trace(ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath) -> Traced:
+    """The values keys behind PATH of OBJ (the object as the chart rendered it)."""
+    value = get(obj, path)
+    marks, again = marker_render(ct)
     found = Traced([], [])
     if again is not None:
         there, found.names = follow(obj, again, path, marks)
@@ -211,7 +231,7 @@ def trace(ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath) -> Traced:
         if isinstance(value, str) and found.keys:
             base = effective(ct)  # numbers printed into the string carry no marker: probe them
             numeric = [k for k in candidates(base, value) if not isinstance(get(base, k), str)]
-            more = [k for k in numeric[:MAX_PROBES] if _moves(ct, obj, path, base, k, value) != "stays"]
+            more = [k for k in numeric[:MAX_PROBES] if _moves(ct, obj, path, k, value) != "stays"]
             found.keys += more
             found.computed = found.computed or bool(more)
             return found
@@ -229,25 +249,19 @@ def probe(
     base = effective(ct)
     equal = candidates(base, value)
     if isinstance(value, str):  # keys whose text is part of the string (a number in an image tag)
-        moved = [k for k in equal[:MAX_PROBES] if _moves(ct, obj, path, base, k, value) != "stays"]
+        moved = [k for k in equal[:MAX_PROBES] if _moves(ct, obj, path, k, value) != "stays"]
         return moved, bool(moved)
-    direct = [k for k in equal[:MAX_PROBES] if _moves(ct, obj, path, base, k, value) == "follows"]
+    direct = [k for k in equal[:MAX_PROBES] if _moves(ct, obj, path, k, value) == "follows"]
     if direct or isinstance(value, bool) or not isinstance(value, int | float):
         return direct, False
     others = [k for k in numbers(base) if k not in equal][: max(0, MAX_PROBES - len(equal))]
-    moved = [k for k in others if _moves(ct, obj, path, base, k, value) != "stays"]
+    moved = [k for k in others if _moves(ct, obj, path, k, value) != "stays"]
     return moved, bool(moved)
 
 
-def _moves(
-    ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath, base: dict[str, Any], key: KeyPath, value: Any
-) -> str:
+def _moves(ct: helm.ChartTrace, obj: dict[str, Any], path: FieldPath, key: KeyPath, value: Any) -> str:
     """What PATH does when KEY alone changes: follows (takes the new value), moves, or stays."""
-    old = get(base, key)
-    new: Any = (
-        (not old) if isinstance(old, bool) else old + 1 if isinstance(old, int | float) else f"{old}zqx0k"
-    )
-    again = variant(ct, with_value(base, key, new), {})
+    new, again = probe_render(ct, key)
     if again is None:
         return "stays"
     there, _ = follow(obj, again, path, None)
