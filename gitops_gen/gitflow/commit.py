@@ -138,14 +138,15 @@ def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
     whoever deleted it from the working tree (generate just now, or `disable` before)."""
     from gitops_gen.fleet.generate import is_generated, is_generated_place
 
-    if files:
-        # One `git add` for thousands of files; GitPython's index.add runs a git process per file.
-        _git_paths(
-            Path(grepo.working_tree_dir), ["add", "-f"], sorted(files), "cannot stage the generated files"
-        )
     root = Path(grepo.working_tree_dir)
+    staged = index_blobs(root)
+    # Only what the index does not hold already: `git add` matches every path given against the
+    # whole index, so thousands of unchanged generated files cost seconds.
+    stale = sorted(p for p, data in files.items() if staged.get(p) != blob_id(data))
+    if stale:
+        _git_paths(root, ["add", "-f"], stale, "cannot stage the generated files")
     gone = []
-    for path in sorted({str(key[0]) for key in grepo.index.entries}):
+    for path in sorted(staged):
         if path in files or not is_generated_place(path):
             continue
         full = root / path
@@ -159,6 +160,24 @@ def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
             gone,
             "cannot unstage the generated files generate no longer writes",
         )
+
+
+def blob_id(data: bytes) -> str:
+    """The object id git gives a file holding DATA."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def index_blobs(root: Path) -> dict[str, str]:
+    """path -> object id of every file in the index (one `git ls-files`)."""
+    out = run_git(root, "ls-files", "-s", "-z", what="cannot list the index")
+    found: dict[str, str] = {}
+    for entry in out.split("\0"):
+        if entry:
+            meta, path = entry.split("\t", 1)
+            found[path] = meta.split()[1]
+    return found
 
 
 def _git_paths(repo: Path, args: list[str], paths: list[str], what: str) -> None:
@@ -182,9 +201,16 @@ def _git_paths(repo: Path, args: list[str], paths: list[str], what: str) -> None
 
 
 def _staged_anything(grepo: Any) -> bool:
+    import subprocess
+
+    root = Path(grepo.working_tree_dir)
     if not grepo.head.is_valid():
-        return len(grepo.index.entries) > 0
-    return bool(grepo.index.diff("HEAD"))
+        return bool(index_blobs(root))
+    # git compares the trees itself; GitPython would read the whole index and HEAD's tree in Python.
+    done = subprocess.run(["git", "diff", "--cached", "--quiet", "HEAD", "--"], cwd=root, check=False)
+    if done.returncode not in (0, 1):
+        raise GitopsGenError(f"cannot compare the index with HEAD (git exit {done.returncode})")
+    return done.returncode == 1
 
 
 def _check_index_lock(git_dir: Path) -> None:
