@@ -48,14 +48,15 @@ def document(command: str, shard: Shard, clusters: list[str], run: dict[str, Any
 # ---------------------------------------------------------------- reading a set of shard results
 
 
-def shard_files(paths: Iterable[Path]) -> list[Path]:
-    """PATHS, with each directory replaced by the *.json files under it (sorted)."""
-    out: list[Path] = []
+def shard_files(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """PATHS, with each directory replaced by the *.json files under it (sorted); each with whether it
+    was found in a directory (where the results of another command are passed over)."""
+    out: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+            out.extend((p, True) for p in sorted(path.rglob("*.json")) if p.is_file())
         elif path.is_file():
-            out.append(path)
+            out.append((path, False))
         else:
             raise UsageError(f"--from-shards {path}: no such file or directory")
     if not out:
@@ -63,7 +64,7 @@ def shard_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _read(path: Path, command: str) -> dict[str, Any]:
+def _read(path: Path, command: str, in_directory: bool = False) -> dict[str, Any] | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -77,6 +78,8 @@ def _read(path: Path, command: str) -> dict[str, Any]:
             f"shard result format {doc.get(KEY)!r}, this gitops-gen reads {FORMAT}", str(path)
         )
     if doc.get("command") != command:
+        if in_directory and isinstance(doc.get("command"), str):
+            return None  # validate's and diff's results may share one directory
         raise GitopsGenError(f"a shard result of `{doc.get('command')}`, not of `{command}`", str(path))
     from gitops_gen.fleet.shard import parse_shard
 
@@ -91,8 +94,10 @@ def read_results(paths: Iterable[Path], command: str) -> list[dict[str, Any]]:
     """The shard results of COMMAND in PATHS, in shard order: every shard of one run exactly once."""
     docs: dict[int, tuple[Path, dict[str, Any]]] = {}
     first: tuple[Path, dict[str, Any]] | None = None
-    for path in shard_files(paths):
-        doc = _read(path, command)
+    for path, in_directory in shard_files(paths):
+        doc = _read(path, command, in_directory)
+        if doc is None:
+            continue
         shard = doc["_shard"]
         if first is None:
             first = (path, doc)
@@ -107,7 +112,8 @@ def read_results(paths: Iterable[Path], command: str) -> list[dict[str, Any]]:
         if shard.index in docs:
             raise GitopsGenError(f"shard {shard.label()} again (also in {docs[shard.index][0]})", str(path))
         docs[shard.index] = (path, doc)
-    assert first is not None
+    if first is None:
+        raise UsageError(f"--from-shards: no shard results of `{command}` found")
     total = first[1]["_shard"].total
     missing = [str(i) for i in range(1, total + 1) if i not in docs]
     if missing:

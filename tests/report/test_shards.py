@@ -268,8 +268,10 @@ def test_merge_refuses_mixed_runs_duplicates_and_other_files(example: Path, tmp_
         "diff", "--from-shards", str(a), "--from-shards", str(a / "shard-1.json"), "--exit-code"
     )
     assert code == 2 and "shard 1/2 again" in err
-    code, _, err = cli("validate", "--from-shards", str(a))
+    code, _, err = cli("validate", "--from-shards", str(a / "shard-1.json"))
     assert code == 1 and "a shard result of `diff`, not of `validate`" in err
+    code, _, err = cli("validate", "--from-shards", str(a))  # in a directory: passed over
+    assert code == 2 and "no shard results of `validate` found" in err
     other = tmp_path / "other.json"
     other.write_text(json.dumps([{"path": "x"}]))
     code, _, err = cli("validate", "--from-shards", str(other))
