@@ -33,7 +33,9 @@ KEY = "gitopsGenShard"
 
 
 def document(command: str, shard: Shard, clusters: list[str], run: dict[str, Any], result: Any) -> str:
-    """A shard result as JSON text."""
+    """A shard result as JSON text, every string in it scrubbed of the repository's secret values first
+    (JSON escapes quotes and non-ASCII letters, which would hide a value from a scrub of the text, and
+    the merge has no repository to find them in)."""
     doc = {
         KEY: FORMAT,
         "command": command,
@@ -42,7 +44,19 @@ def document(command: str, shard: Shard, clusters: list[str], run: dict[str, Any
         "run": run,
         "result": result,
     }
-    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+    return json.dumps(_scrubbed(doc), indent=2) + "\n"
+
+
+def _scrubbed(node: Any) -> Any:
+    from gitops_gen import secrets
+
+    if isinstance(node, str):
+        return secrets.scrub(node)
+    if isinstance(node, dict):
+        return {_scrubbed(k): _scrubbed(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_scrubbed(v) for v in node]
+    return node
 
 
 # ---------------------------------------------------------------- reading a set of shard results

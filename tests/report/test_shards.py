@@ -289,3 +289,37 @@ def test_merge_needs_only_the_shard_results(tmp_path: Path) -> None:
 
 def json_problems(text: str) -> list[Problem]:
     return [Problem(**p) for p in json.loads(text)]
+
+
+def test_secret_values_stay_hidden_through_shard_results(tmp_path: Path) -> None:
+    """A secret value JSON escapes (a quote, a non-ASCII letter) must be hidden before the shard result
+    is written: the merge has no repository to find it in. Here a ConfigMap copies a Secret's value."""
+    from tests.faults.harness import example_fleet
+
+    value = 's3cr3t-"quoted"-välue'
+    repo = example_fleet(tmp_path / "fleet", with_secret=False, commit=True)
+    base = repo / "apps/private-detector/base"
+    (base / "secret.yaml").write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\nstringData:\n  token: '{value}'\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pd-copy\n"
+        f"data:\n  token: '{value}'\n"
+    )
+    (base / "kustomization.yaml").write_text(
+        (base / "kustomization.yaml")
+        .read_text()
+        .replace("- service.yaml\n", "- service.yaml\n- secret.yaml\n")
+    )
+    one = cli("diff", "--repo", str(repo), "--base", "HEAD", "--format", "markdown")
+    assert "ConfigMap/private-detector/pd-copy" in one[1] and "<masked>" in one[1] and value not in one[1]
+    shards = write_shards(tmp_path / "shards", 2, "diff", "--repo", str(repo), "--base", "HEAD")
+    for path in shards.iterdir():
+        assert not [s for s in strings(json.loads(path.read_text())) if value in s], path.read_text()
+    assert cli("diff", "--from-shards", str(shards), "--format", "markdown") == one
+
+
+def strings(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [*node, *(s for v in node.values() for s in strings(v))]
+    if isinstance(node, list):
+        return [s for v in node for s in strings(v)]
+    return [node] if isinstance(node, str) else []
