@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops_gen import __version__
 from gitops_gen.errors import GitopsGenError, Problem, UsageError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def document(command: str, shard: Shard, clusters: list[str], run: dict[str, Any
         "command": command,
         "shard": shard.label(),
         "clusters": clusters,
-        "run": run,
+        "run": {**run, "version": __version__},  # another gitops-gen may judge differently
         "result": result,
     }
     return json.dumps(_scrubbed(doc), indent=2) + "\n"
