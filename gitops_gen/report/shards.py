@@ -96,6 +96,8 @@ def _read(path: Path, command: str, in_directory: bool = False) -> dict[str, Any
         if in_directory and isinstance(doc.get("command"), str):
             return None  # validate's and diff's results may share one directory
         raise GitopsGenError(f"a shard result of `{doc.get('command')}`, not of `{command}`", str(path))
+    if not isinstance(doc.get("run"), dict) or not isinstance(doc.get("result"), dict):
+        raise GitopsGenError("a shard result without its run or result: truncated or edited?", str(path))
     from gitops_gen.fleet.shard import parse_shard
 
     try:

@@ -306,6 +306,12 @@ def test_merge_refuses_mixed_runs_duplicates_and_other_files(example: Path, tmp_
     assert code == 1 and "a shard result of `diff`, not of `validate`" in err
     code, _, err = cli("validate", "--from-shards", str(a))  # in a directory: passed over
     assert code == 2 and "no shard results of `validate` found" in err
+    cut = tmp_path / "cut.json"
+    cut.write_text(
+        json.dumps({k: v for k, v in json.loads((a / "shard-1.json").read_text()).items() if k != "run"})
+    )
+    code, _, err = cli("diff", "--from-shards", str(cut))
+    assert code == 1 and "without its run or result" in err
     other = tmp_path / "other.json"
     other.write_text(json.dumps([{"path": "x"}]))
     code, _, err = cli("validate", "--from-shards", str(other))
