@@ -1,8 +1,9 @@
 """`diff --shard I/N`: the diff of one shard's clusters, with what a merge needs besides.
 
 The same steps as ``diff.diff_revisions`` with sources, restricted to the shard's clusters: the
-diff (``only=``), the capacity summary of those clusters, and the sources of the first cluster
-of each distinct change (the one the markdown comment shows; ``report.shards`` merges).
+diff (``only=``), the capacity summary of those clusters (None when it cannot be computed, which
+voids it in the merge as in one run), and the sources of the first cluster of each distinct
+change (the one the markdown comment shows; ``report.shards`` merges).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.render import fleet_clusters
 from gitops_gen.fleet.shard import Shard, split
-from gitops_gen.gitflow.diff import FleetDiff, annotate_sources, diff_trees
+from gitops_gen.gitflow.diff import FleetDiff, annotate_sources, diff_revisions
 from gitops_gen.repo.tree import DiskTree, GitTree, Tree
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ def diff_shard(repo: Path, base: str, head: str | None, shard: Shard) -> DiffSha
     head_label = head or "worktree"
     names = sorted(set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree)))
     mine = split(shard, [head_tree, base_tree], names)
-    fd = diff_trees(base_tree, head_tree, base, head_label, only=frozenset(mine))
+    # The diff itself as one run makes it (incremental: only clusters whose inputs differ render).
+    fd = diff_revisions(repo, base, head, only=frozenset(mine))
     capacity: list[PoolChange] | None = []
     if mine:
         capacity = None
