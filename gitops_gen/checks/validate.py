@@ -417,14 +417,14 @@ def _pool_problem(cluster: Cluster, finding: Finding) -> Problem:
 def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Problem, str]]:
     """Each object finding at the source line that set the value, via a traced rebuild of its cluster."""
     out: list[tuple[Problem, str]] = []
-    parse_cache = ParseCache()
+    engine: Engine | None = None
     locator = provenance.Locator(tree)
     for name, item in rendered.items():
         pending = [f for f in item.findings if f.obj[0] != "NodePool"]
         out.extend((_pool_problem(item.cluster, f), name) for f in item.findings if f.obj[0] == "NodePool")
         if not pending:
             continue
-        engine = Engine(tree, trace=True, warnings=False, parse_cache=parse_cache)
+        engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
         traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
         for finding in pending:
             res = _find(traced, finding.obj)

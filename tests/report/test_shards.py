@@ -157,8 +157,10 @@ def test_validate_files_and_clusters(bench: Path, tmp_path: Path, monkeypatch: p
 
 
 def test_a_cluster_alone_is_located_as_in_the_whole_fleet(bench: Path) -> None:
-    """Findings of a cluster point at the same lines whichever clusters are validated with it (a traced
-    engine shared between clusters once blamed a patch of another build, so shards disagreed)."""
+    """Findings of a cluster point at the same lines whichever clusters are validated with it. The traced
+    engine validate shares between clusters cached a built base with the very history lists the first
+    build went on appending its later steps to, so the next cluster blamed its env patch for a base field
+    (and shards disagreed with one run)."""
 
     def located(*args: str) -> set[tuple[str, int, str, str]]:
         found = json.loads(cli("validate", "--repo", str(bench), "--format", "json", *args)[1])
