@@ -50,8 +50,9 @@ def make_fleet(root: Path, params: fleetgen.FleetParams) -> Path:
     repo = root / "repo"
     repo.mkdir()
     fleetgen.write_fleet(fleetgen.build_fleet(params), repo)
-    timed(["generate"], repo)
-    git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")  # first: gitops-gen finds its fleet at the git top-level
+    if timed(["generate"], repo)[2] != 0:
+        sys.exit("gitops-gen generate failed")
     for key, value in (
         ("user.email", "bench@example.com"),
         ("user.name", "bench"),
