@@ -204,36 +204,57 @@ def _show_target(target: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={target[k]}" for k in SELECTOR_KEYS if target.get(k) not in (None, ""))
 
 
-def unmatched_targets(tree: Tree, users: Mapping[str, list[list[Resource]]]) -> list[Problem]:
-    """Targeted patches of each directory in USERS matching nothing in any of its users' rendered objects.
+# A targeted patch and whether it selected anything: (kustomization file, line, col, target as text, hit).
+PatchHit = tuple[str, int, int, str, bool]
 
-    USERS maps a kustomization directory to the rendered resources of each cluster reaching it.
-    """
-    problems = []
+
+def target_hits(
+    tree: Tree, users: Mapping[str, list[list[Resource]]]
+) -> dict[str, tuple[int, list[PatchHit]]]:
+    """Per directory in USERS: how many clusters reach it and, per targeted patch, whether it matched
+    anything in any of their rendered objects (the half of ``unmatched_targets`` that needs renders;
+    shards of one validate each give theirs and the merge adds them up)."""
+    out: dict[str, tuple[int, list[PatchHit]]] = {}
     for directory in sorted(users):
         renders = users[directory]
         if not renders:
             continue
+        hits: list[PatchHit] = []
         for path, line, col, target in targeted_patches(tree, directory):
             try:
                 hit = any(select(resources, target) for resources in renders)
             except GitopsGenError:
                 continue  # a bad selector fails the build, which validate reports
+            hits.append((tree.display(path), line, col, _show_target(target), hit))
+        out[directory] = (len(renders), hits)
+    return out
+
+
+def unmatched_problems(hits: Mapping[str, tuple[int, list[PatchHit]]]) -> list[Problem]:
+    """A warning per targeted patch that matched nothing in any cluster reaching its directory."""
+    problems = []
+    for directory in sorted(hits):
+        count, patches = hits[directory]
+        users_text = "the cluster that uses" if count == 1 else f"any of the {count} clusters using"
+        for path, line, col, target, hit in patches:
             if not hit:
-                users_text = (
-                    "the cluster that uses"
-                    if len(renders) == 1
-                    else f"any of the {len(renders)} clusters using"
-                )
                 problems.append(
                     Problem(
-                        tree.display(path),
+                        path,
                         line,
                         col,
                         "warning",
                         PATCH_TARGET_UNMATCHED.id,
-                        f"patch target ({_show_target(target)}) matches no object in {users_text} "
+                        f"patch target ({target}) matches no object in {users_text} "
                         f"{directory}/: the patch does nothing",
                     )
                 )
     return problems
+
+
+def unmatched_targets(tree: Tree, users: Mapping[str, list[list[Resource]]]) -> list[Problem]:
+    """Targeted patches of each directory in USERS matching nothing in any of its users' rendered objects.
+
+    USERS maps a kustomization directory to the rendered resources of each cluster reaching it.
+    """
+    return unmatched_problems(target_hits(tree, users))

@@ -29,7 +29,7 @@ import hashlib
 import marshal
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
+from gitops_gen.checks.partial import Part, finish_parts
 from gitops_gen.checks.registry import RENDER
 from gitops_gen.errors import GitopsGenError, Problem, UsageError
 from gitops_gen.fleet import deps
@@ -547,6 +548,20 @@ def validate(
 ) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
     and de-duplicated."""
+    return finish_parts([validate_part(tree, clusters, files, cwd, staged)])
+
+
+def validate_part(
+    tree: DiskTree,
+    clusters: list[str] | None = None,
+    files: list[Path] | None = None,
+    cwd: Path | None = None,
+    staged: bool = False,
+    shard: Collection[str] | None = None,
+    fleet_wide: bool = True,
+) -> Part:
+    """What validate finds before the fleet-wide sums (``checks.partial``); with SHARD only those
+    clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE."""
     root = tree.root
     index = deps.Index(root)
     affected: deps.Affected | None = None
@@ -570,12 +585,14 @@ def validate(
     fleet, inventory, broken = load_inventory(tree, keep)
     problems.extend(inventory)
     if fleet is None:
-        return finish(registry.configure(problems, {}))
+        return Part(fleet_wide=problems if fleet_wide else [])
     levels = fleet.config.rules
-    problems.extend(level_problems(fleet))
-    problems.extend(generated_problems(tree, fleet, keep, broken))
-    problems.extend(hygiene.missing_bases(tree, fleet))
-    problems.extend(silent.unknown_layer_values(tree, fleet))
+    if fleet_wide:
+        problems.extend(level_problems(fleet))
+        problems.extend(generated_problems(tree, fleet, keep, broken))
+        problems.extend(hygiene.missing_bases(tree, fleet))
+        problems.extend(silent.unknown_layer_values(tree, fleet))
+    part = Part(dict(levels), problems if fleet_wide else [])
 
     schemas = k8sschema.ObjectValidator()
     engine = Engine(tree, warnings=False, parse_cache=ParseCache())
@@ -584,6 +601,8 @@ def validate(
     rendered: dict[str, Rendered] = {}
     found: list[tuple[Problem, str]] = []
     for name, cluster in fleet.clusters.items():
+        if shard is not None and name not in shard:
+            continue
         if registry.enabled(k8sschema.SYNC_SCHEMA, levels=levels):
             found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
         if tree.kind(f"mapping/{name}") != "dir":
@@ -615,22 +634,20 @@ def validate(
         )
         rendered[name] = item
     if cache is not None:
-        cache.save(keep_only_seen=affected is None and not clusters)
+        cache.save(keep_only_seen=affected is None and not clusters and shard is None)
     try:
         found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
-    problems.extend(merge_clusters(silent.unfilled(tree, found)))
+    part.per_cluster = merge_clusters(silent.unfilled(tree, found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):
-        problems.extend(
-            hygiene_problems(
-                tree, fleet, rendered, index, affected, changed, layers=not broken and not clusters
-            )
+        part.patch_hits, part.layer_unused = hygiene_part(
+            tree, fleet, rendered, index, affected, changed, layers=not broken and not clusters
         )
-    return finish(registry.configure(problems, levels))
+    return part
 
 
 def level_problems(fleet: Fleet) -> list[Problem]:
@@ -661,7 +678,7 @@ def focus_of(affected: deps.Affected | None, changed: list[str], cluster: str) -
     return tuple(sorted(apps))
 
 
-def hygiene_problems(
+def hygiene_part(
     tree: Tree,
     fleet: Fleet,
     rendered: dict[str, Rendered],
@@ -669,8 +686,9 @@ def hygiene_problems(
     affected: deps.Affected | None,
     changed: list[str],
     layers: bool = True,
-) -> list[Problem]:
-    """Unmatched patch targets and unused layer directories (only those FILES touch, with FILES)."""
+) -> tuple[dict[str, tuple[int, list[hygiene.PatchHit]]], list[Problem] | None]:
+    """Patch-target hits of the RENDERED clusters and the layer directories they leave unused
+    (None: not judged), only those FILES touch, with FILES (``checks.partial`` finishes both)."""
     if affected is None:
         index.hand_written([], parse_all=True)
         index.all_variants()
@@ -687,10 +705,10 @@ def hygiene_problems(
         only = {"/".join(p.split("/")[:4]) for p in changed if p.startswith("apps/") and p.count("/") >= 3}
         if affected.every:
             only = None
-    problems = hygiene.unmatched_targets(tree, users)
+    hits = hygiene.target_hits(tree, users)
     if layers and (affected is None or only):
-        problems.extend(hygiene.unused_layers(tree, fleet, reached, only))
-    return problems
+        return hits, hygiene.unused_layers(tree, fleet, reached, only)
+    return hits, None
 
 
 def finish(problems: Iterable[Problem]) -> list[Problem]:

@@ -153,6 +153,38 @@ repo_option = click.option(
 )
 
 
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from gitops_gen.errors import UsageError
+    from gitops_gen.fleet.shard import parse_shard
+
+    try:
+        return parse_shard(value)
+    except UsageError as err:
+        raise click.BadParameter(
+            err.message.removeprefix(f"--shard {value!r}: ").removeprefix(f"--shard {value}: ")
+        ) from None
+
+
+shard_option = click.option(
+    "--shard",
+    "shard",
+    default=None,
+    metavar="I/N",
+    callback=_parse_shard,
+    help="Only shard I of N (from 1): a stable split of the clusters balanced by their size (CI matrices).",
+)
+from_shards_option = click.option(
+    "--from-shards",
+    "from_shards",
+    multiple=True,
+    metavar="PATH",
+    type=click.Path(exists=True, path_type=Path),
+    help="Merge the --shard results (files, or directories of *.json): the output and exit code of one run.",
+)
+
+
 @click.group(cls=Shell, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gitops-gen")
 @click.option(
@@ -208,6 +240,7 @@ def generate(repo: str | None, check: bool) -> int:
     is_flag=True,
     help="What the GitOps engine applies: sync-object transforms, post-build variables, Helm.",
 )
+@shard_option
 def render(
     repo: str | None,
     clusters: tuple[str, ...],
@@ -215,11 +248,12 @@ def render(
     engine: str,
     jobs: int | None,
     applied: bool,
+    shard: Any,
 ) -> int:
     """Render each cluster's mapping; one file per cluster."""
     from gitops_gen.cli.commands.render import render
 
-    return render(find_repo(repo), list(clusters), out, engine, jobs, applied)
+    return render(find_repo(repo), list(clusters), out, engine, jobs, applied, shard)
 
 
 @main.command()
@@ -237,6 +271,8 @@ def render(
     help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).",
 )
 @click.option("--strict", "strict", is_flag=True, help="Exit 1 on warnings too.")
+@shard_option
+@from_shards_option
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def validate(
     repo: str | None,
@@ -245,6 +281,8 @@ def validate(
     list_rules: bool,
     staged: bool,
     strict: bool,
+    shard: Any,
+    from_shards: tuple[Path, ...],
     files: tuple[Path, ...],
 ) -> int:
     """Run every check; with FILEs (or --staged) only the clusters those files affect."""
@@ -254,12 +292,24 @@ def validate(
         return command.list_rules(fmt)
     if staged and files:
         raise click.UsageError("give FILEs or --staged, not both")
-    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged, strict)
+    if from_shards:
+        if shard is not None or clusters or files or staged or repo:
+            raise click.UsageError(
+                "--from-shards merges finished shard results: give --cluster, FILEs, --staged and --repo "
+                "to the --shard runs"
+            )
+        return command.merge(list(from_shards), fmt, strict)
+    if shard is not None and (fmt != "json" or strict):
+        raise click.UsageError(
+            "--shard writes a shard result for --from-shards: give --format json "
+            "(--format and --strict go with the merge)"
+        )
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged, strict, shard)
 
 
 @main.command()
 @repo_option
-@click.option("--base", "base", required=True, help="Base git revision.")
+@click.option("--base", "base", default=None, help="Base git revision (required but with --from-shards).")
 @click.option("--head", "head", default=None, help="Head revision (default: the working tree).")
 @click.option(
     "--format", "fmt", type=click.Choice(list(diff_reports.REPORTERS)), default="text", show_default=True
@@ -273,11 +323,35 @@ def validate(
 @click.option(
     "--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap."
 )
-def diff(repo: str | None, base: str, head: str | None, fmt: str, exit_code: bool, max_chars: int) -> int:
+@shard_option
+@from_shards_option
+def diff(
+    repo: str | None,
+    base: str | None,
+    head: str | None,
+    fmt: str,
+    exit_code: bool,
+    max_chars: int,
+    shard: Any,
+    from_shards: tuple[Path, ...],
+) -> int:
     """Per-cluster rendered diff between two git revisions."""
-    from gitops_gen.cli.commands.diff import diff
+    from gitops_gen.cli.commands import diff as command
 
-    return diff(find_repo(repo), base, head, fmt, exit_code, max_chars)
+    if from_shards:
+        if shard is not None or base or head or repo:
+            raise click.UsageError(
+                "--from-shards merges finished shard results: give --base, --head and --repo to the --shard runs"
+            )
+        return command.merge(list(from_shards), fmt, exit_code, max_chars)
+    if base is None:
+        raise click.UsageError("Missing option '--base' (or merge shard results with --from-shards).")
+    if shard is not None and (fmt != "json" or exit_code):
+        raise click.UsageError(
+            "--shard writes a shard result for --from-shards: give --format json "
+            "(--format and --exit-code go with the merge)"
+        )
+    return command.diff(find_repo(repo), base, head, fmt, exit_code, max_chars, shard)
 
 
 @main.command()

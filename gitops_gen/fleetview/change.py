@@ -164,10 +164,14 @@ def compare(before: Report, after: Report) -> Change:
     )
 
 
-def capacity_changes(base_tree: Tree, head_tree: Tree, base: str, head: str) -> list[PoolChange]:
-    """The pool resources whose supply or demand a change moves (for the diff's markdown summary)."""
+def capacity_changes(
+    base_tree: Tree, head_tree: Tree, base: str, head: str, clusters: list[str] | None = None
+) -> list[PoolChange]:
+    """The pool resources whose supply or demand a change moves (for the diff's markdown summary);
+    CLUSTERS: of those clusters only (a shard of the diff; None or empty: every cluster)."""
     cache = ParseCache()
-    return compare(report_at(base_tree, [], cache, base), report_at(head_tree, [], cache, head)).pools
+    names = clusters or []
+    return compare(report_at(base_tree, names, cache, base), report_at(head_tree, names, cache, head)).pools
 
 
 # ---------------------------------------------------------------- output

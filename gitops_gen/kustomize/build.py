@@ -978,7 +978,8 @@ def freeze(ra: list[Resource]) -> Frozen:
             for r in ra
         ]
     )
-    return Frozen(blob, [r.origin for r in ra], [r.history for r in ra])
+    # The histories are copied: the caller goes on recording its own later steps into RA's lists.
+    return Frozen(blob, [r.origin for r in ra], [None if r.history is None else list(r.history) for r in ra])
 
 
 def thaw(frozen: Frozen) -> list[Resource]:

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from gitops_gen.cli.commands import warn
 from gitops_gen.fleet.render import check_out_dir, fleet_clusters, render_fleet, select_clusters, write_out
 from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
+
+if TYPE_CHECKING:
+    from gitops_gen.fleet.shard import Shard
 
 
 def _progress_wanted() -> bool:
@@ -30,11 +34,25 @@ def _collect(results: Iterable[tuple[str, str]], count: int) -> dict[str, str]:
 
 
 def render(
-    repo: Path, clusters: list[str], out: Path | None, engine: str, jobs: int | None, applied: bool = False
+    repo: Path,
+    clusters: list[str],
+    out: Path | None,
+    engine: str,
+    jobs: int | None,
+    applied: bool = False,
+    shard: Shard | None = None,
 ) -> int:
-    """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster)."""
+    """Render each cluster's mapping; one file per cluster (stdout for exactly one --cluster).
+    SHARD: only the clusters of that shard (the files of all shards together are one run's)."""
     tree = DiskTree(repo)
     names = select_clusters(tree, clusters)
+    if shard is not None:
+        from gitops_gen.fleet.shard import split
+
+        if out is None:
+            raise click.UsageError("--shard needs --out DIR")
+        mine = set(split(shard, [tree], fleet_clusters(tree)))
+        names = [n for n in names if n in mine]
     if out is None and len(names) != 1:
         raise click.UsageError("several clusters need --out DIR (or name exactly one with --cluster)")
     if out is not None:
