@@ -150,9 +150,27 @@ def tree_values(root: Path) -> frozenset[str]:
     return frozenset(found)
 
 
+def escaped_forms(value: str) -> set[str]:
+    """VALUE as the output formats may spell it: JSON (ASCII-escaped or not), XML (junit, sarif viewers),
+    YAML single-quoted. A value with a quote or a non-ASCII letter is otherwise out of reach of a plain
+    search once a reporter has encoded it."""
+    from html import escape
+
+    return {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        escape(value),
+        escape(value, quote=False),
+        value.replace("'", "''"),
+    }
+
+
 def redact(text: str, values: Iterable[str]) -> str:
-    """TEXT with every one of VALUES replaced by <masked>, longest first (a value inside another)."""
-    for value in sorted({v for v in values if len(v) >= MIN_LENGTH and v in text}, key=len, reverse=True):
+    """TEXT with every one of VALUES (in each of its escaped forms) replaced by <masked>, longest first
+    (a value inside another)."""
+    forms = {f for v in values if len(v) >= MIN_LENGTH for f in escaped_forms(v)}
+    for value in sorted({f for f in forms if f in text}, key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
 

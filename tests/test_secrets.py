@@ -125,3 +125,40 @@ def test_mask_object_hides_every_form() -> None:
     assert secrets.mask_object(obj, {**obj, "data": "other"})["data"] == secrets.MASK_CHANGED
     assert PLAIN in secrets.object_values(obj)
     assert secrets.redact(f"x {PLAIN} y", secrets.object_values(obj)) == "x <masked> y"
+
+
+TRICKY = 's3cr3t-"quoted"-välue<&>'
+
+
+@pytest.fixture
+def tricky_fleet(tmp_path: Path) -> Path:
+    """A Secret value with a quote, a non-ASCII letter and XML specials, also copied into a ConfigMap (a
+    mistake validate, diff and explain then quote): JSON, XML and YAML reporters each escape it their way."""
+    repo = example_fleet(tmp_path / "fleet", with_secret=False, commit=False)
+    base = repo / BASE
+    (base / "secret.yaml").write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: pd-token\nstringData:\n  token: {json.dumps(TRICKY)}\n"
+    )
+    kust = base / "kustomization.yaml"
+    kust.write_text(
+        kust.read_text().replace("- service.yaml\n", "- service.yaml\n- secret.yaml\n- copy.yaml\n")
+    )
+    (base / "copy.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pd-copy\ndata: {}\n")
+    commit_all(repo)
+    (base / "copy.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pd-copy\ndata:\n  token: {json.dumps(TRICKY)}\n"
+        "  bad: [1]\n"  # a schema error quoting the object
+    )
+    return repo
+
+
+@pytest.mark.parametrize(
+    "args",
+    [*COMMANDS, ("explain", "--cluster", "zone-1-dev", "ConfigMap/pd-copy", "data.token")],
+    ids=" ".join,
+)
+def test_escaped_secret_values_are_hidden_too(tricky_fleet: Path, args: tuple[str, ...]) -> None:
+    output = run(tricky_fleet, *args)
+    assert output.strip() or args[0] == "generate", args
+    leaked = [form for form in secrets.escaped_forms(TRICKY) if form in output]
+    assert leaked == [], output
