@@ -321,3 +321,31 @@ def test_a_helm_chart_change_names_the_cluster_of_its_helmrelease(fleet: Path) -
     code, _, err = commit(fleet, "-m", "more memory")
     assert code == 0, err
     assert git(fleet, "log", "-1", "--format=%B").strip().endswith("\n\nClusters: zone-1-prod")
+
+
+CLUSTER_ROLE = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: gpu-reader\nrules: []\n"
+)
+
+
+def add_resource(repo: Path, app: str, name: str, text: str) -> None:
+    base = repo / f"apps/{app}/base"
+    (base / name).write_text(text)
+    kust = base / "kustomization.yaml"
+    kust.write_text(kust.read_text().replace("resources:\n", f"resources:\n- {name}\n", 1))
+
+
+def test_a_clash_with_an_untouched_app_of_the_same_mapping_is_refused(fleet: Path) -> None:
+    # Only the whole cluster's build sees it: the change's own entries build fine, and so does the
+    # untouched one (validate FILE judges the untouched entry from its cache).
+    add_resource(fleet, "toxicity-detector", "clusterrole.yaml", CLUSTER_ROLE)
+    git(fleet, "add", "-A")
+    code, _, err = commit(fleet, "-m", "toxicity reads GPUs")
+    assert code == 0, err
+    assert CliRunner().invoke(main, ["validate", "--repo", str(fleet)]).exit_code == 0
+    add_resource(fleet, "private-detector", "clusterrole.yaml", CLUSTER_ROLE)
+    git(fleet, "add", "-A")
+    before = head(fleet)
+    code, _, err = commit(fleet, "-m", "private reads GPUs too")
+    assert code == 1 and "ClusterRole" in err and "gpu-reader" in err, err
+    assert head(fleet) == before
