@@ -463,8 +463,10 @@ def _annotate(fd: FleetDiff, base_tree: Tree, head_tree: Tree, base: str, head: 
     from gitops_gen.fleetview.change import capacity_changes
 
     # An inventory that does not load at one side: the diff itself still says what changed.
-    with contextlib.suppress(GitopsGenError):
-        fd.capacity = capacity_changes(base_tree, head_tree, base, head)
+    # Supply and demand move only where a cluster's inputs do: the clusters the diff rendered.
+    if fd.rendered:
+        with contextlib.suppress(GitopsGenError):
+            fd.capacity = capacity_changes(base_tree, head_tree, base, head, clusters=sorted(fd.rendered))
     seen: set[str] = set()
     for cd in fd.clusters:  # one traced build per distinct change; grouped clusters share it
         if cd.signature() not in seen:
