@@ -167,6 +167,37 @@ def _registry(version: str) -> Registry[Any] | None:
     return registry
 
 
+# (id of a resolved schema node, digest of an instance) known to validate without errors. Clusters
+# share most sub-objects (containers, probes, volumes) even when the whole objects differ (a label,
+# a replica count), so a $ref whose instance was already valid is not walked again. Only valid
+# results are kept: an invalid sub-object is walked every time, so errors are exactly jsonschema's.
+_VALID: set[tuple[int, bytes]] = set()
+_PINNED: dict[int, Any] = {}  # keeps each keyed schema node alive, so its id is never reused
+
+
+def _memo_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+    if not isinstance(instance, (dict, list)):
+        yield from validator._validate_reference(ref=ref, instance=instance)
+        return
+    resolved = validator._resolver.lookup(ref)  # what _validate_reference does, once
+    contents = resolved.contents
+    key = (id(contents), digest(instance))
+    if key in _VALID:
+        return
+    failed = False
+    for error in validator.descend(instance, contents, resolver=resolved.resolver):
+        failed = True
+        yield error
+    if not failed:
+        _PINNED.setdefault(id(contents), contents)
+        _VALID.add(key)
+
+
+@cache
+def _memo_validator_class() -> Any:
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"$ref": _memo_ref})
+
+
 @cache
 def _k8s_validator(version: str, filename: str) -> jsonschema.protocols.Validator | None:
     path = _schema_root() / f"v{version}.0-local-strict" / filename
@@ -174,7 +205,8 @@ def _k8s_validator(version: str, filename: str) -> jsonschema.protocols.Validato
     if registry is None or not path.is_file():
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    validator: jsonschema.protocols.Validator = _memo_validator_class()(schema, registry=registry)
+    return validator
 
 
 @cache

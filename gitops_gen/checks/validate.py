@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import posixpath
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ from gitops_gen.fleet.generate import check_generated, mapping_path, sync_namesp
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
 from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.provenance import provenance
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import DiskTree, Kind, Tree
@@ -413,30 +415,132 @@ def _pool_problem(cluster: Cluster, finding: Finding) -> Problem:
     return Problem(cluster.path, line, col, finding.severity, finding.rule, finding.message)
 
 
-def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Problem, str]]:
-    """Each object finding at the source line that set the value, via a traced rebuild of its cluster."""
+def locate_findings(
+    tree: Tree, rendered: dict[str, Rendered], index: deps.Index | None = None
+) -> list[tuple[Problem, str]]:
+    """Each object finding at the source line that set the value, via a traced rebuild.
+
+    With INDEX, only the mapping entries holding the objects with findings are rebuilt traced,
+    once per distinct entry (``EntryLocator``); the whole cluster only where that cannot be known
+    to give the same answer.
+    """
     out: list[tuple[Problem, str]] = []
     engine: Engine | None = None
     locator = provenance.Locator(tree)
+    entries: EntryLocator | None = None
     for name, item in rendered.items():
         pending = [f for f in item.findings if f.obj[0] != "NodePool"]
         out.extend((_pool_problem(item.cluster, f), name) for f in item.findings if f.obj[0] == "NodePool")
         if not pending:
             continue
         engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
-        traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
-        for finding in pending:
-            res = _find(traced, finding.obj)
-            setter = provenance.winner(res, finding.field, locator) if res is not None else None
-            if setter is not None and setter.line is not None:
-                where = (setter.path, setter.line, setter.col or 1)
-            elif res is not None:
-                where = (res.origin.path, 1, 1)
-            else:
-                where = (mapping_path(name), 1, 1)
+        if index is not None and entries is None:
+            entries = EntryLocator(tree, engine, index, locator)
+        found = entries.locate(name, item, pending) if entries is not None else None
+        if found is None:
+            traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
+            found = [_setter(traced, f, locator, name) for f in pending]
+        for finding, where in zip(pending, found, strict=True):
             message = command_hint(finding.message, where[0])
             out.append((Problem(*where, finding.severity, finding.rule, message), name))
     return out
+
+
+Where = tuple[str, int, int]
+
+
+def _setter(traced: list[Resource], finding: Finding, locator: provenance.Locator, cluster: str) -> Where:
+    res = _find(traced, finding.obj)
+    setter = provenance.winner(res, finding.field, locator) if res is not None else None
+    if setter is not None and setter.line is not None:
+        return (setter.path, setter.line, setter.col or 1)
+    if res is not None:
+        return (res.origin.path, 1, 1)
+    return (mapping_path(cluster), 1, 1)
+
+
+# What a mapping generate writes may hold: then a whole-mapping build is its entries' builds, joined.
+_MAPPING_KEYS = {"apiVersion", "kind", "resources"}
+# A variant with only these builds what any variant of the same app naming the same entries builds.
+_VARIANT_KEYS = {"apiVersion", "kind", "resources", "components"}
+
+
+class EntryLocator:
+    """Locates findings from traced builds of single mapping entries, shared across clusters.
+
+    A cluster's findings usually sit in a few of its apps, and generated variants of one app that
+    name the same components build the same objects (the engine's "twins"), so each distinct entry
+    is traced once per run and its answers reused, after checking that the object is byte for byte
+    the one validate checked in that cluster.
+    """
+
+    def __init__(self, tree: Tree, engine: Engine, index: deps.Index, locator: provenance.Locator):
+        self.tree = tree
+        self.engine = engine
+        self.index = index
+        self.locator = locator
+        # (entry key, object ref, field) -> (the traced object, where it was set, or None)
+        self.answers: dict[tuple[Any, ...], tuple[Any, Where | None]] = {}
+        self._last: tuple[str, list[Resource]] = ("", [])  # an entry's findings come one after another
+
+    def _kust(self, directory: str) -> dict[str, Any] | None:
+        for name in FILE_NAMES:
+            path = f"{directory}/{name}"
+            if self.tree.kind(path) == "file":
+                try:
+                    docs = yamlio.load_documents(self.tree.read(path), path)
+                except GitopsGenError:
+                    return None
+                return docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
+        return None
+
+    def _key(self, entry: str) -> tuple[Any, ...]:
+        data = self._kust(entry)
+        if data is None or not set(data) <= _VARIANT_KEYS:
+            return ("dir", entry)
+        lists = tuple(tuple(map(str, data.get(k) or ())) for k in ("resources", "components"))
+        return ("twin", posixpath.dirname(entry), *lists)
+
+    def _answer(self, entry: str, finding: Finding, cluster: str) -> tuple[Any, Where | None]:
+        """Trace ENTRY; where FINDING was set in it (None: a root-only step of the entry won, which
+        the whole mapping records at its own kustomization instead)."""
+        if self._last[0] != entry:
+            self._last = (entry, self.engine.build(entry))
+        traced = self._last[1]
+        twin = _find(traced, finding.obj)
+        if twin is None:
+            return None, None
+        where = _setter(traced, finding, self.locator, cluster)
+        if posixpath.dirname(where[0]) == entry and posixpath.basename(where[0]) in FILE_NAMES:
+            return twin.obj, None
+        return twin.obj, where
+
+    def locate(self, cluster: str, item: Rendered, pending: list[Finding]) -> list[Where] | None:
+        """Where each of PENDING was set; None when only the whole-mapping traced build can say."""
+        mapping = mapping_path(cluster).rsplit("/", 1)[0]
+        data = self._kust(mapping)
+        if data is None or not set(data) <= _MAPPING_KEYS:
+            return None
+        self.index.closure(mapping)
+        entries = sorted(self.index.refs[mapping].dirs)
+        files = {e: set().union(*(self.index.refs[d].files for d in self.index.closure(e))) for e in entries}
+        keys: dict[str, tuple[Any, ...]] = {}
+        out: list[Where] = []
+        for finding in pending:
+            res = _find(item.resources, finding.obj)
+            owners = [e for e in entries if res is not None and res.origin.path in files[e]]
+            if res is None or len(owners) != 1:
+                return None
+            entry = owners[0]
+            key = keys.get(entry) or keys.setdefault(entry, self._key(entry))
+            answer = self.answers.get((key, finding.obj, finding.field))
+            if answer is None or answer[0] != res.obj:
+                answer = self._answer(entry, finding, cluster)
+                self.answers[(key, finding.obj, finding.field)] = answer
+            if answer[0] != res.obj or answer[1] is None:
+                return None
+            out.append(answer[1])
+        return out
 
 
 def command_hint(message: str, path: str) -> str:
@@ -617,7 +721,7 @@ def validate(
     if cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters)
     try:
-        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
+        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}, index))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")

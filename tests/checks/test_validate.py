@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from gitops_gen.checks import validate as validate_module
 from gitops_gen.checks.validate import DemandCache, exit_code, gpu_projection, merge_clusters, validate
 from gitops_gen.cli import main
 from gitops_gen.errors import Problem
@@ -394,3 +395,18 @@ def test_gpu_projection_gives_the_same_findings_on_every_feasibility_case() -> N
         pools = _load(CASES / case / "pools.yaml") or []
         projected = [p for p in (gpu_projection(o) for o in objects if isinstance(o, dict)) if p is not None]
         assert check_cluster(projected, pools) == check_cluster(objects, pools), case
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_locating_from_single_entries_gives_the_whole_mapping_answer(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate traces only the entries holding findings (once per distinct variant); with that turned
+    off (every cluster traced whole, as before) every case prints exactly the same."""
+    repo = make_fleet(tmp_path, case)
+    fast = run_cli("--repo", str(repo))
+    original = validate_module.locate_findings
+    monkeypatch.setattr(
+        validate_module, "locate_findings", lambda tree, rendered, index=None: original(tree, rendered)
+    )
+    assert run_cli("--repo", str(repo)) == fast
