@@ -26,6 +26,7 @@ entry (e.g. the same object id in two apps), which a full validate reports.
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import os
 import posixpath
@@ -39,7 +40,7 @@ from gitops_gen import __version__, kube
 from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
-from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
+from gitops_gen.checks.gpu.feasibility import Finding, _obj_ref, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
 from gitops_gen.checks.registry import RENDER
 from gitops_gen.errors import GitopsGenError, Problem, UsageError
@@ -109,7 +110,7 @@ class Rendered:
 # ---------------------------------------------------------------- the demand cache (FILE mode speed)
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 2  # 2: kube.demand_projection (template annotations, HPAs)
+CACHE_FORMAT = 3  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -149,6 +150,9 @@ class DemandCache:
         self.path = path
         self.index = index
         self.entries: dict[str, tuple[bytes, list[dict[str, Any]]]] = {}
+        # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
+        # entry -> (fingerprint, {(object ref, field): (content digests, where)})
+        self.located: dict[str, tuple[bytes, dict[Any, Any]]] = {}
         self.dirty = False
         self._digests: dict[str, bytes] = {}
         self._fingerprints: dict[str, bytes] = {}
@@ -156,8 +160,9 @@ class DemandCache:
             data = marshal.loads(path.read_bytes())
             if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
                 self.entries = data["entries"]
+                self.located = data["located"]
         except (OSError, ValueError, EOFError, TypeError, KeyError):
-            self.entries = {}
+            self.entries, self.located = {}, {}
 
     @classmethod
     def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
@@ -255,13 +260,31 @@ class DemandCache:
             resources.extend(built)
         return resources, cached
 
+    def where(self, entry: str, key: Any) -> tuple[Any, Any] | None:
+        """The remembered (digests, where) of finding KEY in ENTRY, if its files are unchanged."""
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != self.fingerprint(entry):
+            return None
+        found: tuple[Any, Any] | None = hit[1].get(key)
+        return found
+
+    def remember(self, entry: str, key: Any, value: tuple[Any, Any]) -> None:
+        fingerprint = self.fingerprint(entry)
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != fingerprint:
+            hit = self.located[entry] = (fingerprint, {})
+        if hit[1].get(key) != value:
+            hit[1][key] = value
+            self.dirty = True
+
     def save(self, keep_only_seen: bool = False) -> None:
         if not self.dirty:
             return
-        entries = self.entries
+        entries, located = self.entries, self.located
         if keep_only_seen:
             entries = {e: v for e, v in entries.items() if e in self._fingerprints}
-        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries})
+            located = {e: v for e, v in located.items() if e in self._fingerprints}
+        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries, "located": located})
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
@@ -416,7 +439,10 @@ def _pool_problem(cluster: Cluster, finding: Finding) -> Problem:
 
 
 def locate_findings(
-    tree: Tree, rendered: dict[str, Rendered], index: deps.Index | None = None
+    tree: Tree,
+    rendered: dict[str, Rendered],
+    index: deps.Index | None = None,
+    demand: DemandCache | None = None,
 ) -> list[tuple[Problem, str]]:
     """Each object finding at the source line that set the value, via a traced rebuild.
 
@@ -435,7 +461,7 @@ def locate_findings(
             continue
         engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
         if index is not None and entries is None:
-            entries = EntryLocator(tree, engine, index, locator)
+            entries = EntryLocator(tree, engine, index, locator, demand)
         found = entries.locate(name, item, pending) if entries is not None else None
         if found is None:
             traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
@@ -459,6 +485,18 @@ def _setter(traced: list[Resource], finding: Finding, locator: provenance.Locato
     return (mapping_path(cluster), 1, 1)
 
 
+def _canonical(obj: Any) -> bytes:
+    """A digest of OBJ's content whatever the order of its keys (traced and plain builds differ there)."""
+    return hashlib.blake2b(json.dumps(obj, sort_keys=True, default=str).encode(), digest_size=16).digest()
+
+
+def _same(traced: Any, want: Any, projected: bool) -> bool:
+    """The traced object is the one validate judged (for a cached workload: its GPU projection)."""
+    if traced is None:
+        return False
+    return gpu_projection(traced) == want if projected else bool(traced == want)
+
+
 # What a mapping generate writes may hold: then a whole-mapping build is its entries' builds, joined.
 _MAPPING_KEYS = {"apiVersion", "kind", "resources"}
 # A variant with only these builds what any variant of the same app naming the same entries builds.
@@ -474,8 +512,16 @@ class EntryLocator:
     the one validate checked in that cluster.
     """
 
-    def __init__(self, tree: Tree, engine: Engine, index: deps.Index, locator: provenance.Locator):
+    def __init__(
+        self,
+        tree: Tree,
+        engine: Engine,
+        index: deps.Index,
+        locator: provenance.Locator,
+        demand: DemandCache | None = None,
+    ):
         self.tree = tree
+        self.demand = demand  # FILE mode: the entries whose GPU workloads came from the cache
         self.engine = engine
         self.index = index
         self.locator = locator
@@ -525,22 +571,54 @@ class EntryLocator:
         entries = sorted(self.index.refs[mapping].dirs)
         files = {e: set().union(*(self.index.refs[d].files for d in self.index.closure(e))) for e in entries}
         keys: dict[str, tuple[Any, ...]] = {}
+        objects = {(r.kind, r.namespace, r.name): r for r in item.resources}
         out: list[Where] = []
         for finding in pending:
-            res = _find(item.resources, finding.obj)
-            owners = [e for e in entries if res is not None and res.origin.path in files[e]]
-            if res is None or len(owners) != 1:
-                return None
-            entry = owners[0]
+            owned = self._owner(objects, finding.obj, entries, files) if item.cached else None
+            res = objects.get(finding.obj)
+            if owned is None:
+                owners = [e for e in entries if res is not None and res.origin.path in files[e]]
+                if res is None or len(owners) != 1:
+                    return None
+                owned = (owners[0], res.obj)
+            entry, want = owned
+            projected = res is None
+            remembered = self.demand.where(entry, (finding.obj, finding.field)) if self.demand else None
+            if remembered is not None and remembered[0][projected] == _canonical(want):
+                if remembered[1] is None:
+                    return None
+                out.append(remembered[1])
+                continue
             key = keys.get(entry) or keys.setdefault(entry, self._key(entry))
             answer = self.answers.get((key, finding.obj, finding.field))
-            if answer is None or answer[0] != res.obj:
+            if answer is None or not _same(answer[0], want, projected):
                 answer = self._answer(entry, finding, cluster)
                 self.answers[(key, finding.obj, finding.field)] = answer
-            if answer[0] != res.obj or answer[1] is None:
+            if not _same(answer[0], want, projected):
+                return None
+            if self.demand is not None:
+                digests = (_canonical(answer[0]), _canonical(gpu_projection(answer[0])))
+                self.demand.remember(entry, (finding.obj, finding.field), (digests, answer[1]))
+            if answer[1] is None:
                 return None
             out.append(answer[1])
         return out
+
+    def _owner(
+        self,
+        objects: dict[tuple[str, str, str], Resource],
+        ref: tuple[str, str, str],
+        entries: list[str],
+        files: dict[str, set[str]],
+    ) -> tuple[str, Any] | None:
+        """The cached entry holding REF, and its GPU projection, when REF came from the demand cache."""
+        if self.demand is None or ref in objects:
+            return None
+        for entry in entries:
+            for obj in self.demand.get(entry) or ():
+                if _obj_ref(obj) == ref:
+                    return entry, obj
+        return None
 
 
 def command_hint(message: str, path: str) -> str:
@@ -718,14 +796,14 @@ def validate(
             tree, resources, object_findings(item, version, schemas, focus, levels)
         )
         rendered[name] = item
-    if cache is not None:
-        cache.save(keep_only_seen=affected is None and not clusters)
     try:
-        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}, index))
+        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}, index, cache))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
+    if cache is not None:
+        cache.save(keep_only_seen=affected is None and not clusters)
     problems.extend(merge_clusters(silent.unfilled(tree, found)))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):

@@ -407,6 +407,29 @@ def test_locating_from_single_entries_gives_the_whole_mapping_answer(
     fast = run_cli("--repo", str(repo))
     original = validate_module.locate_findings
     monkeypatch.setattr(
-        validate_module, "locate_findings", lambda tree, rendered, index=None: original(tree, rendered)
+        validate_module, "locate_findings", lambda tree, rendered, *_: original(tree, rendered)
     )
     assert run_cli("--repo", str(repo)) == fast
+
+
+def test_demand_cache_keeps_the_autoscalers_a_rollout_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HPA in an untouched entry raises the rollout demand of its workload: FILE mode with the
+    demand cache must see it exactly as a run without the cache does."""
+    repo = make_fleet(tmp_path, "capacity-rollout")
+    base = repo / "apps/toxicity-detector/base"
+    (base / "hpa.yaml").write_text(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: toxicity-detector\n"
+        "spec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: toxicity-detector\n"
+        "  minReplicas: 2\n  maxReplicas: 6\n"
+    )
+    kustomization = base / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "- hpa.yaml\n")
+    (repo / ".git").mkdir()
+    run_cli("--repo", str(repo))  # fills the cache
+    changed = str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    cached = run_cli("--repo", str(repo), changed)
+    assert "HPA toxicity-detector maxReplicas 6" in cached[1]
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert run_cli("--repo", str(repo), changed) == cached
