@@ -206,7 +206,7 @@ def generate(repo: str | None, check: bool) -> int:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: the CPUs available).",
+    help="Worker processes (default: one process below 50 clusters, else the CPUs free now).",
 )
 @click.option(
     "--applied",
