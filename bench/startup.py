@@ -51,18 +51,22 @@ def env_for(source: Path | None) -> dict[str, str]:
     return env
 
 
-def make_fleet(work: Path, clusters: int, apps: int) -> tuple[Path, Path]:
-    """A fleetgen fleet, generated and committed (validate keeps its cache under .git/); one patch."""
+def make_fleet(work: Path, clusters: int, apps: int) -> Path:
+    """A fleetgen fleet, generated."""
     repo = work / "fleet"
     fleetgen.write_fleet(fleetgen.build_fleet(fleetgen.FleetParams(clusters=clusters, apps=apps)), repo)
-    gg = [sys.executable, "-m", "gitops_gen"]
-    subprocess.run([*gg, "generate", "--repo", str(repo)], check=True, capture_output=True)
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run(
+        [sys.executable, "-m", "gitops_gen", "generate", "--repo", str(repo)], check=True, capture_output=True
+    )
+    return repo
+
+
+def commit(repo: Path) -> None:
+    """validate keeps its cache under .git/, so a pre-commit hook runs in a git work tree."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "gc.auto=0"]
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "fleet"], cwd=repo, check=True)
-    patch = sorted(repo.glob("apps/*/zone/*/deployment-patch.yaml"))[0]
-    return repo, patch
 
 
 def main() -> int:
@@ -102,51 +106,55 @@ def run(args: argparse.Namespace, gg: list[str], work: Path, sources: dict[str, 
     one.mkdir()
     (one / "kustomization.yaml").write_text("resources:\n- cm.yaml\n")
     (one / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n")
-    repo, patch = make_fleet(work, args.clusters, args.apps)
-    rel = patch.relative_to(repo)
-    validate = [*gg, "validate", "--repo", str(repo), str(patch)]
+    repo = make_fleet(work, args.clusters, args.apps)
+    rel = sorted(repo.glob("apps/*/zone/*/deployment-patch.yaml"))[0].relative_to(repo)
+    # One copy of the fleet per version: each keeps its own validate cache (formats may differ).
+    repos = {name: Path(shutil.copytree(repo, work / f"fleet-{name}", symlinks=True)) for name in sources}
+    for copy in repos.values():
+        commit(copy)
 
-    def drop_cache() -> None:
-        (repo / CACHE).unlink(missing_ok=True)
+    def validate(name: str) -> list[str]:
+        return [*gg, "validate", "--repo", str(repos[name]), str(repos[name] / rel)]
 
-    def fill_cache(env: dict[str, str]) -> None:
-        if not (repo / CACHE).is_file():
-            subprocess.run([*gg, "validate", "--repo", str(repo)], env=env, capture_output=True, check=False)
+    def cold(name: str) -> None:
+        (repos[name] / CACHE).unlink(missing_ok=True)
 
-    cases: list[tuple[str, list[str], int, Callable[[dict[str, str]], None] | None]] = [
-        ("gitops-gen --version", [*gg, "--version"], args.runs, None),
-        ("gitops-gen build (one file)", [*gg, "build", str(one)], args.runs, None),
-        (f"validate {rel} (cold: no cache)", validate, max(3, args.runs // 5), lambda env: drop_cache()),
-        (f"validate {rel} (warm)", validate, max(3, args.runs // 3), fill_cache),
+    def warm(name: str) -> None:
+        if not (repos[name] / CACHE).is_file():
+            full = [*gg, "validate", "--repo", str(repos[name])]
+            subprocess.run(full, env=env_for(sources[name]), capture_output=True, check=False)
+
+    cases: list[tuple[str, Callable[[str], list[str]], int, Callable[[str], None] | None]] = [
+        ("gitops-gen --version", lambda _: [*gg, "--version"], args.runs, None),
+        ("gitops-gen build (one file)", lambda _: [*gg, "build", str(one)], args.runs, None),
+        (f"validate {rel} (cold: no cache)", validate, max(3, args.runs // 3), cold),
+        (f"validate {rel} (warm)", validate, max(3, args.runs // 3), warm),
     ]
-    kubectl = shutil.which("kubectl")
     names = list(sources)
     print(f"fleet: {args.clusters} clusters x {args.apps} apps; median of N runs, wall / CPU")
-    header = "".join(f"{name:>24}" for name in names)
-    print(f"{'':52}{header}{'  now/before CPU' if len(names) > 1 else ''}")
-    for label, cmd, runs, prepare in cases:
+    header = "".join(f"{name:>26}" for name in names)
+    print(f"{'':58}{header}{'  CPU now/before' if len(names) > 1 else ''}")
+    for label, command, runs, prepare in cases:
         results: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
         for _ in range(runs):
             for name in names:
-                env = env_for(sources[name])
                 if prepare is not None:
-                    prepare(env)
-                results[name].append(timed(cmd, ROOT, env))
-            if label.endswith("(warm)"):
-                drop_cache()  # each version fills its own cache (the format may differ)
+                    prepare(name)
+                results[name].append(timed(command(name), work, env_for(sources[name])))
         row = ""
         cpus = {}
         for name in names:
             wall = statistics.median(w for w, _ in results[name])
             cpu = cpus[name] = statistics.median(c for _, c in results[name])
-            row += f"{wall * 1000:9.0f} ms / {cpu * 1000:6.0f} ms"
+            row += f"{wall * 1000:11.0f} ms /{cpu * 1000:7.0f} ms"
         ratio = f"  {cpus['now'] / cpus['before']:.2f}" if len(names) > 1 and cpus["before"] else ""
-        print(f"{label:52}{row}{ratio}")
+        print(f"{label:58}{row}{ratio}")
+    kubectl = shutil.which("kubectl")
     if kubectl:
         walls = [timed([kubectl, "kustomize", str(one)], ROOT, dict(os.environ)) for _ in range(args.runs)]
         wall = statistics.median(w for w, _ in walls)
         cpu = statistics.median(c for _, c in walls)
-        print(f"{'kubectl kustomize (one file)':52}{wall * 1000:9.0f} ms / {cpu * 1000:6.0f} ms")
+        print(f"{'kubectl kustomize (one file)':58}{wall * 1000:11.0f} ms /{cpu * 1000:7.0f} ms")
     return 0
 
 

@@ -31,7 +31,7 @@ import marshal
 import os
 import posixpath
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -726,9 +726,10 @@ def validate(
     files: list[Path] | None = None,
     cwd: Path | None = None,
     staged: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
-    and de-duplicated."""
+    and de-duplicated. ON_PROGRESS is told (clusters done, clusters to check) as the clusters go."""
     root = tree.root
     index = deps.Index(root)
     affected: deps.Affected | None = None
@@ -765,7 +766,9 @@ def validate(
     touched = set(changed) | (set(affected.reaching) if affected is not None else set())
     rendered: dict[str, Rendered] = {}
     found: list[tuple[Problem, str]] = []
-    for name, cluster in fleet.clusters.items():
+    for done, (name, cluster) in enumerate(fleet.clusters.items()):
+        if on_progress is not None:
+            on_progress(done, len(fleet.clusters))
         if registry.enabled(k8sschema.SYNC_SCHEMA, levels=levels):
             found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
         if tree.kind(f"mapping/{name}") != "dir":
@@ -796,6 +799,8 @@ def validate(
             tree, resources, object_findings(item, version, schemas, focus, levels)
         )
         rendered[name] = item
+    if on_progress is not None:
+        on_progress(len(fleet.clusters), len(fleet.clusters))
     try:
         found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}, index, cache))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe

@@ -11,6 +11,7 @@ from gitops_gen import secrets
 from gitops_gen.checks import registry
 from gitops_gen.checks.validate import exit_code
 from gitops_gen.checks.validate import validate as run_checks
+from gitops_gen.cli.progress import Progress
 from gitops_gen.repo.tree import DiskTree
 from gitops_gen.report.problems import REPORTERS
 
@@ -20,7 +21,8 @@ def validate(
 ) -> int:
     """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an
     error (with STRICT: when there is any problem at all)."""
-    problems = run_checks(DiskTree(repo), clusters, files, staged=staged)
+    with Progress("validating") as progress:
+        problems = run_checks(DiskTree(repo), clusters, files, staged=staged, on_progress=progress)
     sys.stdout.write(secrets.scrub(REPORTERS[fmt](problems)))
     return 1 if strict and problems else exit_code(problems)
 
