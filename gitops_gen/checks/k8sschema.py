@@ -175,11 +175,16 @@ _VALID: set[tuple[int, bytes]] = set()
 _PINNED: dict[int, Any] = {}  # keeps each keyed schema node alive, so its id is never reused
 
 
-def _memo_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+def _memo_ref(lookups: dict[tuple[str, str], Any], validator: Any, ref: str, instance: Any) -> Any:
+    # One lookup per (base URI, ref) and version: the schemas are fixed, and resolving a ref again is
+    # about half of jsonschema's work on these objects.
+    where = (validator._resolver._base_uri, ref)
+    resolved = lookups.get(where)
+    if resolved is None:
+        resolved = lookups[where] = validator._resolver.lookup(ref)  # what _validate_reference does
     if not isinstance(instance, (dict, list)):
-        yield from validator._validate_reference(ref=ref, instance=instance)
+        yield from validator.descend(instance, resolved.contents, resolver=resolved.resolver)
         return
-    resolved = validator._resolver.lookup(ref)  # what _validate_reference does, once
     contents = resolved.contents
     key = (id(contents), digest(instance))
     if key in _VALID:
@@ -194,8 +199,15 @@ def _memo_ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
 
 
 @cache
-def _memo_validator_class() -> Any:
-    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"$ref": _memo_ref})
+def _memo_validator_class(version: str) -> Any:
+    """A Draft 2020-12 validator whose $ref skips known-valid instances; one class per Kubernetes
+    version, so its lookups never mix the versions' definitions."""
+    lookups: dict[tuple[str, str], Any] = {}
+
+    def ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+        return _memo_ref(lookups, validator, ref, instance)
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"$ref": ref})
 
 
 @cache
@@ -205,7 +217,7 @@ def _k8s_validator(version: str, filename: str) -> jsonschema.protocols.Validato
     if registry is None or not path.is_file():
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
-    validator: jsonschema.protocols.Validator = _memo_validator_class()(schema, registry=registry)
+    validator: jsonschema.protocols.Validator = _memo_validator_class(version)(schema, registry=registry)
     return validator
 
 

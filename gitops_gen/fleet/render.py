@@ -8,7 +8,6 @@ from __future__ import annotations
 import marshal
 import math
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -67,6 +66,8 @@ def git_toplevel(path: Path) -> Path | None:
 
 
 def kustomize_binary() -> list[str]:
+    import shutil  # only --engine kustomize needs it; it pulls in bz2 and lzma at start-up
+
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
