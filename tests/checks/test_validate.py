@@ -433,3 +433,39 @@ def test_demand_cache_keeps_the_autoscalers_a_rollout_needs(
     assert "HPA toxicity-detector maxReplicas 6" in cached[1]
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert run_cli("--repo", str(repo), changed) == cached
+
+
+def _put(obj: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        obj = obj.setdefault("x" if key == "*" else key, {})
+    obj[path[-1]] = value
+
+
+def test_gpu_projection_keeps_every_count_the_workload_table_names() -> None:
+    """Replica factors and autoscaler maxima may sit in template metadata (Knative's min-scale and
+    max-scale annotations): the demand cache must keep them, or FILE mode counts other pods."""
+    table = json.loads((Path(validate_module.__file__).parents[1] / "data" / "workloads.json").read_text())
+    checked = 0
+    for entry in table["kinds"]:
+        for template in entry["templates"]:
+            paths = [p for f in template.get("factors", []) for p in f.get("paths", [])]
+            paths += template.get("max", {}).get("paths", [])
+            for path in paths:
+                if "*" in path:
+                    continue  # list-valued paths: covered by the pod template walk itself
+                group = entry["group"]
+                obj: dict[str, Any] = {"apiVersion": f"{group}/v1" if group else "v1", "kind": entry["kind"]}
+                _put(obj, path, "7")
+                _put(
+                    obj,
+                    [*template["pod"], "containers"],
+                    [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+                )
+                projected = gpu_projection(obj)
+                assert projected is not None
+                node: Any = projected
+                for key in path:
+                    node = node[key]
+                assert node == "7", (entry["kind"], path)
+                checked += 1
+    assert checked >= 10
