@@ -167,6 +167,49 @@ def _registry(version: str) -> Registry[Any] | None:
     return registry
 
 
+# (id of a resolved schema node, digest of an instance) known to validate without errors. Clusters
+# share most sub-objects (containers, probes, volumes) even when the whole objects differ (a label,
+# a replica count), so a $ref whose instance was already valid is not walked again. Only valid
+# results are kept: an invalid sub-object is walked every time, so errors are exactly jsonschema's.
+_VALID: set[tuple[int, bytes]] = set()
+_PINNED: dict[int, Any] = {}  # keeps each keyed schema node alive, so its id is never reused
+
+
+def _memo_ref(lookups: dict[tuple[str, str], Any], validator: Any, ref: str, instance: Any) -> Any:
+    # One lookup per (base URI, ref) and version: the schemas are fixed, and resolving a ref again is
+    # about half of jsonschema's work on these objects.
+    where = (validator._resolver._base_uri, ref)
+    resolved = lookups.get(where)
+    if resolved is None:
+        resolved = lookups[where] = validator._resolver.lookup(ref)  # what _validate_reference does
+    if not isinstance(instance, (dict, list)):
+        yield from validator.descend(instance, resolved.contents, resolver=resolved.resolver)
+        return
+    contents = resolved.contents
+    key = (id(contents), digest(instance))
+    if key in _VALID:
+        return
+    failed = False
+    for error in validator.descend(instance, contents, resolver=resolved.resolver):
+        failed = True
+        yield error
+    if not failed:
+        _PINNED.setdefault(id(contents), contents)
+        _VALID.add(key)
+
+
+@cache
+def _memo_validator_class(version: str) -> Any:
+    """A Draft 2020-12 validator whose $ref skips known-valid instances; one class per Kubernetes
+    version, so its lookups never mix the versions' definitions."""
+    lookups: dict[tuple[str, str], Any] = {}
+
+    def ref(validator: Any, ref: str, instance: Any, schema: Any) -> Any:
+        return _memo_ref(lookups, validator, ref, instance)
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"$ref": ref})
+
+
 @cache
 def _k8s_validator(version: str, filename: str) -> jsonschema.protocols.Validator | None:
     path = _schema_root() / f"v{version}.0-local-strict" / filename
@@ -174,7 +217,8 @@ def _k8s_validator(version: str, filename: str) -> jsonschema.protocols.Validato
     if registry is None or not path.is_file():
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    validator: jsonschema.protocols.Validator = _memo_validator_class(version)(schema, registry=registry)
+    return validator
 
 
 @cache

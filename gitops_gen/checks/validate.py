@@ -26,10 +26,12 @@ entry (e.g. the same object id in two apps), which a full validate reports.
 from __future__ import annotations
 
 import hashlib
+import json
 import marshal
 import os
+import posixpath
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from gitops_gen import __version__, kube
 from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.gpu import rules as gpu_rules
-from gitops_gen.checks.gpu.feasibility import Finding, check_cluster
+from gitops_gen.checks.gpu.feasibility import Finding, _obj_ref, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
 from gitops_gen.checks.partial import Part, finish_parts
 from gitops_gen.checks.registry import RENDER
@@ -48,6 +50,7 @@ from gitops_gen.fleet.generate import check_generated, mapping_path, sync_namesp
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
 from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.provenance import provenance
 from gitops_gen.repo import yamlio
 from gitops_gen.repo.tree import DiskTree, Kind, Tree
@@ -108,7 +111,7 @@ class Rendered:
 # ---------------------------------------------------------------- the demand cache (FILE mode speed)
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 2  # 2: kube.demand_projection (template annotations, HPAs)
+CACHE_FORMAT = 3  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -148,6 +151,9 @@ class DemandCache:
         self.path = path
         self.index = index
         self.entries: dict[str, tuple[bytes, list[dict[str, Any]]]] = {}
+        # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
+        # entry -> (fingerprint, {(object ref, field): (content digests, where)})
+        self.located: dict[str, tuple[bytes, dict[Any, Any]]] = {}
         self.dirty = False
         self._digests: dict[str, bytes] = {}
         self._fingerprints: dict[str, bytes] = {}
@@ -155,8 +161,9 @@ class DemandCache:
             data = marshal.loads(path.read_bytes())
             if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
                 self.entries = data["entries"]
+                self.located = data["located"]
         except (OSError, ValueError, EOFError, TypeError, KeyError):
-            self.entries = {}
+            self.entries, self.located = {}, {}
 
     @classmethod
     def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
@@ -254,13 +261,31 @@ class DemandCache:
             resources.extend(built)
         return resources, cached
 
+    def where(self, entry: str, key: Any) -> tuple[Any, Any] | None:
+        """The remembered (digests, where) of finding KEY in ENTRY, if its files are unchanged."""
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != self.fingerprint(entry):
+            return None
+        found: tuple[Any, Any] | None = hit[1].get(key)
+        return found
+
+    def remember(self, entry: str, key: Any, value: tuple[Any, Any]) -> None:
+        fingerprint = self.fingerprint(entry)
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != fingerprint:
+            hit = self.located[entry] = (fingerprint, {})
+        if hit[1].get(key) != value:
+            hit[1][key] = value
+            self.dirty = True
+
     def save(self, keep_only_seen: bool = False) -> None:
         if not self.dirty:
             return
-        entries = self.entries
+        entries, located = self.entries, self.located
         if keep_only_seen:
             entries = {e: v for e, v in entries.items() if e in self._fingerprints}
-        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries})
+            located = {e: v for e, v in located.items() if e in self._fingerprints}
+        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries, "located": located})
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
@@ -414,30 +439,187 @@ def _pool_problem(cluster: Cluster, finding: Finding) -> Problem:
     return Problem(cluster.path, line, col, finding.severity, finding.rule, finding.message)
 
 
-def locate_findings(tree: Tree, rendered: dict[str, Rendered]) -> list[tuple[Problem, str]]:
-    """Each object finding at the source line that set the value, via a traced rebuild of its cluster."""
+def locate_findings(
+    tree: Tree,
+    rendered: dict[str, Rendered],
+    index: deps.Index | None = None,
+    demand: DemandCache | None = None,
+) -> list[tuple[Problem, str]]:
+    """Each object finding at the source line that set the value, via a traced rebuild.
+
+    With INDEX, only the mapping entries holding the objects with findings are rebuilt traced,
+    once per distinct entry (``EntryLocator``); the whole cluster only where that cannot be known
+    to give the same answer.
+    """
     out: list[tuple[Problem, str]] = []
     engine: Engine | None = None
     locator = provenance.Locator(tree)
+    entries: EntryLocator | None = None
     for name, item in rendered.items():
         pending = [f for f in item.findings if f.obj[0] != "NodePool"]
         out.extend((_pool_problem(item.cluster, f), name) for f in item.findings if f.obj[0] == "NodePool")
         if not pending:
             continue
         engine = engine or Engine(tree, trace=True, warnings=False, parse_cache=ParseCache())
-        traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
-        for finding in pending:
-            res = _find(traced, finding.obj)
-            setter = provenance.winner(res, finding.field, locator) if res is not None else None
-            if setter is not None and setter.line is not None:
-                where = (setter.path, setter.line, setter.col or 1)
-            elif res is not None:
-                where = (res.origin.path, 1, 1)
-            else:
-                where = (mapping_path(name), 1, 1)
+        if index is not None and entries is None:
+            entries = EntryLocator(tree, engine, index, locator, demand)
+        found = entries.locate(name, item, pending) if entries is not None else None
+        if found is None:
+            traced = applied_view.applied_view(tree, engine, name, engine.build(f"mapping/{name}")).resources
+            found = [_setter(traced, f, locator, name) for f in pending]
+        for finding, where in zip(pending, found, strict=True):
             message = command_hint(finding.message, where[0])
             out.append((Problem(*where, finding.severity, finding.rule, message), name))
     return out
+
+
+Where = tuple[str, int, int]
+
+
+def _setter(traced: list[Resource], finding: Finding, locator: provenance.Locator, cluster: str) -> Where:
+    res = _find(traced, finding.obj)
+    setter = provenance.winner(res, finding.field, locator) if res is not None else None
+    if setter is not None and setter.line is not None:
+        return (setter.path, setter.line, setter.col or 1)
+    if res is not None:
+        return (res.origin.path, 1, 1)
+    return (mapping_path(cluster), 1, 1)
+
+
+def _canonical(obj: Any) -> bytes:
+    """A digest of OBJ's content whatever the order of its keys (traced and plain builds differ there)."""
+    return hashlib.blake2b(json.dumps(obj, sort_keys=True, default=str).encode(), digest_size=16).digest()
+
+
+def _same(traced: Any, want: Any, projected: bool) -> bool:
+    """The traced object is the one validate judged (for a cached workload: its GPU projection)."""
+    if traced is None:
+        return False
+    return gpu_projection(traced) == want if projected else bool(traced == want)
+
+
+# What a mapping generate writes may hold: then a whole-mapping build is its entries' builds, joined.
+_MAPPING_KEYS = {"apiVersion", "kind", "resources"}
+# A variant with only these builds what any variant of the same app naming the same entries builds.
+_VARIANT_KEYS = {"apiVersion", "kind", "resources", "components"}
+
+
+class EntryLocator:
+    """Locates findings from traced builds of single mapping entries, shared across clusters.
+
+    A cluster's findings usually sit in a few of its apps, and generated variants of one app that
+    name the same components build the same objects (the engine's "twins"), so each distinct entry
+    is traced once per run and its answers reused, after checking that the object is byte for byte
+    the one validate checked in that cluster.
+    """
+
+    def __init__(
+        self,
+        tree: Tree,
+        engine: Engine,
+        index: deps.Index,
+        locator: provenance.Locator,
+        demand: DemandCache | None = None,
+    ):
+        self.tree = tree
+        self.demand = demand  # FILE mode: the entries whose GPU workloads came from the cache
+        self.engine = engine
+        self.index = index
+        self.locator = locator
+        # (entry key, object ref, field) -> (the traced object, where it was set, or None)
+        self.answers: dict[tuple[Any, ...], tuple[Any, Where | None]] = {}
+        self._last: tuple[str, list[Resource]] = ("", [])  # an entry's findings come one after another
+
+    def _kust(self, directory: str) -> dict[str, Any] | None:
+        for name in FILE_NAMES:
+            path = f"{directory}/{name}"
+            if self.tree.kind(path) == "file":
+                try:
+                    docs = yamlio.load_documents(self.tree.read(path), path)
+                except GitopsGenError:
+                    return None
+                return docs[0] if len(docs) == 1 and isinstance(docs[0], dict) else None
+        return None
+
+    def _key(self, entry: str) -> tuple[Any, ...]:
+        data = self._kust(entry)
+        if data is None or not set(data) <= _VARIANT_KEYS:
+            return ("dir", entry)
+        lists = tuple(tuple(map(str, data.get(k) or ())) for k in ("resources", "components"))
+        return ("twin", posixpath.dirname(entry), *lists)
+
+    def _answer(self, entry: str, finding: Finding, cluster: str) -> tuple[Any, Where | None]:
+        """Trace ENTRY; where FINDING was set in it (None: a root-only step of the entry won, which
+        the whole mapping records at its own kustomization instead)."""
+        if self._last[0] != entry:
+            self._last = (entry, self.engine.build(entry))
+        traced = self._last[1]
+        twin = _find(traced, finding.obj)
+        if twin is None:
+            return None, None
+        where = _setter(traced, finding, self.locator, cluster)
+        if posixpath.dirname(where[0]) == entry and posixpath.basename(where[0]) in FILE_NAMES:
+            return twin.obj, None
+        return twin.obj, where
+
+    def locate(self, cluster: str, item: Rendered, pending: list[Finding]) -> list[Where] | None:
+        """Where each of PENDING was set; None when only the whole-mapping traced build can say."""
+        mapping = mapping_path(cluster).rsplit("/", 1)[0]
+        data = self._kust(mapping)
+        if data is None or not set(data) <= _MAPPING_KEYS:
+            return None
+        self.index.closure(mapping)
+        entries = sorted(self.index.refs[mapping].dirs)
+        files = {e: set().union(*(self.index.refs[d].files for d in self.index.closure(e))) for e in entries}
+        keys: dict[str, tuple[Any, ...]] = {}
+        objects = {(r.kind, r.namespace, r.name): r for r in item.resources}
+        out: list[Where] = []
+        for finding in pending:
+            owned = self._owner(objects, finding.obj, entries, files) if item.cached else None
+            res = objects.get(finding.obj)
+            if owned is None:
+                owners = [e for e in entries if res is not None and res.origin.path in files[e]]
+                if res is None or len(owners) != 1:
+                    return None
+                owned = (owners[0], res.obj)
+            entry, want = owned
+            projected = res is None
+            remembered = self.demand.where(entry, (finding.obj, finding.field)) if self.demand else None
+            if remembered is not None and remembered[0][projected] == _canonical(want):
+                if remembered[1] is None:
+                    return None
+                out.append(remembered[1])
+                continue
+            key = keys.get(entry) or keys.setdefault(entry, self._key(entry))
+            answer = self.answers.get((key, finding.obj, finding.field))
+            if answer is None or not _same(answer[0], want, projected):
+                answer = self._answer(entry, finding, cluster)
+                self.answers[(key, finding.obj, finding.field)] = answer
+            if not _same(answer[0], want, projected):
+                return None
+            if self.demand is not None:
+                digests = (_canonical(answer[0]), _canonical(gpu_projection(answer[0])))
+                self.demand.remember(entry, (finding.obj, finding.field), (digests, answer[1]))
+            if answer[1] is None:
+                return None
+            out.append(answer[1])
+        return out
+
+    def _owner(
+        self,
+        objects: dict[tuple[str, str, str], Resource],
+        ref: tuple[str, str, str],
+        entries: list[str],
+        files: dict[str, set[str]],
+    ) -> tuple[str, Any] | None:
+        """The cached entry holding REF, and its GPU projection, when REF came from the demand cache."""
+        if self.demand is None or ref in objects:
+            return None
+        for entry in entries:
+            for obj in self.demand.get(entry) or ():
+                if _obj_ref(obj) == ref:
+                    return entry, obj
+        return None
 
 
 def command_hint(message: str, path: str) -> str:
@@ -545,10 +727,11 @@ def validate(
     files: list[Path] | None = None,
     cwd: Path | None = None,
     staged: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
-    and de-duplicated."""
-    return finish_parts([validate_part(tree, clusters, files, cwd, staged)])
+    and de-duplicated. ON_PROGRESS is told (clusters done, clusters to check) as the clusters go."""
+    return finish_parts([validate_part(tree, clusters, files, cwd, staged, on_progress=on_progress)])
 
 
 def validate_part(
@@ -559,6 +742,7 @@ def validate_part(
     staged: bool = False,
     shard: Collection[str] | None = None,
     fleet_wide: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Part:
     """What validate finds before the fleet-wide sums (``checks.partial``); with SHARD only those
     clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE."""
@@ -600,9 +784,10 @@ def validate_part(
     touched = set(changed) | (set(affected.reaching) if affected is not None else set())
     rendered: dict[str, Rendered] = {}
     found: list[tuple[Problem, str]] = []
-    for name, cluster in fleet.clusters.items():
-        if shard is not None and name not in shard:
-            continue
+    mine = [(n, c) for n, c in fleet.clusters.items() if shard is None or n in shard]
+    for done, (name, cluster) in enumerate(mine):
+        if on_progress is not None:
+            on_progress(done, len(mine))
         if registry.enabled(k8sschema.SYNC_SCHEMA, levels=levels):
             found.extend((p, name) for p in sync_problems(tree, cluster, schemas))
         if tree.kind(f"mapping/{name}") != "dir":
@@ -633,14 +818,16 @@ def validate_part(
             tree, resources, object_findings(item, version, schemas, focus, levels)
         )
         rendered[name] = item
-    if cache is not None:
-        cache.save(keep_only_seen=affected is None and not clusters and shard is None)
+    if on_progress is not None:
+        on_progress(len(mine), len(mine))
     try:
-        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}))
+        found.extend(locate_findings(tree, {n: r for n, r in rendered.items() if r.findings}, index, cache))
     except GitopsGenError as err:  # the traced build must not fail where the plain one passed; be safe
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
+    if cache is not None:
+        cache.save(keep_only_seen=affected is None and not clusters and shard is None)
     part.per_cluster = merge_clusters(silent.unfilled(tree, found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):

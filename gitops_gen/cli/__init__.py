@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from gitops_gen import secrets
+from gitops_gen import __version__
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleetview import render as fleet_reports
 from gitops_gen.report import diff as diff_reports
@@ -53,6 +53,8 @@ def find_repo(repo: str | None) -> Path:
             err=True,
         )
         sys.exit(2)
+    from gitops_gen import secrets
+
     return secrets.note_root(path)
 
 
@@ -98,9 +100,10 @@ def run(command: Callable[[], Any]) -> NoReturn:
     try:
         _run(command)
     finally:
-        from gitops_gen.repo.files import release_repo_locks
-
-        release_repo_locks()
+        # Only a command that imported the lock module can hold a lock (build and --version do not).
+        files = sys.modules.get("gitops_gen.repo.files")
+        if files is not None:
+            files.release_repo_locks()
         sys.setrecursionlimit(limit)
         for signum, handler in previous.items():
             if handler is not None:  # None: set outside Python, cannot be put back
@@ -111,6 +114,8 @@ def _run(command: Callable[[], Any]) -> NoReturn:
     try:
         code = command()
     except GitopsGenError as err:
+        from gitops_gen import secrets
+
         click.echo(f"gitops-gen: error: {one_line(secrets.scrub(str(err)))}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
@@ -186,7 +191,7 @@ from_shards_option = click.option(
 
 
 @click.group(cls=Shell, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gitops-gen")
+@click.version_option(__version__, package_name="gitops-gen")  # given: no importlib.metadata lookup
 @click.option(
     "--helm-command",
     "helm_command",
@@ -233,7 +238,7 @@ def generate(repo: str | None, check: bool) -> int:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: the CPUs available).",
+    help="Worker processes (default: one process below 50 clusters, else the CPUs free now).",
 )
 @click.option(
     "--applied",

@@ -6,8 +6,8 @@ Nothing here prints: engine warnings go to the caller's ``on_warning`` callback.
 from __future__ import annotations
 
 import marshal
+import math
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,6 +21,8 @@ Warn = Callable[[str], None]
 
 # Below this many clusters per worker, starting processes costs more than it saves.
 PARALLEL_MIN_CLUSTERS = 8
+# Below this many clusters the default (-j not given) is to render in one process.
+PARALLEL_MIN_FLEET = 50
 
 
 class DocumentCache:
@@ -64,6 +66,8 @@ def git_toplevel(path: Path) -> Path | None:
 
 
 def kustomize_binary() -> list[str]:
+    import shutil  # only --engine kustomize needs it; it pulls in bz2 and lzma at start-up
+
     if shutil.which("kustomize"):
         return ["kustomize", "build"]
     if shutil.which("kubectl"):
@@ -148,11 +152,64 @@ def _warn(engine: Engine, message: str) -> None:
         engine.on_warning(message)
 
 
-def default_jobs() -> int:
+def default_jobs(clusters: int | None = None) -> int:
+    """Worker processes for a render of CLUSTERS clusters when -j is not given: never slower than one.
+
+    The rule: a fleet below PARALLEL_MIN_FLEET clusters renders in this process (workers would
+    each rebuild the layers the clusters share, and forking costs more than it saves); a larger
+    one gets one worker per CPU that is really free now, ``usable_cpus``, and at least
+    PARALLEL_MIN_CLUSTERS clusters per worker; 1 means no worker processes at all.
+    """
+    if clusters is not None and clusters < PARALLEL_MIN_FLEET:
+        return 1
+    jobs = usable_cpus()
+    if clusters is not None:
+        jobs = min(jobs, max(1, clusters // PARALLEL_MIN_CLUSTERS))
+    return jobs
+
+
+def usable_cpus(cpus: int | None = None, quota: float | None = None, load: float | None = None) -> int:
+    """The CPUs this process may use (affinity), capped by the cgroup's CPU quota, minus the load the
+    rest of the machine puts on them now (1-minute load average, rounded); at least 1. A container
+    limited to 1.5 CPUs on a 64-CPU host gets 1; a 2-CPU machine with load 1.2 gets 1."""
+    cpus = affinity_cpus() if cpus is None else cpus
+    quota = cgroup_cpu_quota() if quota is None else quota
+    if quota > 0:
+        cpus = min(cpus, max(1, math.floor(quota)))
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # not available on this platform
+            load = 0.0
+    return max(1, min(cpus, round(cpus - load)))
+
+
+def affinity_cpus() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> float:
+    """CPUs the cgroup may use per period (cgroup v2 ``cpu.max``, or v1 ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us``); 0 when unlimited or unknown."""
+    try:
+        quota, _, period = (root / "cpu.max").read_text().partition(" ")
+        if quota.strip() != "max":
+            return int(quota) / int(period)
+        return 0.0
+    except (OSError, ValueError, ZeroDivisionError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return quota_us / period_us if quota_us > 0 and period_us > 0 else 0.0
+    except (OSError, ValueError):
+        return 0.0
 
 
 _WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
@@ -238,7 +295,7 @@ def render_fleet(
         raise GitopsGenError("--applied needs --engine python (it edits the build as Flux does)")
     if engine == "kustomize":
         return ((n, run_kustomize(repo / "mapping" / n)) for n in names)
-    jobs = min(jobs or default_jobs(), max(1, len(names) // PARALLEL_MIN_CLUSTERS))
+    jobs = default_jobs(len(names)) if not jobs else min(jobs, max(1, len(names) // PARALLEL_MIN_CLUSTERS))
     if jobs > 1:
         return render_parallel(repo, names, jobs, on_warning, applied)
     return render_clusters(DiskTree(repo), names, on_warning=on_warning, applied=applied)

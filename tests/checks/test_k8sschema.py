@@ -192,3 +192,21 @@ def test_generated_sync_files_validate() -> None:
         engines.add(doc["kind"])
         assert checker.errors(None, doc) == []
     assert engines == {"Kustomization", "Application"}
+
+
+def test_sub_objects_known_valid_are_not_walked_again_and_errors_stay_exact() -> None:
+    """The $ref memo only skips sub-objects that validated cleanly before: an error in a shared
+    container must still be found, with the same message as a validator that never saw it valid."""
+    warm = ObjectValidator()
+    good = deployment()
+    assert warm.errors("1.30", good) == []
+    bad = deployment(imagePullPolicy=7, replicas=3)  # the container now differs: walked again
+    relabelled = copy.deepcopy(good)
+    relabelled["metadata"]["labels"]["tier"] = "gpu"  # the whole object differs, the pod spec does not
+    assert warm.errors("1.30", relabelled) == []
+    fresh = ObjectValidator()
+    k8sschema._VALID.clear()
+    expected = fresh.errors("1.30", bad)
+    assert expected and any("imagePullPolicy" in e.message for e in expected)
+    assert warm.errors("1.30", good) == []
+    assert ObjectValidator().errors("1.30", bad) == expected

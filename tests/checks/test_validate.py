@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from gitops_gen.checks import validate as validate_module
 from gitops_gen.checks.validate import DemandCache, exit_code, gpu_projection, merge_clusters, validate
 from gitops_gen.cli import main
 from gitops_gen.errors import Problem
@@ -394,3 +395,77 @@ def test_gpu_projection_gives_the_same_findings_on_every_feasibility_case() -> N
         pools = _load(CASES / case / "pools.yaml") or []
         projected = [p for p in (gpu_projection(o) for o in objects if isinstance(o, dict)) if p is not None]
         assert check_cluster(projected, pools) == check_cluster(objects, pools), case
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_locating_from_single_entries_gives_the_whole_mapping_answer(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """validate traces only the entries holding findings (once per distinct variant); with that turned
+    off (every cluster traced whole, as before) every case prints exactly the same."""
+    repo = make_fleet(tmp_path, case)
+    fast = run_cli("--repo", str(repo))
+    original = validate_module.locate_findings
+    monkeypatch.setattr(
+        validate_module, "locate_findings", lambda tree, rendered, *_: original(tree, rendered)
+    )
+    assert run_cli("--repo", str(repo)) == fast
+
+
+def test_demand_cache_keeps_the_autoscalers_a_rollout_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HPA in an untouched entry raises the rollout demand of its workload: FILE mode with the
+    demand cache must see it exactly as a run without the cache does."""
+    repo = make_fleet(tmp_path, "capacity-rollout")
+    base = repo / "apps/toxicity-detector/base"
+    (base / "hpa.yaml").write_text(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: toxicity-detector\n"
+        "spec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: toxicity-detector\n"
+        "  minReplicas: 2\n  maxReplicas: 6\n"
+    )
+    kustomization = base / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "- hpa.yaml\n")
+    (repo / ".git").mkdir()
+    run_cli("--repo", str(repo))  # fills the cache
+    changed = str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    cached = run_cli("--repo", str(repo), changed)
+    assert "HPA toxicity-detector maxReplicas 6" in cached[1]
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert run_cli("--repo", str(repo), changed) == cached
+
+
+def _put(obj: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        obj = obj.setdefault("x" if key == "*" else key, {})
+    obj[path[-1]] = value
+
+
+def test_gpu_projection_keeps_every_count_the_workload_table_names() -> None:
+    """Replica factors and autoscaler maxima may sit in template metadata (Knative's min-scale and
+    max-scale annotations): the demand cache must keep them, or FILE mode counts other pods."""
+    table = json.loads((Path(validate_module.__file__).parents[1] / "data" / "workloads.json").read_text())
+    checked = 0
+    for entry in table["kinds"]:
+        for template in entry["templates"]:
+            paths = [p for f in template.get("factors", []) for p in f.get("paths", [])]
+            paths += template.get("max", {}).get("paths", [])
+            for path in paths:
+                if "*" in path:
+                    continue  # list-valued paths: covered by the pod template walk itself
+                group = entry["group"]
+                obj: dict[str, Any] = {"apiVersion": f"{group}/v1" if group else "v1", "kind": entry["kind"]}
+                _put(obj, path, "7")
+                _put(
+                    obj,
+                    [*template["pod"], "containers"],
+                    [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}],
+                )
+                projected = gpu_projection(obj)
+                assert projected is not None
+                node: Any = projected
+                for key in path:
+                    node = node[key]
+                assert node == "7", (entry["kind"], path)
+                checked += 1
+    assert checked >= 10

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
+from gitops_gen.fleet import render
 from gitops_gen.fleet.render import fleet_clusters
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.repo.tree import DiskTree
@@ -103,3 +104,38 @@ def test_parallel_render_equals_serial_and_keeps_error_locations(tmp_path: Path)
     with pytest.raises(GitopsGenError) as err:
         list(render_parallel(broken, names, 2))
     assert err.value.path == "apps/private-detector/zone/zone-1/gpu-node.yaml" and err.value.line
+
+
+def test_default_jobs_rule_small_fleets_stay_in_one_process() -> None:
+    assert render.default_jobs(render.PARALLEL_MIN_FLEET - 1) == 1
+    assert render.default_jobs(1) == 1
+
+
+@pytest.mark.parametrize(
+    ("cpus", "quota", "load", "usable"),
+    [
+        (2, 0.0, 0.0, 2),  # idle, unlimited
+        (2, 0.0, 1.2, 1),  # one CPU busy with something else
+        (2, 0.0, 13.0, 1),  # overloaded: never below one
+        (64, 1.5, 0.0, 1),  # a container limited to 1.5 CPUs
+        (64, 4.0, 1.0, 3),  # quota 4, one of them busy
+        (8, 0.0, 2.6, 5),
+    ],
+)
+def test_usable_cpus(cpus: int, quota: float, load: float, usable: int) -> None:
+    assert render.usable_cpus(cpus, quota, load) == usable
+
+
+def test_cgroup_quota_v2_v1_and_unlimited(tmp_path: Path) -> None:
+    assert render.cgroup_cpu_quota(tmp_path) == 0.0  # no cgroup files: unknown
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert render.cgroup_cpu_quota(tmp_path) == 0.0
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert render.cgroup_cpu_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert render.cgroup_cpu_quota(tmp_path) == 2.0
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert render.cgroup_cpu_quota(tmp_path) == 0.0

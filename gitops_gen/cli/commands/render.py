@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gitops_gen.cli.commands import warn
+from gitops_gen.cli.progress import Progress
 from gitops_gen.fleet.render import check_out_dir, fleet_clusters, render_fleet, select_clusters, write_out
 from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
@@ -19,17 +19,12 @@ if TYPE_CHECKING:
     from gitops_gen.fleet.shard import Shard
 
 
-def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
 def _collect(results: Iterable[tuple[str, str]], count: int) -> dict[str, str]:
-    if not _progress_wanted():
-        return dict(results)
     rendered: dict[str, str] = {}
-    with click.progressbar(results, length=count, label="rendering", file=sys.stderr) as bar:
-        for name, text in bar:
+    with Progress("rendering") as progress:
+        for name, text in results:
             rendered[name] = text
+            progress(len(rendered), count)
     return rendered
 
 

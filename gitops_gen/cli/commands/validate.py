@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from gitops_gen import secrets
 from gitops_gen.checks import registry
 from gitops_gen.checks.validate import exit_code
+from gitops_gen.cli.progress import Progress
 from gitops_gen.errors import Problem
 from gitops_gen.repo.tree import DiskTree
 from gitops_gen.report.problems import REPORTERS
@@ -36,7 +37,8 @@ def validate(
         return _shard(repo, clusters, files, staged, shard)
     from gitops_gen.checks.validate import validate as run_checks
 
-    problems = run_checks(DiskTree(repo), clusters, files, staged=staged)
+    with Progress("validating") as progress:
+        problems = run_checks(DiskTree(repo), clusters, files, staged=staged, on_progress=progress)
     return _report(problems, fmt, strict)
 
 
