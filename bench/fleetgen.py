@@ -9,7 +9,8 @@ plus hand-written chain overlays for about a quarter of the apps. The GENERATED 
 ``mapping/``, ``sync.yaml``) are left to ``gitops-gen generate``.
 
 The fleet is meant to be clean: every workload's GPU resource and nodeSelector land on a node pool
-the cluster declares, and pools are sized to hold every replica. To get that right the generator
+the cluster declares, and pools are sized to hold the peak validate judges (every HPA at its maximum
+plus a rolling update's surge). To get that right the generator
 models the effect of each layer (replicas, GPU pool, GPU count) while it writes the patches, and
 sizes each cluster's pools from the modelled demand.
 
@@ -792,12 +793,21 @@ def chain_overlay(
 # Inventory.
 
 
+def peak_pods(app: App, state: State, env: Effect | None) -> int:
+    """Pods at the worst moment validate's rollout check judges: the HPA's maximum (base 4; prod's patch
+    sets three times its replicas) or the replicas, plus the rolling update's surge of one pod."""
+    steady = state.replicas
+    if app.hpa:
+        steady = max(steady, 4, 3 * ((env.replicas if env else None) or 2))
+    return steady + 1
+
+
 def cluster_yaml(cluster: Cluster, apps: dict[str, App], demand: dict[str, int]) -> str:
     rng = cluster.rng
     pools: list[dict[str, Any]] = []
     for name in cluster_pools(cluster):
         kind = POOLS[name]
-        need = math.ceil(demand.get(name, 0) * 1.25 / kind.per_node)
+        need = math.ceil(demand.get(name, 0) * 1.1 / kind.per_node)
         nodes = max(2 if name == DEFAULT_POOL else 1, need) + rng.randrange(0, 2)
         pool: dict[str, Any] = {
             "name": f"gpu-{name}",
@@ -933,7 +943,10 @@ def build_fleet(params: FleetParams) -> dict[str, str]:
                     )
                 state = base_state(app).apply(zone_fx[zkey]).apply(env_fx[ekey]).apply(cfx)
             if enabled:
-                need[state.pool] = need.get(state.pool, 0) + state.replicas * state.count
+                need[state.pool] = (
+                    need.get(state.pool, 0)
+                    + peak_pods(app, state, env_fx.get((app.name, cluster.env))) * state.count
+                )
 
     for cluster in clusters:
         fleet.add(

@@ -27,6 +27,7 @@ when the CRD is among the objects, else unknown.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,7 @@ Path = tuple[str | int, ...]
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 GPU_PREFIX = "nvidia.com/"
+_GPU_BYTES = GPU_PREFIX.encode()
 
 # Built-in kinds whose objects live outside namespaces, by API group (Kubernetes API discovery
 # documents, kubernetes/kubernetes api/discovery/*.json, resources with "namespaced": false).
@@ -402,6 +404,12 @@ def gpu_request_paths(node: Any, path: Path = ()) -> Iterator[Path]:
 
 def unchecked_gpu_paths(obj: Mapping[str, Any]) -> list[Path]:
     """GPU requests of OBJ outside every container the walker knows (what feasibility cannot see)."""
+    try:
+        # Most objects name no NVIDIA resource at all: one C-level serialisation rules them out.
+        if isinstance(obj, dict) and _GPU_BYTES not in marshal.dumps(obj):
+            return []
+    except ValueError:  # a value marshal cannot write (a YAML timestamp): walk it
+        pass
     covered = {c.resources_path for c in all_containers(obj)} if known_workload(obj) else set()
     out = []
     for path in gpu_request_paths(obj):

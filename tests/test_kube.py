@@ -7,6 +7,7 @@ project's own controller code, named in gitops_gen/data/workloads.json.
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,13 @@ def test_every_table_entry_names_its_source() -> None:
     table = json.loads(resources.files("gitops_gen").joinpath("data", "workloads.json").read_text())
     assert all(entry["source"] for entry in table["kinds"])
     assert len({(e["group"], e["kind"]) for e in table["kinds"]}) == len(table["kinds"])
+
+
+@pytest.mark.parametrize("extra", [{}, {"created": datetime.date(2026, 12, 2)}], ids=["plain", "timestamp"])
+def test_unchecked_gpu_paths_finds_requests_outside_known_containers(extra: dict[str, Any]) -> None:
+    # The fast path (no NVIDIA name in the object's bytes) must not hide one; a YAML timestamp
+    # that marshal cannot write falls back to the walk.
+    limits = {"limits": {"nvidia.com/gpu": 1}}
+    obj = {"apiVersion": "example.com/v1", "kind": "Trainer", "metadata": extra, "spec": {"gang": limits}}
+    assert kube.unchecked_gpu_paths(obj) == [("spec", "gang", "limits", "nvidia.com/gpu")]
+    assert kube.unchecked_gpu_paths({**obj, "spec": {"gang": {"limits": {"cpu": 1}}}}) == []
