@@ -14,6 +14,7 @@ import os
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from gitops_gen.fleetview.change import PoolChange
 
 ObjKey = tuple[str, str, str]  # kind, namespace, name
+OnProgress = Callable[[int, int], None]  # (clusters done, clusters in all)
 HASHED = re.compile(r"^(?P<stem>.+)-[a-z0-9]{10}$")
 GPU_PREFIX = "nvidia.com/"
 
@@ -255,9 +257,15 @@ def compare_cluster(
 
 
 def diff_trees(
-    base_tree: Tree, head_tree: Tree, base: str, head: str, only: frozenset[str] | None = None
+    base_tree: Tree,
+    head_tree: Tree,
+    base: str,
+    head: str,
+    only: frozenset[str] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> FleetDiff:
-    """Every cluster's diff between two trees; ONLY restricts it to those cluster names (a shard)."""
+    """Every cluster's diff between two trees; ONLY restricts it to those cluster names (a shard).
+    ON_PROGRESS is told (clusters done, clusters to diff) as they go."""
     parse_cache, docs = ParseCache(), DocumentCache()
     old_r, new_r = Renderer(base_tree, parse_cache, docs), Renderer(head_tree, parse_cache, docs)
     old_names, new_names = set(fleet_clusters(base_tree)), set(fleet_clusters(head_tree))
@@ -266,7 +274,9 @@ def diff_trees(
         names &= only
     clusters: list[ClusterDiff] = []
     unchanged = 0
-    for name in sorted(names):
+    for done, name in enumerate(sorted(names)):
+        if on_progress is not None:
+            on_progress(done, len(names))
         old = old_r.objects(name, base) if name in old_names else []
         new = new_r.objects(name, head) if name in new_names else []
         if name in old_names and name in new_names and old == new:
@@ -281,6 +291,8 @@ def diff_trees(
             clusters.append(cd)
         else:
             unchanged += 1
+    if on_progress is not None:
+        on_progress(len(names), len(names))
     return FleetDiff(base, head, clusters, unchanged, rendered=frozenset(names))
 
 
@@ -368,6 +380,7 @@ def diff_revisions(
     sources: bool = False,
     only: frozenset[str] | None = None,
     incremental: bool = True,
+    on_progress: OnProgress | None = None,
 ) -> FleetDiff:
     """The fleet diff between git revision BASE and HEAD (default: the working tree).
 
@@ -375,6 +388,7 @@ def diff_revisions(
     ONLY restricts the diff to those cluster names (a shard); None is every cluster.
     INCREMENTAL renders only the clusters whose inputs differ (``affected_clusters``); False renders
     every cluster at both sides (the reference the incremental diff is tested against).
+    ON_PROGRESS is told (clusters done, clusters to diff) as they go.
     """
     from gitops_gen.gitflow.git import open_repo
 
@@ -393,9 +407,11 @@ def diff_revisions(
         wanted = sorted(names if scope is None else names & scope)
         jobs = min(default_jobs(), len(wanted) // PER_WORKER)
         if jobs > 1:
-            fd = _diff_parallel(repo, base, head, wanted, jobs)
+            fd = _diff_parallel(repo, base, head, wanted, jobs, on_progress)
         else:
-            fd = diff_trees(base_tree, head_tree, base, head or "worktree", only=scope)
+            fd = diff_trees(
+                base_tree, head_tree, base, head or "worktree", only=scope, on_progress=on_progress
+            )
         if scope is not only:
             # Known unchanged without rendering: every cluster of either side outside the scope.
             fd.unchanged = len(names & only if only is not None else names) - len(fd.clusters)
@@ -435,7 +451,14 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
-def _diff_parallel(repo: Path, base: str, head: str | None, names: list[str], jobs: int) -> FleetDiff:
+def _diff_parallel(
+    repo: Path,
+    base: str,
+    head: str | None,
+    names: list[str],
+    jobs: int,
+    on_progress: OnProgress | None = None,
+) -> FleetDiff:
     """diff_trees over NAMES in JOBS processes, in contiguous runs of the sorted names (neighbours
     share layers); the first failing cluster's error, in name order, as the serial diff raises it."""
     import multiprocessing
@@ -445,11 +468,15 @@ def _diff_parallel(repo: Path, base: str, head: str | None, names: list[str], jo
     parts: list[FleetDiff] = []
     with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
         pending = [pool.apply_async(_diff_chunk, (str(repo), base, head, chunk)) for chunk in chunks]
+        done = 0
         for result in pending:
             value = result.get()
             if isinstance(value, GitopsGenError):
                 raise value
             parts.append(value)
+            done += len(value.rendered)
+            if on_progress is not None:
+                on_progress(done, len(names))
     return FleetDiff(
         base,
         head or "worktree",

@@ -188,3 +188,17 @@ def test_only_restricts_the_diff_to_those_clusters(fleet: Path) -> None:
     assert [c.name for c in some.clusters] == ["zone-1-dev"]
     assert some.clusters[0].signature() == every.clusters[0].signature()
     assert (every.unchanged, some.unchanged) == (1, 0)
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_progress_is_told_each_cluster_diffed_then_the_end(fleet: Path, incremental: bool) -> None:
+    from gitops_gen.gitflow.diff import diff_revisions
+
+    dev = fleet / "apps/private-detector/env/dev/mig-slice.yaml"
+    dev.write_text(dev.read_text() + "# reviewed\n")
+    calls: list[tuple[int, int]] = []
+    diff_revisions(
+        fleet, "HEAD", None, incremental=incremental, on_progress=lambda d, t: calls.append((d, t))
+    )
+    total = 3 if not incremental else 1  # incremental: only zone-1-dev reads the file
+    assert calls == [(i, total) for i in range(total + 1)]

@@ -28,9 +28,11 @@ def diff(
     try:
         if shard is not None:
             return _shard(repo, base, head, shard)
+        from gitops_gen.cli.progress import Progress
         from gitops_gen.gitflow.diff import diff_revisions
 
-        fd = diff_revisions(repo, base, head, sources=fmt in WITH_SOURCES)
+        with Progress("diffing") as progress:
+            fd = diff_revisions(repo, base, head, sources=fmt in WITH_SOURCES, on_progress=progress)
     except GitopsGenError as err:
         raise _with_exit_code(err, exit_code) from None
     sys.stdout.write(secrets.scrub(REPORTERS[fmt](fd, max_chars)))
