@@ -49,7 +49,7 @@ from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_namespace, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
-from gitops_gen.kustomize.resource import Origin, Resource
+from gitops_gen.kustomize.resource import IdKey, Origin, Resource, id_key
 from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.provenance import provenance
 from gitops_gen.repo import yamlio
@@ -111,7 +111,8 @@ class Rendered:
 # ---------------------------------------------------------------- the demand cache (FILE mode speed)
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 3  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set
+CACHE_FORMAT = 4  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
+# 4: every object's id (a clash of a changed entry with a cached one)
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -150,7 +151,8 @@ class DemandCache:
     def __init__(self, path: Path, index: deps.Index):
         self.path = path
         self.index = index
-        self.entries: dict[str, tuple[bytes, list[dict[str, Any]]]] = {}
+        # entry -> (fingerprint, GPU workloads, the ids of all its objects)
+        self.entries: dict[str, tuple[bytes, list[dict[str, Any]], list[IdKey]]] = {}
         # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
         # entry -> (fingerprint, {(object ref, field): (content digests, where)})
         self.located: dict[str, tuple[bytes, dict[Any, Any]]] = {}
@@ -205,7 +207,7 @@ class DemandCache:
     def put(self, entry: str, resources: list[Resource]) -> None:
         whole, ids = helm_release_inputs(resources)
         objs = [p for p in (gpu_projection(r.obj) for r in resources if id(r.obj) not in ids) if p]
-        self.entries[entry] = (self.fingerprint(entry), objs + whole)
+        self.entries[entry] = (self.fingerprint(entry), objs + whole, [id_key(r) for r in resources])
         self.dirty = True
 
     def mapping_entries(self, cluster: str) -> list[str] | None:
@@ -248,17 +250,22 @@ class DemandCache:
             return None
         changed = [e for e in entries if e in touched or self.files_of(e) & touched]
         cached: list[dict[str, Any]] = []
+        ids: list[IdKey] = []
         for entry in entries:
             if entry not in changed:
                 hit = self.get(entry)
                 if hit is None:
                     return None
                 cached.extend(hit)
+                ids.extend(self.entries[entry][2])
         resources: list[Resource] = []
         for entry in changed:
             built = engine.build(entry)
             self.put(entry, built)
             resources.extend(built)
+        ids.extend(id_key(r) for r in resources)
+        if len(set(ids)) != len(ids):
+            return None  # two entries add the same object: the whole build raises kustomize's error
         return resources, cached
 
     def where(self, entry: str, key: Any) -> tuple[Any, Any] | None:

@@ -24,7 +24,7 @@ from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import buildmeta, kustfile
 from gitops_gen.kustomize.fieldspecs import DEFAULT_CONFIG, Config, parse_config, parse_specs
 from gitops_gen.kustomize.kustfile import Kustomization
-from gitops_gen.kustomize.resource import Origin, ResId, Resource, Step, split_api_version
+from gitops_gen.kustomize.resource import IdKey, Origin, ResId, Resource, Step, id_key, split_api_version
 from gitops_gen.kustomize.selector import select
 from gitops_gen.kustomize.types import ORDER_FIRST, ORDER_LAST
 from gitops_gen.repo import yamlio
@@ -380,7 +380,7 @@ class Engine:
         """
         resources = [*kust.get_list("resources"), *kust.get_list("bases")]
         n_resources = len(kust.get_list("resources"))
-        seen = {_id_key(r) for r in ra} if resources and ra else set()
+        seen = {id_key(r) for r in ra} if resources and ra else set()
         for i, entry in enumerate(resources):
             key, index = ("resources", i) if i < n_resources else ("bases", i - n_resources)
             path = self._accumulate_entry(kust, entry, key, index, ra, chain, seen)
@@ -501,7 +501,7 @@ class Engine:
         index: int,
         ra: list[Resource],
         chain: tuple[str, ...],
-        seen: set[tuple[str, str, str, str, str]],
+        seen: set[IdKey],
     ) -> str:
         """Append what ENTRY names to RA; returns the repo path it resolved to."""
         path = self._resolve(kust, entry, key, index)
@@ -1173,15 +1173,10 @@ def _drop_empty_annotations(obj: dict[str, Any]) -> None:
         del md["annotations"]
 
 
-def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
-    cur = res.cur_id()
-    return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
-
-
 def append_all(
     ra: list[Resource],
     new: list[Resource],
-    seen: set[tuple[str, str, str, str, str]],
+    seen: set[IdKey],
     err: Callable[[str], GitopsGenError],
 ) -> None:
     """kustomize's AppendAll: an id already registered (same GVK, name, effective namespace) is an error.
@@ -1189,7 +1184,7 @@ def append_all(
     SEEN holds the keys of RA; the caller keeps it across calls so the check stays linear.
     """
     for res in new:
-        key = _id_key(res)
+        key = id_key(res)
         if key in seen:
             raise err(f"may not add resource with an already registered id: {res.cur_id()}")
         seen.add(key)

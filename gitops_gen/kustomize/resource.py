@@ -261,3 +261,12 @@ class Resource:
     def annotations(self) -> dict[str, Any]:
         ann = self.meta.get("annotations")
         return ann if isinstance(ann, dict) else {}
+
+
+IdKey = tuple[str, str, str, str, str]
+
+
+def id_key(res: Resource) -> IdKey:
+    """What kustomize's ResId.Equals compares: group, version, kind, name, effective namespace."""
+    cur = res.cur_id()
+    return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()

@@ -469,3 +469,26 @@ def test_gpu_projection_keeps_every_count_the_workload_table_names() -> None:
                 assert node == "7", (entry["kind"], path)
                 checked += 1
     assert checked >= 10
+
+
+def test_the_hook_sees_a_clash_with_an_app_it_takes_from_the_cache(tmp_path: Path) -> None:
+    # The same ClusterRole from two apps of one mapping: only the whole build raises kustomize's
+    # duplicate-id error, and validate FILE / --staged build only the changed entries.
+    from tests.fleetrepo import example_fleet_repo, git
+    from tests.gitflow.test_commit import CLUSTER_ROLE, add_resource
+
+    fleet = example_fleet_repo(tmp_path / "fleet")
+    add_resource(fleet, "toxicity-detector", "clusterrole.yaml", CLUSTER_ROLE)
+    git(fleet, "add", "-A")
+    git(fleet, "commit", "-qm", "toxicity reads GPUs")
+    assert CliRunner().invoke(main, ["validate", "--repo", str(fleet)]).exit_code == 0  # fills the cache
+    add_resource(fleet, "private-detector", "clusterrole.yaml", CLUSTER_ROLE)
+    git(fleet, "add", "-A")
+    hooks = [
+        CliRunner().invoke(main, ["validate", "--repo", str(fleet), *args])
+        for args in (["--staged"], [str(fleet / "apps/private-detector/base/clusterrole.yaml")])
+    ]
+    full = CliRunner().invoke(main, ["validate", "--repo", str(fleet)])
+    assert full.exit_code == 1 and "already registered id" in full.output, full.output
+    for hook in hooks:
+        assert (hook.exit_code, hook.output) == (1, full.output)

@@ -16,7 +16,7 @@ from typing import Any
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.kustomize import fieldspecs as fsp
 from gitops_gen.kustomize.fieldspecs import MAP, SCALAR, FieldSpec, apply_fieldspec
-from gitops_gen.kustomize.resource import Resource
+from gitops_gen.kustomize.resource import Resource, id_key
 
 # --------------------------------------------------------------------------------------- affix tracking
 # kustomize remembers every prefix/suffix a resource received (build annotations) and uses them
@@ -140,11 +140,11 @@ def apply_namespace(
     specs_v1 = [s for s in config.namespace if s.path != "metadata/namespace"]
     specs_other = [s for s in specs_v1 if s.path != "metadata/name"]
     # kustomize checks, after each resource, that its new id is unique among all current ids.
-    ids = Counter(_id_key(r) for r in resources)
+    ids = Counter(id_key(r) for r in resources)
     for res in resources:
         if not res.obj:
             continue
-        before = _id_key(res)
+        before = id_key(res)
         res.store_previous_id()
         obj = res.obj
         setter = _set_scalar(namespace, "namespace")
@@ -158,21 +158,15 @@ def apply_namespace(
             # setRoleBindingSubjects decides for binding subjects: kustomize drops field specs of theirs.
             specs = [s for s in specs if not (s.gvk.kind in ROLE_BINDINGS and s.path == "subjects/namespace")]
         _apply_all(res, specs, setter, SCALAR)
-        after = _id_key(res)
+        after = id_key(res)
         ids[before] -= 1
         ids[after] += 1
         if ids[after] != 1:
-            clashes = [r for r in resources if _id_key(r) == after]
+            clashes = [r for r in resources if id_key(r) == after]
             raise GitopsGenError(
                 "namespace transformation produces ID conflict: "
                 + ", ".join(str(r.cur_id()) for r in clashes)
             )
-
-
-def _id_key(res: Resource) -> tuple[str, str, str, str, str]:
-    """What kustomize's ResId.Equals compares: group, version, kind, name, effective namespace."""
-    cur = res.cur_id()
-    return cur.group, cur.version, cur.kind, cur.name, cur.effective_namespace()
 
 
 def _if_empty(setter: fsp.Setter) -> fsp.Setter:
