@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,34 +129,9 @@ def validation_problems(repo: Path, scope: Scope | None = None) -> list[Problem]
 
     if scope is None or scope.affected is None or scope.affected.every:
         return validate(DiskTree(repo))
-    problems = validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo)
-    return problems + whole_build_problems(repo, changed_clusters(repo, scope), problems)
-
-
-def whole_build_problems(repo: Path, clusters: list[str], reported: list[Problem]) -> list[Problem]:
-    """The render errors of CLUSTERS' whole applied builds, for the clusters REPORTED has no error on.
-
-    ``validate FILE`` builds only the mapping entries a change reaches and takes the others from its
-    cache, so a clash between a changed entry and an untouched one (the same object from two apps)
-    shows only when the whole mapping is built; a commit must not let that through.
-    """
-    from gitops_gen.applied.view import applied_view
-    from gitops_gen.checks.validate import render_problem
-    from gitops_gen.kustomize.build import Engine, ParseCache
-    from gitops_gen.repo.tree import DiskTree
-
-    failing = {c for p in reported if p.severity == "error" for c in p.clusters}
-    tree = DiskTree(repo)
-    engine = Engine(tree, parse_cache=ParseCache(), warnings=False)
-    out = []
-    for name in clusters:
-        if name in failing or tree.kind(f"mapping/{name}") != "dir":
-            continue
-        try:
-            applied_view(tree, engine, name)
-        except GitopsGenError as err:
-            out.append(replace(render_problem(err, name), clusters=(name,)))
-    return out
+    # What the hook checks, no more: the demand cache's id check sees a clash of a changed app with
+    # an untouched one (the whole mapping is built then), so no second build of the clusters here.
+    return validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo)
 
 
 def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
