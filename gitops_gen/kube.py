@@ -125,7 +125,8 @@ def known_workload(obj: Mapping[str, Any]) -> bool:
     return group is not None and (group, str(obj.get("kind"))) in _table()
 
 
-def _get(node: Any, path: Path) -> Any:
+def value_at(node: Any, path: Path) -> Any:
+    """The value at PATH (mapping keys and list indexes) in NODE; None where the path leads nowhere."""
     for key in path:
         if isinstance(node, Mapping) and isinstance(key, str):
             node = node.get(key)
@@ -149,10 +150,10 @@ def _expand(node: Any, pattern: list[str], done: Path = ()) -> Iterator[tuple[Pa
         elif isinstance(node, list):
             keys = list(range(len(node)))
         for key in keys:
-            for path, bound in _expand(_get(node, (key,)), rest, (*done, key)):
+            for path, bound in _expand(value_at(node, (key,)), rest, (*done, key)):
                 yield path, (key, *bound)
         return
-    child = _get(node, (head,))
+    child = value_at(node, (head,))
     if child is not None:
         yield from _expand(child, rest, (*done, head))
 
@@ -188,15 +189,15 @@ def kserve_workers(obj: Mapping[str, Any]) -> int:
     them for its default Ray backend (components/predictor.go computeRayNodeAndGPUs): the
     tensorParallelSize x pipelineParallelSize GPUs (each default 1) over the nodes, the head (the
     predictor pod) being one of them."""
-    predictor = _get(obj, ("spec", "predictor"))
-    worker = _get(predictor, ("workerSpec",))
+    predictor = value_at(obj, ("spec", "predictor"))
+    worker = value_at(predictor, ("workerSpec",))
     if not isinstance(worker, Mapping):
         return 0
     pp = _number(worker.get("pipelineParallelSize")) or 1
     tp = _number(worker.get("tensorParallelSize")) or 1
     total = pp * tp
-    per_worker = _gpus(_get(worker, ("containers", 0)))
-    head = _gpus(_get(predictor, ("model",)) or _get(predictor, ("containers", 0)))
+    per_worker = _gpus(value_at(worker, ("containers", 0)))
+    head = _gpus(value_at(predictor, ("model",)) or value_at(predictor, ("containers", 0)))
     if per_worker > 0:
         if total <= head:
             return 0  # the head alone holds every GPU
@@ -214,7 +215,7 @@ def _factor(
     value, where = int(factor.get("default", 1)), None
     for pattern in factor["paths"]:
         path = _bind(pattern, bound)
-        found = _number(_get(obj, path))
+        found = _number(value_at(obj, path))
         if found is not None:
             value, where = found, path
             break
@@ -222,12 +223,12 @@ def _factor(
         if factor.get(key) is None:
             continue
         path = _bind(factor[key], bound)
-        limit = _number(_get(obj, path))
+        limit = _number(value_at(obj, path))
         if limit is not None and (limit > value if raise_ else limit < value):
             value, where = limit, path
     value = max(value, int(factor.get("atLeast", 0)))
     less = factor.get("lessOneIf")
-    if less is not None and _get(obj, _bind(less, bound)) is not None:
+    if less is not None and value_at(obj, _bind(less, bound)) is not None:
         value = max(value - 1, 0)
     return value, where
 
@@ -240,7 +241,7 @@ def _max_pods(
     if most is None:
         return None
     when = most.get("when")
-    if when is not None and _get(obj, _bind(when, bound)) is not True:
+    if when is not None and value_at(obj, _bind(when, bound)) is not True:
         return None
     value, where = _factor(obj, {"default": 0, **most}, bound)
     if where is None or value == 0:
@@ -257,7 +258,7 @@ def pod_templates(obj: Mapping[str, Any]) -> list[PodTemplate]:
     out: list[PodTemplate] = []
     for entry in templates or []:
         for path, bound in _expand(obj, entry["pod"]):
-            spec = _get(obj, path)
+            spec = value_at(obj, path)
             if not isinstance(spec, Mapping):
                 continue
             pods, count_path = 1, None
@@ -295,7 +296,7 @@ def containers(template: PodTemplate, sections: tuple[str, ...] = CONTAINER_LIST
     if "containers" not in sections:
         return
     for offset, single in enumerate(template.singles):
-        item = _get(template.spec, single) if single else template.spec
+        item = value_at(template.spec, single) if single else template.spec
         if isinstance(item, Mapping):
             name = single[-1] if single else "trainer"
             yield Container(

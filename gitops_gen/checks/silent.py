@@ -143,7 +143,7 @@ def _todo_findings(obj: Mapping[str, Any], container: kube.Container) -> list[Fi
         return []
     out = []
     for placeholder in placeholders():
-        if _get(container.container, placeholder.path) != placeholder.value:
+        if kube.value_at(container.container, placeholder.path) != placeholder.value:
             continue
         field = field_name(placeholder.path)
         out.append(
@@ -157,17 +157,6 @@ def _todo_findings(obj: Mapping[str, Any], container: kube.Container) -> list[Fi
             )
         )
     return out
-
-
-def _get(node: Any, path: tuple[str | int, ...]) -> Any:
-    for key in path:
-        if isinstance(node, Mapping) and isinstance(key, str):
-            node = node.get(key)
-        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-            node = node[key]
-        else:
-            return None
-    return node
 
 
 def marked_in_source(tree: Tree, resources: list[Resource], findings: list[Finding]) -> list[Finding]:
