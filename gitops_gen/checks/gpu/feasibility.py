@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -96,6 +96,7 @@ from gitops_gen.checks.gpu.nodeselect import (
     selector_keys,
 )
 from gitops_gen.checks.gpu.supply import PoolSupply, pool_label_unknown, pool_supply
+from gitops_gen.checks.model import Rule
 from gitops_gen.repo.yamlio import NodePath
 
 # The command that rewrites a profile; validate fills in --app/--layer from the file it points at.
@@ -879,37 +880,18 @@ def _autoscale_capacity(
 ) -> list[Finding]:
     """Warnings where the pools hold the steady state but not every autoscaled workload at its maximum
     (KServe maxReplicas, Knative max-scale, Ray maxReplicas), the others at their steady count."""
-    findings: list[Finding] = []
-    resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
-    for resource in resources:
-        demands = _demands(placed, resource, most=True)
-        for union in _violations(demands, supply_by_name, resource):
-            inside = [d for d in demands if d.pools <= union]
-            if any((d.workload, resource) in reported for d in inside):
-                continue  # already short in steady state: the error says it
-            growing = [d for d in inside if placed[d.workload][0].most is not None]
-            if not growing:
-                continue
-            need = sum(d.amount for d in inside)
-            pools = sorted(union)
-            have = sum(supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0) for n in pools)
-            why = ", ".join(
-                f"{'/'.join(x for x in placed[d.workload][0].obj if x)} up to {placed[d.workload][0].most}"
-                for d in growing
-            )
-            parts = "; ".join(d.detail for d in inside)
-            where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
-            message = (
-                f"{resource}: needed {need} with the autoscalers at their maximum ({why} pods), {where} has "
-                f"{have} (steady state fits); demand: {parts}"
-            )
-            for d in growing:
-                workload = placed[d.workload][0]
-                field = workload.most_path or workload.demand[resource][1]
-                findings.append(
-                    Finding(rules.GPU_CAPACITY_AUTOSCALE.id, "warning", message, workload.obj, field)
-                )
-    return findings
+    return _beyond_steady(
+        placed,
+        supply_by_name,
+        reported,
+        rules.GPU_CAPACITY_AUTOSCALE,
+        peak=False,
+        grows=lambda w: w.most is not None,
+        why=lambda ws: ", ".join(f"{'/'.join(x for x in w.obj if x)} up to {w.most}" for w in ws),
+        text="{resource}: needed {need} with the autoscalers at their maximum ({why} pods), {where} has "
+        "{have} (steady state fits); demand: {parts}",
+        field=lambda w: w.most_path,
+    )
 
 
 def _rollout_capacity(
@@ -918,32 +900,65 @@ def _rollout_capacity(
     reported: set[tuple[int, str]],
 ) -> list[Finding]:
     """Warnings where the pools hold the steady state but not the peak (surge, autoscaler maximum)."""
+    return _beyond_steady(
+        placed,
+        supply_by_name,
+        reported,
+        rules.GPU_CAPACITY_ROLLOUT,
+        peak=True,
+        grows=lambda w: w.peak > w.pods,
+        why=lambda ws: "; ".join(dict.fromkeys(w.peak_why for w in ws)),
+        text="{resource}: needed {need} during a rollout with {why}, {where} has {have} "
+        "(steady state fits); demand: {parts}",
+        field=lambda w: w.peak_path or w.count_path,
+    )
+
+
+def _beyond_steady(
+    placed: list[tuple[_Workload, list[PoolSupply]]],
+    supply_by_name: Mapping[str, PoolSupply],
+    reported: set[tuple[int, str]],
+    rule: Rule,
+    peak: bool,
+    grows: Callable[[_Workload], bool],
+    why: Callable[[list[_Workload]], str],
+    text: str,
+    field: Callable[[_Workload], NodePath | None],
+) -> list[Finding]:
+    """Warnings on the workloads that GROW past their steady count (PEAK: rollout surge and HPA maximum,
+    else their own autoscaler's maximum) where the pools hold the steady state but not that; pools
+    already short in steady state are left to the error."""
     findings: list[Finding] = []
     resources = list(dict.fromkeys(r for w, _ in placed for r in w.demand))
     for resource in resources:
-        demands = _demands(placed, resource, peak=True)
+        demands = _demands(placed, resource, peak=peak, most=not peak)
         for union in _violations(demands, supply_by_name, resource):
             inside = [d for d in demands if d.pools <= union]
             if any((d.workload, resource) in reported for d in inside):
                 continue  # already short in steady state: the error says it
-            growing = [d for d in inside if placed[d.workload][0].peak > placed[d.workload][0].pods]
+            growing = [d for d in inside if grows(placed[d.workload][0])]
             if not growing:
                 continue
-            need = sum(d.amount for d in inside)
             pools = sorted(union)
             have = sum(supply_by_name[n].nodes * supply_by_name[n].resources.get(resource, 0) for n in pools)
-            why = "; ".join(dict.fromkeys(placed[d.workload][0].peak_why for d in growing))
-            parts = "; ".join(d.detail for d in inside)
-            where = f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}"
-            message = (
-                f"{resource}: needed {need} during a rollout with {why}, {where} has {have} "
-                f"(steady state fits); demand: {parts}"
+            message = text.format(
+                resource=resource,
+                need=sum(d.amount for d in inside),
+                why=why([placed[d.workload][0] for d in growing]),
+                where=f"pool{'s' if len(pools) > 1 else ''} {', '.join(pools)}",
+                have=have,
+                parts="; ".join(d.detail for d in inside),
             )
             for d in growing:
                 workload = placed[d.workload][0]
-                field = workload.peak_path or workload.count_path or workload.demand[resource][1]
                 findings.append(
-                    Finding(rules.GPU_CAPACITY_ROLLOUT.id, "warning", message, workload.obj, field)
+                    Finding(
+                        rule.id,
+                        "warning",
+                        message,
+                        workload.obj,
+                        field(workload) or workload.demand[resource][1],
+                    )
                 )
     return findings
 
