@@ -403,20 +403,31 @@ def gpu_request_paths(node: Any, path: Path = ()) -> Iterator[Path]:
             yield from gpu_request_paths(item, (*path, index))
 
 
+# Clusters share most objects whole: the walk below is done once per distinct object (marshal bytes).
+_UNCHECKED: dict[bytes, list[Path]] = {}
+_UNCHECKED_MAX = 100_000
+
+
 def unchecked_gpu_paths(obj: Mapping[str, Any]) -> list[Path]:
     """GPU requests of OBJ outside every container the walker knows (what feasibility cannot see)."""
+    key = None
     try:
-        # Most objects name no NVIDIA resource at all: one C-level serialisation rules them out.
-        if isinstance(obj, dict) and _GPU_BYTES not in marshal.dumps(obj):
-            return []
+        if isinstance(obj, dict):
+            key = marshal.dumps(obj)
+            # Most objects name no NVIDIA resource at all: one C-level serialisation rules them out.
+            if _GPU_BYTES not in key:
+                return []
     except ValueError:  # a value marshal cannot write (a YAML timestamp): walk it
         pass
-    covered = {c.resources_path for c in all_containers(obj)} if known_workload(obj) else set()
-    out = []
-    for path in gpu_request_paths(obj):
-        if path[:-2] not in covered:
-            out.append(path)
-    return out
+    found = _UNCHECKED.get(key) if key is not None else None
+    if found is None:
+        covered = {c.resources_path for c in all_containers(obj)} if known_workload(obj) else set()
+        found = [path for path in gpu_request_paths(obj) if path[:-2] not in covered]
+        if key is not None:
+            if len(_UNCHECKED) >= _UNCHECKED_MAX:
+                _UNCHECKED.clear()
+            _UNCHECKED[key] = found
+    return list(found)
 
 
 # ---------------------------------------------------------------- scope

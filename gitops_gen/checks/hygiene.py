@@ -184,8 +184,11 @@ def targeted_patches(tree: Tree, directory: str) -> list[tuple[str, int, int, di
     path = kustomization_file(tree, directory)
     if path is None:
         return []
+    text = tree.read(path)
+    if b"target" not in text and not text.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return []  # most kustomizations (variants, mappings) have none: skip the parse with positions
     try:
-        docs, maps = yamlio.load_with_lines(tree.read(path), tree.display(path))
+        docs, maps = yamlio.load_with_lines(text, tree.display(path))
     except GitopsGenError:
         return []  # the render reports bad YAML
     if len(docs) != 1 or not isinstance(docs[0], dict):

@@ -28,17 +28,16 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
-import os
 import posixpath
-import tempfile
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitops_gen import __version__, kube
+from gitops_gen import kube
 from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
+from gitops_gen.checks.demand import DemandCache, gpu_projection
 from gitops_gen.checks.gpu import rules as gpu_rules
 from gitops_gen.checks.gpu.feasibility import Finding, _obj_ref, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
@@ -49,7 +48,7 @@ from gitops_gen.fleet import deps
 from gitops_gen.fleet.generate import check_generated, mapping_path, sync_namespace, sync_path
 from gitops_gen.fleet.inventory import CONFIG_PATH, SCHEMA, YAML, Cluster, Fleet, check_fleet, locate
 from gitops_gen.kustomize.build import Engine, ParseCache, legacy_sort_key
-from gitops_gen.kustomize.resource import IdKey, Origin, Resource, id_key
+from gitops_gen.kustomize.resource import Origin, Resource
 from gitops_gen.kustomize.types import FILE_NAMES
 from gitops_gen.provenance import provenance
 from gitops_gen.repo import yamlio
@@ -108,201 +107,6 @@ class Rendered:
     cached: list[dict[str, Any]] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- the demand cache (FILE mode speed)
-
-CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 4  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
-# 4: every object's id (a clash of a changed entry with a cached one)
-
-
-def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """OBJ reduced for the demand cache (``kube.demand_projection``), or None when capacity does not
-    read it: it cannot ask for an NVIDIA resource and is no HorizontalPodAutoscaler."""
-    if obj.get("kind") != "HorizontalPodAutoscaler" and b"nvidia.com/" not in marshal.dumps(obj):
-        return None
-    return kube.demand_projection(obj)
-
-
-def helm_release_inputs(resources: list[Resource]) -> tuple[list[dict[str, Any]], set[int]]:
-    """Flux HelmReleases whole, and the ConfigMaps/Secrets their valuesFrom read (and the ids of those
-    objects): the applied view expands them again on every run, so a cached entry's chart demand is
-    counted with the chart as it is now (a projection would lose a release whose values name no GPU)."""
-    releases = [r.obj for r in resources if r.kind == "HelmRelease" and r.api_version.startswith("helm.")]
-    wanted = {
-        (str(ref.get("kind")), str(ref.get("name")))
-        for obj in releases
-        for ref in (obj.get("spec") or {}).get("valuesFrom") or []
-        if isinstance(ref, dict)
-    }
-    whole = releases + [r.obj for r in resources if (r.kind, r.name) in wanted]
-    return whole, {id(o) for o in whole}
-
-
-class DemandCache:
-    """The GPU workloads of each mapping entry, keyed by a digest of every file the entry reads.
-
-    ``validate FILE`` must see a cluster's whole GPU demand (capacity is a cluster-wide sum)
-    but only the entries reaching the changed files can have changed. Entries whose files
-    are byte-identical to when they were last built come from here; anything else is built.
-    Kept in ``.git/gitops-gen/`` (no cache outside a git work tree, or with
-    GITOPS_GEN_NO_CACHE set); a lost or corrupt cache only costs time.
-    """
-
-    def __init__(self, path: Path, index: deps.Index):
-        self.path = path
-        self.index = index
-        # entry -> (fingerprint, GPU workloads, the ids of all its objects)
-        self.entries: dict[str, tuple[bytes, list[dict[str, Any]], list[IdKey]]] = {}
-        # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
-        # entry -> (fingerprint, {(object ref, field): (content digests, where)})
-        self.located: dict[str, tuple[bytes, dict[Any, Any]]] = {}
-        self.dirty = False
-        self._digests: dict[str, bytes] = {}
-        self._fingerprints: dict[str, bytes] = {}
-        try:
-            data = marshal.loads(path.read_bytes())
-            if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
-                self.entries = data["entries"]
-                self.located = data["located"]
-        except (OSError, ValueError, EOFError, TypeError, KeyError):
-            self.entries, self.located = {}, {}
-
-    @classmethod
-    def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
-        git = root / ".git"
-        if os.environ.get("GITOPS_GEN_NO_CACHE") or not git.is_dir():
-            return None
-        return cls(git.joinpath(*CACHE_FILE), index)
-
-    def files_of(self, entry: str) -> set[str]:
-        files: set[str] = set()
-        for directory in self.index.closure(entry):
-            files |= self.index.refs[directory].files
-        return files
-
-    def _digest(self, path: str) -> bytes:
-        found = self._digests.get(path)
-        if found is None:
-            try:
-                with open(os.path.join(self.index.root, path), "rb") as handle:
-                    found = hashlib.blake2b(handle.read(), digest_size=16).digest()
-            except OSError:
-                found = b"-"
-            self._digests[path] = found
-        return found
-
-    def fingerprint(self, entry: str) -> bytes:
-        found = self._fingerprints.get(entry)
-        if found is None:
-            h = hashlib.blake2b(digest_size=20)
-            for path in sorted(self.files_of(entry)):
-                h.update(path.encode() + b"\0" + self._digest(path))
-            found = self._fingerprints[entry] = h.digest()
-        return found
-
-    def get(self, entry: str) -> list[dict[str, Any]] | None:
-        hit = self.entries.get(entry)
-        return hit[1] if hit is not None and hit[0] == self.fingerprint(entry) else None
-
-    def put(self, entry: str, resources: list[Resource]) -> None:
-        whole, ids = helm_release_inputs(resources)
-        objs = [p for p in (gpu_projection(r.obj) for r in resources if id(r.obj) not in ids) if p]
-        self.entries[entry] = (self.fingerprint(entry), objs + whole, [id_key(r) for r in resources])
-        self.dirty = True
-
-    def mapping_entries(self, cluster: str) -> list[str] | None:
-        """The directories mapping/<cluster> lists; None when it lists files (not cacheable)."""
-        mapping = f"mapping/{cluster}"
-        self.index.closure(mapping)
-        refs = self.index.refs.get(mapping)
-        if refs is None or any(not f.startswith(mapping + "/") for f in refs.files):
-            return None
-        return sorted(refs.dirs)
-
-    def learn(self, cluster: str, resources: list[Resource]) -> None:
-        """Attribute a whole-mapping render to its entries by the file each object came from."""
-        entries = self.mapping_entries(cluster)
-        if entries is None:
-            return
-        owner: dict[str, str] = {}
-        for entry in entries:
-            for path in self.files_of(entry):
-                if owner.setdefault(path, entry) != entry:
-                    return  # two entries share a file: we cannot tell whose objects are whose
-        per: dict[str, list[Resource]] = {e: [] for e in entries}
-        own = self.index.refs[f"mapping/{cluster}"].files  # the mapping's own files (namespaces.yaml)
-        for res in resources:
-            who = owner.get(res.origin.path)
-            if who is None:
-                if res.origin.path in own:
-                    continue  # generated Namespace objects: no GPU demand, rebuilt with the mapping
-                return
-            per[who].append(res)
-        for entry, owned in per.items():
-            self.put(entry, owned)
-
-    def partial(
-        self, engine: Engine, cluster: str, touched: set[str]
-    ) -> tuple[list[Resource], list[dict[str, Any]]] | None:
-        """Build only the entries that reach TOUCHED; the others' GPU workloads from the cache (None: miss)."""
-        entries = self.mapping_entries(cluster)
-        if entries is None:
-            return None
-        changed = [e for e in entries if e in touched or self.files_of(e) & touched]
-        cached: list[dict[str, Any]] = []
-        ids: list[IdKey] = []
-        for entry in entries:
-            if entry not in changed:
-                hit = self.get(entry)
-                if hit is None:
-                    return None
-                cached.extend(hit)
-                ids.extend(self.entries[entry][2])
-        resources: list[Resource] = []
-        for entry in changed:
-            built = engine.build(entry)
-            self.put(entry, built)
-            resources.extend(built)
-        ids.extend(id_key(r) for r in resources)
-        if len(set(ids)) != len(ids):
-            return None  # two entries add the same object: the whole build raises kustomize's error
-        return resources, cached
-
-    def where(self, entry: str, key: Any) -> tuple[Any, Any] | None:
-        """The remembered (digests, where) of finding KEY in ENTRY, if its files are unchanged."""
-        hit = self.located.get(entry)
-        if hit is None or hit[0] != self.fingerprint(entry):
-            return None
-        found: tuple[Any, Any] | None = hit[1].get(key)
-        return found
-
-    def remember(self, entry: str, key: Any, value: tuple[Any, Any]) -> None:
-        fingerprint = self.fingerprint(entry)
-        hit = self.located.get(entry)
-        if hit is None or hit[0] != fingerprint:
-            hit = self.located[entry] = (fingerprint, {})
-        if hit[1].get(key) != value:
-            hit[1][key] = value
-            self.dirty = True
-
-    def save(self, keep_only_seen: bool = False) -> None:
-        if not self.dirty:
-            return
-        entries, located = self.entries, self.located
-        if keep_only_seen:
-            entries = {e: v for e, v in entries.items() if e in self._fingerprints}
-            located = {e: v for e, v in located.items() if e in self._fingerprints}
-        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries, "located": located})
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache we cannot write only costs time next run
-
-
 # ---------------------------------------------------------------- inventory and generated files
 
 
@@ -333,16 +137,43 @@ def generated_problems(
 # ---------------------------------------------------------------- rendering and object checks
 
 
-def unprintable_problems(resources: list[Resource]) -> list[Problem]:
+class ObjectMemo:
+    """What the checks of one object's content alone found, once per distinct object and Kubernetes
+    version: the clusters of a fleet share most objects whole. Keyed by the object's marshal bytes,
+    so equal bytes are equal content; an object marshal cannot write is checked every time."""
+
+    def __init__(self) -> None:
+        self.findings: dict[tuple[str | None, bytes], list[Finding]] = {}
+        self.unprintable: dict[bytes, str | None] = {}
+
+    @staticmethod
+    def key(obj: dict[str, Any]) -> bytes | None:
+        try:
+            return marshal.dumps(obj)
+        except ValueError:  # a value marshal cannot write (a YAML timestamp)
+            return None
+
+
+def unprintable_problems(resources: list[Resource], memo: ObjectMemo | None = None) -> list[Problem]:
     """Objects kustomize builds but refuses to print (render fails on them): a fleet that does not
     render must not validate."""
     from gitops_gen.repo.emit import check_printable
 
+    memo = memo or ObjectMemo()
     out = []
     for res in resources:
-        try:
-            check_printable(res.obj)
-        except GitopsGenError as err:
+        key = memo.key(res.obj)
+        if key is None or key not in memo.unprintable:
+            message = None
+            try:
+                check_printable(res.obj)
+            except GitopsGenError as err:
+                message = err.message
+            if key is not None:
+                memo.unprintable[key] = message
+        else:
+            message = memo.unprintable[key]
+        if message is not None:
             out.append(
                 Problem(
                     res.origin.path,
@@ -350,7 +181,7 @@ def unprintable_problems(resources: list[Resource]) -> list[Problem]:
                     1,
                     "error",
                     RENDER.id,
-                    f"{res.kind}/{res.name}: {err.message}",
+                    f"{res.kind}/{res.name}: {message}",
                 )
             )
     return out
@@ -375,33 +206,40 @@ def object_findings(
     schemas: k8sschema.ObjectValidator | None,
     focus: tuple[str, ...] | None = None,
     levels: Mapping[str, str] | None = None,
+    memo: ObjectMemo | None = None,
 ) -> list[Finding]:
     """Schema, image and GPU findings on one cluster's rendered objects (located later).
 
     FOCUS (directory prefixes) limits the per-object checks to objects that come from there;
     GPU feasibility always sees the whole cluster (capacity is a cluster-wide sum). A check
-    whose every rule LEVELS turns off is not run.
+    whose every rule LEVELS turns off is not run. MEMO carries the per-object findings from
+    cluster to cluster.
     """
     levels = levels or {}
     if not registry.enabled(k8sschema.K8S_SCHEMA, levels=levels):
         schemas = None
     images = registry.enabled(*hygiene.IMAGE_RULES, levels=levels)
+    memo = memo or ObjectMemo()
     out: list[Finding] = []
     checked = []
     for res in rendered.resources:
         if focus is not None and not res.origin.path.startswith(focus):
             continue
         checked.append(res.obj)
-        ref = (res.kind, res.namespace, res.name)
-        for err in schemas.errors(version, res.obj) if schemas is not None else ():
-            out.append(
-                Finding(
-                    k8sschema.K8S_SCHEMA.id, "error", f"{res.kind}/{res.name}: {err.message}", ref, err.path
-                )
-            )
-        if images:
-            out.extend(hygiene.image_findings(res.obj))
-        out.extend(silent.image_less_containers(res.obj))
+        key = memo.key(res.obj)
+        found = memo.findings.get((version, key)) if key is not None else None
+        if found is None:
+            found = []
+            ref = (res.kind, res.namespace, res.name)
+            for err in schemas.errors(version, res.obj) if schemas is not None else ():
+                message = f"{res.kind}/{res.name}: {err.message}"
+                found.append(Finding(k8sschema.K8S_SCHEMA.id, "error", message, ref, err.path))
+            if images:
+                found.extend(hygiene.image_findings(res.obj))
+            found.extend(silent.image_less_containers(res.obj))
+            if key is not None:
+                memo.findings[(version, key)] = found
+        out.extend(found)
     crds = kube.crd_scopes([r.obj for r in rendered.resources])
     out.extend(namespaces.namespace_findings(checked, version, sync_namespace(rendered.cluster), crds))
     if not registry.enabled(*gpu_rules.RULES, levels=levels):
@@ -722,7 +560,7 @@ def chart_scope(root: Path, changed: list[str], index: deps.Index) -> deps.Affec
 
 def require_clusters(tree: Tree, names: list[str]) -> None:
     """Every name given with --cluster has a clusters/<name>/cluster.yaml (a broken one counts)."""
-    known = [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
+    known = cluster_names(tree)
     for name in names:
         if name not in known:
             raise UsageError(f"unknown cluster {name!r} (clusters: {', '.join(known) or 'none'})")
@@ -735,10 +573,28 @@ def validate(
     cwd: Path | None = None,
     staged: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
-    and de-duplicated. ON_PROGRESS is told (clusters done, clusters to check) as the clusters go."""
+    and de-duplicated. ON_PROGRESS is told (clusters done, clusters to check) as the clusters go.
+    A whole fleet (or --cluster list) is checked in up to JOBS processes (``workers``), each a part
+    of the clusters, finished together as shards are."""
+    if not files and not staged:
+        from gitops_gen import workers
+        from gitops_gen.checks.parallel import validate_parallel
+
+        if clusters:
+            require_clusters(tree, clusters)
+        names = sorted(set(clusters)) if clusters else cluster_names(tree)
+        count = workers.worker_count(jobs, len(names))
+        if count > 1:
+            return finish_parts(validate_parallel(validate_part, tree, clusters, names, count, on_progress))
     return finish_parts([validate_part(tree, clusters, files, cwd, staged, on_progress=on_progress)])
+
+
+def cluster_names(tree: Tree) -> list[str]:
+    """Every cluster with a clusters/<name>/cluster.yaml, broken or not (the set shards split)."""
+    return [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
 
 
 def validate_part(
@@ -750,9 +606,11 @@ def validate_part(
     shard: Collection[str] | None = None,
     fleet_wide: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    keep_cache: Callable[[DemandCache], None] | None = None,
 ) -> Part:
     """What validate finds before the fleet-wide sums (``checks.partial``); with SHARD only those
-    clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE."""
+    clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE. KEEP_CACHE is
+    handed the demand cache instead of it being saved (a worker process gives its share back)."""
     root = tree.root
     index = deps.Index(root)
     affected: deps.Affected | None = None
@@ -773,7 +631,12 @@ def validate_part(
     if affected is not None and not affected.every:
         keep = set(affected.clusters) if keep is None else keep & set(affected.clusters)
     problems: list[Problem] = []
-    fleet, inventory, broken = load_inventory(tree, keep)
+    loaded = keep
+    if shard is not None and not fleet_wide:
+        # The whole inventory is judged in the fleet-wide part; another part needs its own clusters
+        # only (a layer another part's inventory uses is not unused there, and the merge intersects).
+        loaded = set(shard) if keep is None else keep & set(shard)
+    fleet, inventory, broken = load_inventory(tree, loaded)
     problems.extend(inventory)
     if fleet is None:
         return Part(fleet_wide=problems if fleet_wide else [])
@@ -786,6 +649,7 @@ def validate_part(
     part = Part(dict(levels), problems if fleet_wide else [])
 
     schemas = k8sschema.ObjectValidator()
+    memo = ObjectMemo()
     engine = Engine(tree, warnings=False, parse_cache=ParseCache())
     cache = DemandCache.open(root, index)
     touched = set(changed) | (set(affected.reaching) if affected is not None else set())
@@ -816,13 +680,13 @@ def validate_part(
         except GitopsGenError as err:
             found.append((render_problem(err, name), name))
             continue
-        found.extend((p, name) for p in unprintable_problems(resources))
+        found.extend((p, name) for p in unprintable_problems(resources, memo))
         version, note = k8sschema.resolve_version(cluster.kubernetes_version)
         if note:
             found.append((_version_problem(cluster, note), name))
         item = Rendered(cluster, resources, cached=cached)
         item.findings = silent.marked_in_source(
-            tree, resources, object_findings(item, version, schemas, focus, levels)
+            tree, resources, object_findings(item, version, schemas, focus, levels, memo)
         )
         rendered[name] = item
     if on_progress is not None:
@@ -833,7 +697,9 @@ def validate_part(
         found.append(
             (Problem(err.path or ".", err.line or 1, err.col or 1, "error", RENDER.id, err.message), "")
         )
-    if cache is not None:
+    if cache is not None and keep_cache is not None:
+        keep_cache(cache)
+    elif cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters and shard is None)
     part.per_cluster = merge_clusters(silent.unfilled(tree, found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
@@ -883,9 +749,6 @@ def hygiene_part(
 ) -> tuple[dict[str, tuple[int, list[hygiene.PatchHit]]], list[Problem] | None]:
     """Patch-target hits of the RENDERED clusters and the layer directories they leave unused
     (None: not judged), only those FILES touch, with FILES (``checks.partial`` finishes both)."""
-    if affected is None:
-        index.hand_written([], parse_all=True)
-        index.all_variants()
     users: dict[str, list[list[Resource]]] = {}
     reached: set[str] = set()
     for name, item in rendered.items():

@@ -172,6 +172,15 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
         ) from None
 
 
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one process below 50 clusters, else the CPUs free now).",
+)
+
+
 shard_option = click.option(
     "--shard",
     "shard",
@@ -233,13 +242,7 @@ def generate(repo: str | None, check: bool) -> int:
 @click.option("--cluster", "clusters", multiple=True, help="Render only this cluster (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.option("--engine", type=click.Choice(["python", "kustomize"]), default="python", show_default=True)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes (default: one process below 50 clusters, else the CPUs free now).",
-)
+@jobs_option
 @click.option(
     "--applied",
     is_flag=True,
@@ -276,6 +279,7 @@ def render(
     help="Only the clusters the staged changes affect, deletions and renames included (the pre-commit hook).",
 )
 @click.option("--strict", "strict", is_flag=True, help="Exit 1 on warnings too.")
+@jobs_option
 @shard_option
 @from_shards_option
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
@@ -286,6 +290,7 @@ def validate(
     list_rules: bool,
     staged: bool,
     strict: bool,
+    jobs: int | None,
     shard: Any,
     from_shards: tuple[Path, ...],
     files: tuple[Path, ...],
@@ -309,7 +314,7 @@ def validate(
             "--shard writes a shard result for --from-shards: give --format json "
             "(--format and --strict go with the merge)"
         )
-    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged, strict, shard)
+    return command.validate(find_repo(repo), list(clusters), list(files), fmt, staged, strict, shard, jobs)
 
 
 @main.command()
@@ -328,6 +333,7 @@ def validate(
 @click.option(
     "--max-chars", "max_chars", type=int, default=60000, show_default=True, help="Markdown size cap."
 )
+@jobs_option
 @shard_option
 @from_shards_option
 def diff(
@@ -337,6 +343,7 @@ def diff(
     fmt: str,
     exit_code: bool,
     max_chars: int,
+    jobs: int | None,
     shard: Any,
     from_shards: tuple[Path, ...],
 ) -> int:
@@ -356,7 +363,7 @@ def diff(
             "--shard writes a shard result for --from-shards: give --format json "
             "(--format and --exit-code go with the merge)"
         )
-    return command.diff(find_repo(repo), base, head, fmt, exit_code, max_chars, shard)
+    return command.diff(find_repo(repo), base, head, fmt, exit_code, max_chars, shard, jobs)
 
 
 @main.command()

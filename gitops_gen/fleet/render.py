@@ -6,23 +6,18 @@ Nothing here prints: engine warnings go to the caller's ``on_warning`` callback.
 from __future__ import annotations
 
 import marshal
-import math
 import os
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gitops_gen import workers
 from gitops_gen.errors import GitopsGenError, UsageError
 from gitops_gen.kustomize.build import Engine, ParseCache
 from gitops_gen.repo.tree import DiskTree, Tree
 
 Warn = Callable[[str], None]
-
-# Below this many clusters per worker, starting processes costs more than it saves.
-PARALLEL_MIN_CLUSTERS = 8
-# Below this many clusters the default (-j not given) is to render in one process.
-PARALLEL_MIN_FLEET = 50
 
 
 class DocumentCache:
@@ -152,66 +147,6 @@ def _warn(engine: Engine, message: str) -> None:
         engine.on_warning(message)
 
 
-def default_jobs(clusters: int | None = None) -> int:
-    """Worker processes for a render of CLUSTERS clusters when -j is not given: never slower than one.
-
-    The rule: a fleet below PARALLEL_MIN_FLEET clusters renders in this process (workers would
-    each rebuild the layers the clusters share, and forking costs more than it saves); a larger
-    one gets one worker per CPU that is really free now, ``usable_cpus``, and at least
-    PARALLEL_MIN_CLUSTERS clusters per worker; 1 means no worker processes at all.
-    """
-    if clusters is not None and clusters < PARALLEL_MIN_FLEET:
-        return 1
-    jobs = usable_cpus()
-    if clusters is not None:
-        jobs = min(jobs, max(1, clusters // PARALLEL_MIN_CLUSTERS))
-    return jobs
-
-
-def usable_cpus(cpus: int | None = None, quota: float | None = None, load: float | None = None) -> int:
-    """The CPUs this process may use (affinity), capped by the cgroup's CPU quota, minus the load the
-    rest of the machine puts on them now (1-minute load average, rounded); at least 1. A container
-    limited to 1.5 CPUs on a 64-CPU host gets 1; a 2-CPU machine with load 1.2 gets 1."""
-    cpus = affinity_cpus() if cpus is None else cpus
-    quota = cgroup_cpu_quota() if quota is None else quota
-    if quota > 0:
-        cpus = min(cpus, max(1, math.floor(quota)))
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:  # not available on this platform
-            load = 0.0
-    return max(1, min(cpus, round(cpus - load)))
-
-
-def affinity_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-def cgroup_cpu_quota(root: Path = CGROUP_ROOT) -> float:
-    """CPUs the cgroup may use per period (cgroup v2 ``cpu.max``, or v1 ``cpu.cfs_quota_us`` over
-    ``cpu.cfs_period_us``); 0 when unlimited or unknown."""
-    try:
-        quota, _, period = (root / "cpu.max").read_text().partition(" ")
-        if quota.strip() != "max":
-            return int(quota) / int(period)
-        return 0.0
-    except (OSError, ValueError, ZeroDivisionError):
-        pass
-    try:
-        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
-        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
-        return quota_us / period_us if quota_us > 0 and period_us > 0 else 0.0
-    except (OSError, ValueError):
-        return 0.0
-
-
 _WORKER: dict[str, tuple[Engine, DocumentCache]] = {}
 
 
@@ -234,15 +169,6 @@ def _render_chunk(
     return result, engine.collected[seen:]
 
 
-def _worker_signals() -> None:
-    # A forked worker inherits the CLI's SIGTERM/SIGHUP handlers; Pool.terminate stops workers with
-    # SIGTERM, so they must die on it or the pool's exit waits for them forever.
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
 def render_parallel(
     root: Path, names: list[str], jobs: int, on_warning: Warn | None = None, applied: bool = False
 ) -> Iterator[tuple[str, str]]:
@@ -252,12 +178,9 @@ def render_parallel(
     run shares most of its layer work inside one worker); an error raises the first
     failing cluster's error, in order, exactly as the serial render would.
     """
-    import multiprocessing
-
-    size = max(1, -(-len(names) // (jobs * 2)))
-    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    chunks = workers.runs(names, jobs * 2)
     warned: set[str] = set()
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
+    with workers.pool(jobs) as pool:
         pending = [pool.apply_async(_render_chunk, (str(root), chunk, applied)) for chunk in chunks]
         for result in pending:
             value, warnings = result.get()
@@ -295,7 +218,7 @@ def render_fleet(
         raise GitopsGenError("--applied needs --engine python (it edits the build as Flux does)")
     if engine == "kustomize":
         return ((n, run_kustomize(repo / "mapping" / n)) for n in names)
-    jobs = default_jobs(len(names)) if not jobs else min(jobs, max(1, len(names) // PARALLEL_MIN_CLUSTERS))
+    jobs = workers.worker_count(jobs, len(names))
     if jobs > 1:
         return render_parallel(repo, names, jobs, on_warning, applied)
     return render_clusters(DiskTree(repo), names, on_warning=on_warning, applied=applied)

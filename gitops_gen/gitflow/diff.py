@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitops_gen import kube
+from gitops_gen import kube, workers
 from gitops_gen.applied.view import applied_view
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet import deps
 from gitops_gen.fleet.deps import Affected
 from gitops_gen.fleet.layout import CONFIG_PATH
-from gitops_gen.fleet.render import DocumentCache, default_jobs, fleet_clusters
+from gitops_gen.fleet.render import DocumentCache, fleet_clusters
 from gitops_gen.gitflow.revision import (
     BlobReader,
     RevisionTree,
@@ -381,6 +381,7 @@ def diff_revisions(
     only: frozenset[str] | None = None,
     incremental: bool = True,
     on_progress: OnProgress | None = None,
+    jobs: int | None = None,
 ) -> FleetDiff:
     """The fleet diff between git revision BASE and HEAD (default: the working tree).
 
@@ -388,7 +389,8 @@ def diff_revisions(
     ONLY restricts the diff to those cluster names (a shard); None is every cluster.
     INCREMENTAL renders only the clusters whose inputs differ (``affected_clusters``); False renders
     every cluster at both sides (the reference the incremental diff is tested against).
-    ON_PROGRESS is told (clusters done, clusters to diff) as they go.
+    ON_PROGRESS is told (clusters done, clusters to diff) as they go. JOBS: worker processes (-j), at
+    most one per PER_WORKER clusters to render.
     """
     from gitops_gen.gitflow.git import open_repo
 
@@ -405,7 +407,7 @@ def diff_revisions(
                 scope = hit.clusters if only is None else only & hit.clusters
         names = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
         wanted = sorted(names if scope is None else names & scope)
-        jobs = min(default_jobs(), len(wanted) // PER_WORKER)
+        jobs = workers.worker_count(jobs, len(wanted), per_worker=PER_WORKER)
         if jobs > 1:
             fd = _diff_parallel(repo, base, head, wanted, jobs, on_progress)
         else:
@@ -442,15 +444,6 @@ def _diff_chunk(repo: str, base: str, head: str | None, names: list[str]) -> Fle
         blobs.close()
 
 
-def _worker_signals() -> None:
-    # A forked worker inherits the CLI's SIGTERM/SIGHUP handlers; Pool.terminate stops workers with
-    # SIGTERM, so they must die on it or leaving the pool waits for them forever.
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
 def _diff_parallel(
     repo: Path,
     base: str,
@@ -461,12 +454,9 @@ def _diff_parallel(
 ) -> FleetDiff:
     """diff_trees over NAMES in JOBS processes, in contiguous runs of the sorted names (neighbours
     share layers); the first failing cluster's error, in name order, as the serial diff raises it."""
-    import multiprocessing
-
-    size = max(1, -(-len(names) // jobs))
-    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    chunks = workers.runs(names, jobs)
     parts: list[FleetDiff] = []
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals) as pool:
+    with workers.pool(jobs) as pool:
         pending = [pool.apply_async(_diff_chunk, (str(repo), base, head, chunk)) for chunk in chunks]
         done = 0
         for result in pending:

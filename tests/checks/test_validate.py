@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from gitops_gen.checks import validate as validate_module
-from gitops_gen.checks.validate import DemandCache, exit_code, gpu_projection, merge_clusters, validate
+from gitops_gen.checks.demand import DemandCache, gpu_projection
+from gitops_gen.checks.validate import exit_code, merge_clusters, validate
 from gitops_gen.cli import main
 from gitops_gen.errors import Problem
 from gitops_gen.repo.tree import DiskTree

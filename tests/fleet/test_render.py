@@ -8,11 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
-from gitops_gen.fleet import render
 from gitops_gen.fleet.render import fleet_clusters
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.repo.tree import DiskTree
-from tests.conftest import kubectl_kustomize, requires_kubectl
+from tests.conftest import fresh_cli, kubectl_kustomize, requires_kubectl
 from tests.fleetrepo import ROOT
 
 CLUSTERS = fleet_clusters(DiskTree(ROOT))
@@ -88,54 +87,24 @@ def test_engine_output_is_stable_across_runs() -> None:
 def test_parallel_render_equals_serial_and_keeps_error_locations(tmp_path: Path) -> None:
     import shutil
 
-    from gitops_gen.fleet.render import render_clusters, render_parallel
-
-    names = CLUSTERS * 3  # repeated names are fine for the engine and give every worker work
-    serial = list(render_clusters(DiskTree(ROOT), names))
-    assert list(render_parallel(ROOT, names, 2)) == serial
+    # In a fresh interpreter: this session has run the helm SDK, and such a process never forks.
+    spy = "gitops_gen.fleet.render:render_parallel"
+    more = {"gitops_gen.workers:PARALLEL_MIN_CLUSTERS": 1}
+    args = ("render", "--repo", str(ROOT), "-j", "2", "--out")
+    code, _, err = fresh_cli(*args, str(tmp_path / "parallel"), set_attrs=more, spy=(spy,))
+    assert f"ran {spy}" in err and code == 0
+    assert CliRunner().invoke(main, [*args, str(tmp_path / "serial")]).exit_code == 0
+    written = sorted(p.name for p in (tmp_path / "serial").iterdir())
+    assert len(written) > 2 and written == sorted(p.name for p in (tmp_path / "parallel").iterdir())
+    for name in written:
+        assert (tmp_path / "parallel" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
     broken = tmp_path / "fleet"
     broken.mkdir()
     for part in ("gitops-gen.yaml", "clusters", "apps", "mapping"):
         (shutil.copytree if (ROOT / part).is_dir() else shutil.copy2)(ROOT / part, broken / part)
     patch = broken / "apps/private-detector/zone/zone-1/gpu-node.yaml"
     patch.write_text(patch.read_text() + "  bad: [\n")
-    from gitops_gen.errors import GitopsGenError
-
-    with pytest.raises(GitopsGenError) as err:
-        list(render_parallel(broken, names, 2))
-    assert err.value.path == "apps/private-detector/zone/zone-1/gpu-node.yaml" and err.value.line
-
-
-def test_default_jobs_rule_small_fleets_stay_in_one_process() -> None:
-    assert render.default_jobs(render.PARALLEL_MIN_FLEET - 1) == 1
-    assert render.default_jobs(1) == 1
-
-
-@pytest.mark.parametrize(
-    ("cpus", "quota", "load", "usable"),
-    [
-        (2, 0.0, 0.0, 2),  # idle, unlimited
-        (2, 0.0, 1.2, 1),  # one CPU busy with something else
-        (2, 0.0, 13.0, 1),  # overloaded: never below one
-        (64, 1.5, 0.0, 1),  # a container limited to 1.5 CPUs
-        (64, 4.0, 1.0, 3),  # quota 4, one of them busy
-        (8, 0.0, 2.6, 5),
-    ],
-)
-def test_usable_cpus(cpus: int, quota: float, load: float, usable: int) -> None:
-    assert render.usable_cpus(cpus, quota, load) == usable
-
-
-def test_cgroup_quota_v2_v1_and_unlimited(tmp_path: Path) -> None:
-    assert render.cgroup_cpu_quota(tmp_path) == 0.0  # no cgroup files: unknown
-    (tmp_path / "cpu.max").write_text("max 100000\n")
-    assert render.cgroup_cpu_quota(tmp_path) == 0.0
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-    assert render.cgroup_cpu_quota(tmp_path) == 1.5
-    (tmp_path / "cpu.max").unlink()
-    (tmp_path / "cpu").mkdir()
-    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("200000\n")
-    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
-    assert render.cgroup_cpu_quota(tmp_path) == 2.0
-    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
-    assert render.cgroup_cpu_quota(tmp_path) == 0.0
+    code, _, err = fresh_cli(
+        "render", "--repo", str(broken), "-j", "2", "--out", str(tmp_path / "x"), set_attrs=more, spy=(spy,)
+    )
+    assert code == 1 and "apps/private-detector/zone/zone-1/gpu-node.yaml:" in err

@@ -7,6 +7,7 @@ commit and the working tree, and must have rendered exactly the clusters named.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
-from gitops_gen.errors import GitopsGenError
 from gitops_gen.gitflow.diff import FleetDiff, diff_revisions
+from tests.conftest import fresh_cli
 from tests.fleetrepo import example_fleet_repo, git
 
 ALL = frozenset({"zone-1-dev", "zone-1-prod", "zone-2-prod"})
@@ -184,18 +185,17 @@ def test_only_and_incremental_together(fleet: Path) -> None:
     assert ([c.name for c in fd.clusters], fd.unchanged) == (["zone-1-prod"], 1)
 
 
-def test_worker_processes_give_the_serial_result(fleet: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops_gen.gitflow import diff
-
+def test_worker_processes_give_the_serial_result(fleet: Path) -> None:
     base_file(fleet)
     component(fleet)
-    serial = diff_revisions(fleet, "HEAD", None, incremental=False)
-    monkeypatch.setattr(diff, "PER_WORKER", 1)
-    monkeypatch.setattr(diff, "default_jobs", lambda: 2)
-    parallel = diff_revisions(fleet, "HEAD", None, incremental=False)
-    assert parallel.clusters == serial.clusters and parallel.clusters
-    assert (parallel.unchanged, parallel.rendered) == (serial.unchanged, serial.rendered)
+    spy = "gitops_gen.gitflow.diff:_diff_parallel"
+    args = ("diff", "--repo", str(fleet), "--base", "HEAD", "--format", "json", "-j", "2")
+    # In a fresh interpreter: this session has run the helm SDK, and such a process never forks.
+    code, out, err = fresh_cli(*args, set_attrs={"gitops_gen.gitflow.diff:PER_WORKER": 1}, spy=(spy,))
+    assert f"ran {spy}" in err and code == 0
+    serial = CliRunner().invoke(main, list(args))
+    assert out == serial.stdout and json.loads(out)["clusters"]
     # A cluster that does not render fails the whole diff, as the serial one does.
     (fleet / "apps/private-detector/base/kustomization.yaml").write_text("resources: [missing.yaml]\n")
-    with pytest.raises(GitopsGenError, match="cannot render cluster zone-1-dev at worktree"):
-        diff_revisions(fleet, "HEAD", None)
+    code, _, err = fresh_cli(*args, set_attrs={"gitops_gen.gitflow.diff:PER_WORKER": 1}, spy=(spy,))
+    assert code == 1 and "cannot render cluster zone-1-dev at worktree" in err

@@ -22,9 +22,11 @@ def diff(
     exit_code: bool,
     max_chars: int,
     shard: Shard | None = None,
+    jobs: int | None = None,
 ) -> int:
     """Per-cluster rendered diff; with EXIT_CODE as `git diff --exit-code`: 0 same, 1 differs, 2 an error.
-    SHARD: only that shard's clusters, written as a shard result (JSON) for `--from-shards` (exit 0)."""
+    SHARD: only that shard's clusters, written as a shard result (JSON) for `--from-shards` (exit 0).
+    JOBS: worker processes (default: ``workers.default_jobs``)."""
     try:
         if shard is not None:
             return _shard(repo, base, head, shard)
@@ -32,7 +34,9 @@ def diff(
         from gitops_gen.gitflow.diff import diff_revisions
 
         with Progress("diffing") as progress:
-            fd = diff_revisions(repo, base, head, sources=fmt in WITH_SOURCES, on_progress=progress)
+            fd = diff_revisions(
+                repo, base, head, sources=fmt in WITH_SOURCES, on_progress=progress, jobs=jobs
+            )
     except GitopsGenError as err:
         raise _with_exit_code(err, exit_code) from None
     sys.stdout.write(secrets.scrub(REPORTERS[fmt](fd, max_chars)))

@@ -28,17 +28,18 @@ def validate(
     staged: bool = False,
     strict: bool = False,
     shard: Shard | None = None,
+    jobs: int | None = None,
 ) -> int:
     """Every check (of the clusters FILES, or the staged changes, affect); exit 1 when any problem is an
     error (with STRICT: when there is any problem at all). SHARD: only that shard's clusters (and, in
     shard 1, the fleet-wide checks), written as a shard result (JSON) for `--from-shards`; exit 0 once
-    written (the merge gives the verdict)."""
+    written (the merge gives the verdict). JOBS: worker processes (``workers.worker_count``)."""
     if shard is not None:
         return _shard(repo, clusters, files, staged, shard)
     from gitops_gen.checks.validate import validate as run_checks
 
     with Progress("validating") as progress:
-        problems = run_checks(DiskTree(repo), clusters, files, staged=staged, on_progress=progress)
+        problems = run_checks(DiskTree(repo), clusters, files, staged=staged, on_progress=progress, jobs=jobs)
     return _report(problems, fmt, strict)
 
 
@@ -48,15 +49,14 @@ def _report(problems: list[Problem], fmt: str, strict: bool) -> int:
 
 
 def _shard(repo: Path, clusters: list[str], files: list[Path], staged: bool, shard: Shard) -> int:
-    from gitops_gen.checks.validate import validate_part
+    from gitops_gen.checks.validate import cluster_names, validate_part
     from gitops_gen.fleet.shard import split
     from gitops_gen.gitflow.shards import head_commit
     from gitops_gen.report.shards import document, part_json
 
     tree = DiskTree(repo)
     # Every cluster with a cluster.yaml, broken or not: the one set all shards split the same way.
-    names = [n for n in tree.listdir("clusters") if tree.kind(f"clusters/{n}/cluster.yaml") == "file"]
-    mine = split(shard, [tree], names)
+    mine = split(shard, [tree], cluster_names(tree))
     part = validate_part(tree, clusters, files, staged=staged, shard=frozenset(mine), fleet_wide=shard.first)
     run = {
         "clusters": sorted(set(clusters)),

@@ -1,0 +1,290 @@
+"""The demand cache: what ``validate FILE`` (the pre-commit hook) does not rebuild.
+
+Capacity is a cluster-wide sum, so the hook must see every GPU workload of a cluster, but only the
+mapping entries that reach the changed files can have changed. The GPU workloads (and object ids)
+of every other entry come from here, keyed by a digest of every file the entry reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops_gen import __version__, kube
+from gitops_gen.fleet import deps
+from gitops_gen.kustomize.build import Engine
+from gitops_gen.kustomize.resource import IdKey, Resource, id_key
+
+CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
+CACHE_FORMAT = 5  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
+# 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone
+
+
+def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """OBJ reduced for the demand cache (``kube.demand_projection``), or None when capacity does not
+    read it: it cannot ask for an NVIDIA resource and is no HorizontalPodAutoscaler."""
+    if obj.get("kind") != "HorizontalPodAutoscaler" and b"nvidia.com/" not in marshal.dumps(obj):
+        return None
+    return kube.demand_projection(obj)
+
+
+def helm_release_inputs(resources: list[Resource]) -> tuple[list[dict[str, Any]], set[int]]:
+    """Flux HelmReleases whole, and the ConfigMaps/Secrets their valuesFrom read (and the ids of those
+    objects): the applied view expands them again on every run, so a cached entry's chart demand is
+    counted with the chart as it is now (a projection would lose a release whose values name no GPU)."""
+    releases = [r.obj for r in resources if r.kind == "HelmRelease" and r.api_version.startswith("helm.")]
+    wanted = {
+        (str(ref.get("kind")), str(ref.get("name")))
+        for obj in releases
+        for ref in (obj.get("spec") or {}).get("valuesFrom") or []
+        if isinstance(ref, dict)
+    }
+    whole = releases + [r.obj for r in resources if (r.kind, r.name) in wanted]
+    return whole, {id(o) for o in whole}
+
+
+@dataclass
+class CacheShare:
+    """The part of a DemandCache one process saw (entries and where their findings were set)."""
+
+    entries: dict[str, Any]
+    located: dict[str, Any]
+    dirty: bool
+
+
+class Encoded:
+    """A mapping whose values are kept as marshal bytes until asked for: the hook reads a few entries of
+    a cache that holds every entry of the fleet, so it decodes those only (the whole file is one
+    marshal of a dict of bytes, read in milliseconds). A value that does not decode is absent."""
+
+    def __init__(self, raw: dict[str, bytes] | None = None):
+        self.raw = raw if raw is not None else {}
+        self.live: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        if key in self.live:
+            return self.live[key]
+        data = self.raw.get(key)
+        if data is None:
+            return None
+        try:
+            value = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            del self.raw[key]
+            return None
+        self.live[key] = value
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.live[key] = value
+        self.raw.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.live or key in self.raw
+
+    def keys(self) -> set[str]:
+        return set(self.raw) | set(self.live)
+
+    def pick(self, keys: set[str]) -> dict[str, Any]:
+        return {k: v for k in sorted(keys & self.keys()) if (v := self.get(k)) is not None}
+
+    def update(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self[key] = value
+
+    def encode(self, keep: set[str] | None = None) -> dict[str, bytes]:
+        out = {k: v for k, v in self.raw.items() if keep is None or k in keep}
+        out.update({k: marshal.dumps(v) for k, v in self.live.items() if keep is None or k in keep})
+        return out
+
+
+class DemandCache:
+    """The GPU workloads of each mapping entry, keyed by a digest of every file the entry reads.
+
+    ``validate FILE`` must see a cluster's whole GPU demand (capacity is a cluster-wide sum)
+    but only the entries reaching the changed files can have changed. Entries whose files
+    are byte-identical to when they were last built come from here; anything else is built.
+    Kept in ``.git/gitops-gen/`` (no cache outside a git work tree, or with
+    GITOPS_GEN_NO_CACHE set); a lost or corrupt cache only costs time.
+    """
+
+    def __init__(self, path: Path, index: deps.Index):
+        self.path = path
+        self.index = index
+        # entry -> (fingerprint, GPU workloads, the ids of all its objects)
+        self.entries = Encoded()
+        # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
+        # entry -> (fingerprint, {(object ref, field): (content digests, where)})
+        self.located = Encoded()
+        self.dirty = False
+        self._digests: dict[str, bytes] = {}
+        self._fingerprints: dict[str, bytes] = {}
+        self._absorbed: set[str] = set()  # entries other processes of this run saw (``absorb``)
+        try:
+            data = marshal.loads(path.read_bytes())
+            if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
+                self.entries, self.located = Encoded(dict(data["entries"])), Encoded(dict(data["located"]))
+        except (OSError, ValueError, EOFError, TypeError, KeyError):
+            self.entries, self.located = Encoded(), Encoded()
+
+    @classmethod
+    def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
+        git = root / ".git"
+        if os.environ.get("GITOPS_GEN_NO_CACHE") or not git.is_dir():
+            return None
+        return cls(git.joinpath(*CACHE_FILE), index)
+
+    def files_of(self, entry: str) -> set[str]:
+        files: set[str] = set()
+        for directory in self.index.closure(entry):
+            files |= self.index.refs[directory].files
+        return files
+
+    def _digest(self, path: str) -> bytes:
+        found = self._digests.get(path)
+        if found is None:
+            try:
+                with open(os.path.join(self.index.root, path), "rb") as handle:
+                    found = hashlib.blake2b(handle.read(), digest_size=16).digest()
+            except OSError:
+                found = b"-"
+            self._digests[path] = found
+        return found
+
+    def fingerprint(self, entry: str) -> bytes:
+        found = self._fingerprints.get(entry)
+        if found is None:
+            h = hashlib.blake2b(digest_size=20)
+            for path in sorted(self.files_of(entry)):
+                h.update(path.encode() + b"\0" + self._digest(path))
+            found = self._fingerprints[entry] = h.digest()
+        return found
+
+    def get(self, entry: str) -> list[dict[str, Any]] | None:
+        hit = self.entries.get(entry)
+        return hit[1] if hit is not None and hit[0] == self.fingerprint(entry) else None
+
+    def fresh(self, entry: str) -> bool:
+        """ENTRY is cached for the content its files have now."""
+        hit = self.entries.get(entry)
+        return hit is not None and hit[0] == self.fingerprint(entry)
+
+    def put(self, entry: str, resources: list[Resource]) -> None:
+        whole, ids = helm_release_inputs(resources)
+        objs = [p for p in (gpu_projection(r.obj) for r in resources if id(r.obj) not in ids) if p]
+        self.entries[entry] = (self.fingerprint(entry), objs + whole, [id_key(r) for r in resources])
+        self.dirty = True
+
+    def mapping_entries(self, cluster: str) -> list[str] | None:
+        """The directories mapping/<cluster> lists; None when it lists files (not cacheable)."""
+        mapping = f"mapping/{cluster}"
+        self.index.closure(mapping)
+        refs = self.index.refs.get(mapping)
+        if refs is None or any(not f.startswith(mapping + "/") for f in refs.files):
+            return None
+        return sorted(refs.dirs)
+
+    def learn(self, cluster: str, resources: list[Resource]) -> None:
+        """Attribute a whole-mapping render to its entries by the file each object came from."""
+        entries = self.mapping_entries(cluster)
+        if entries is None or all(self.fresh(e) for e in entries):
+            return  # the entries are shared by many clusters: each is projected once per content
+        owner: dict[str, str] = {}
+        for entry in entries:
+            for path in self.files_of(entry):
+                if owner.setdefault(path, entry) != entry:
+                    return  # two entries share a file: we cannot tell whose objects are whose
+        per: dict[str, list[Resource]] = {e: [] for e in entries}
+        own = self.index.refs[f"mapping/{cluster}"].files  # the mapping's own files (namespaces.yaml)
+        for res in resources:
+            who = owner.get(res.origin.path)
+            if who is None:
+                if res.origin.path in own:
+                    continue  # generated Namespace objects: no GPU demand, rebuilt with the mapping
+                return
+            per[who].append(res)
+        for entry, owned in per.items():
+            if not self.fresh(entry):
+                self.put(entry, owned)
+
+    def partial(
+        self, engine: Engine, cluster: str, touched: set[str]
+    ) -> tuple[list[Resource], list[dict[str, Any]]] | None:
+        """Build only the entries that reach TOUCHED; the others' GPU workloads from the cache (None: miss)."""
+        entries = self.mapping_entries(cluster)
+        if entries is None:
+            return None
+        changed = [e for e in entries if e in touched or self.files_of(e) & touched]
+        cached: list[dict[str, Any]] = []
+        ids: list[IdKey] = []
+        for entry in entries:
+            if entry not in changed:
+                hit = self.get(entry)
+                if hit is None:
+                    return None
+                cached.extend(hit)
+                ids.extend(self.entries[entry][2])
+        resources: list[Resource] = []
+        for entry in changed:
+            built = engine.build(entry)
+            self.put(entry, built)
+            resources.extend(built)
+        ids.extend(id_key(r) for r in resources)
+        if len(set(ids)) != len(ids):
+            return None  # two entries add the same object: the whole build raises kustomize's error
+        return resources, cached
+
+    def where(self, entry: str, key: Any) -> tuple[Any, Any] | None:
+        """The remembered (digests, where) of finding KEY in ENTRY, if its files are unchanged."""
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != self.fingerprint(entry):
+            return None
+        found: tuple[Any, Any] | None = hit[1].get(key)
+        return found
+
+    def remember(self, entry: str, key: Any, value: tuple[Any, Any]) -> None:
+        fingerprint = self.fingerprint(entry)
+        hit = self.located.get(entry)
+        if hit is None or hit[0] != fingerprint:
+            hit = self.located[entry] = (fingerprint, {})
+        if hit[1].get(key) != value:
+            hit[1][key] = value
+            self.dirty = True
+
+    def seen(self) -> CacheShare:
+        """What this run looked at, for a parent process to ``absorb``: worker processes each see
+        some clusters' entries, and one process writes the file."""
+        keys = set(self._fingerprints) | self._absorbed
+        return CacheShare(self.entries.pick(keys), self.located.pick(keys), self.dirty)
+
+    def absorb(self, share: CacheShare) -> None:
+        self.entries.update(share.entries)
+        self.located.update(share.located)
+        self._absorbed.update(share.entries, share.located)
+        self.dirty = self.dirty or share.dirty
+
+    def save(self, keep_only_seen: bool = False) -> None:
+        if not self.dirty:
+            return
+        keys = set(self._fingerprints) | self._absorbed if keep_only_seen else None
+        entries, located = self.entries.encode(keys), self.located.encode(keys)
+        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries, "located": located})
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache we cannot write only costs time next run
