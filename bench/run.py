@@ -398,7 +398,11 @@ def run_devloop(report: Report, repo: Path, work: Path) -> None:
         git_commit_all(repo)
     git("reset", "-q", "--hard", "HEAD")
     render = measure("render", [*cli, "render", "--repo", str(repo), "--out", str(work / "render-ref")], repo)
-    timed: list[tuple[str, Run]] = [("render (reference, this step)", render)]
+    # Full validate side by side with that render, both at their default -j (the same worker rule).
+    full = measure("validate", [*cli, "validate", "--repo", str(repo)], repo)
+    if full.rc not in (0, 1) or "Traceback (most recent" in full.stderr:
+        report.fail("full validate: " + explain_failure(full))
+    timed: list[tuple[str, Run]] = [("render (reference, this step)", render), ("full validate", full)]
     for name, touch in (
         ("a layer component file", touch_zone_patch),
         ("a base every cluster uses (or the fewest bases reaching every cluster)", touch_base),
@@ -441,9 +445,13 @@ def run_devloop(report: Report, repo: Path, work: Path) -> None:
         report.add(
             label,
             fmt_times(run.seconds, run.cpu_seconds)
-            + (f", peak {run.maxrss_kb / 1024:.0f} MiB" if run.label in ("render", "diff") else ""),
+            + (
+                f", peak {run.maxrss_kb / 1024:.0f} MiB"
+                if run.label in ("render", "diff", "validate")
+                else ""
+            ),
         )
-    for label, run in timed[1:3]:
+    for label, run in timed[1:4]:
         report.add(f"ratio {label.split(' (')[0]} / render", ratio(run, render.seconds, render.cpu_seconds))
     report.add(
         "ratio commit / (validate FILE + git commit)",

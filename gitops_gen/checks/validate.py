@@ -531,6 +531,15 @@ def staged_scope(root: Path, index: deps.Index) -> tuple[list[str], deps.Affecte
     return paths, scope.union(head_scope(root, gone))
 
 
+def files_scope(root: Path, changed: list[str], index: deps.Index) -> deps.Affected:
+    """The clusters `validate FILE...` checks for CHANGED (repo-relative paths): where the files are
+    used now, where HEAD used the ones that no longer exist (deleted, renamed away), and whatever
+    pulls in a Helm chart they are part of."""
+    affected = deps.affected(root, changed, index)
+    affected = affected.union(head_scope(root, [p for p in changed if not (root / p).exists()]))
+    return affected.union(chart_scope(root, changed, index)) if changed else affected
+
+
 def head_scope(root: Path, gone: list[str]) -> deps.Affected:
     """The clusters that used the paths GONE (deleted or renamed away) at HEAD; none outside a git work tree."""
     from gitops_gen.gitflow.git import RevisionFiles
@@ -574,11 +583,13 @@ def validate(
     staged: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    known: Known | None = None,
 ) -> list[Problem]:
     """Every problem of the fleet (or of the clusters FILES, or the staged changes, can affect), sorted
     and de-duplicated. ON_PROGRESS is told (clusters done, clusters to check) as the clusters go.
     A whole fleet (or --cluster list) is checked in up to JOBS processes (``workers``), each a part
-    of the clusters, finished together as shards are."""
+    of the clusters, finished together as shards are. KNOWN: the scope of FILES, already worked out
+    by the caller (commit)."""
     if not files and not staged:
         from gitops_gen import workers
         from gitops_gen.checks.parallel import validate_parallel
@@ -589,7 +600,18 @@ def validate(
         count = workers.worker_count(jobs, len(names))
         if count > 1:
             return finish_parts(validate_parallel(validate_part, tree, clusters, names, count, on_progress))
-    return finish_parts([validate_part(tree, clusters, files, cwd, staged, on_progress=on_progress)])
+    part = validate_part(tree, clusters, files, cwd, staged, on_progress=on_progress, known=known)
+    return finish_parts([part])
+
+
+@dataclass
+class Known:
+    """What FILES change, what they affect (``files_scope``) and the dependency index that answered it:
+    ``commit`` needs the answer for its trailer before it validates."""
+
+    changed: list[str]
+    affected: deps.Affected
+    index: deps.Index
 
 
 def cluster_names(tree: Tree) -> list[str]:
@@ -607,22 +629,23 @@ def validate_part(
     fleet_wide: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
     keep_cache: Callable[[DemandCache], None] | None = None,
+    known: Known | None = None,
 ) -> Part:
     """What validate finds before the fleet-wide sums (``checks.partial``); with SHARD only those
     clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE. KEEP_CACHE is
     handed the demand cache instead of it being saved (a worker process gives its share back)."""
     root = tree.root
-    index = deps.Index(root)
+    index = known.index if known is not None else deps.Index(root)
     affected: deps.Affected | None = None
     changed: list[str] = []
-    if staged:
+    if known is not None:
+        changed, affected = known.changed, known.affected
+    elif staged:
         changed, affected = staged_scope(root, index)
     elif files:
         changed = sorted({r for r in (deps.relative(root, f, cwd) for f in files) if r is not None})
-        affected = deps.affected(root, changed, index)
-        # A FILE that no longer exists (deleted, renamed away) counts where HEAD used it.
-        affected = affected.union(head_scope(root, [p for p in changed if not (root / p).exists()]))
-    if changed and affected is not None:
+        affected = files_scope(root, changed, index)
+    if staged and changed and affected is not None:
         affected = affected.union(chart_scope(root, changed, index))
     keep: set[str] | None = None
     if clusters:

@@ -5,8 +5,8 @@ untracked edits to input files are refused, the generated files are staged next 
 what the user staged, and nothing is committed when nothing changed. Validation is what the
 pre-commit hook runs (`validate FILE...` over every path the commit changes against HEAD,
 generated files included; a full validate when gitops-gen.yaml changes or there is no HEAD),
-and the "Clusters:" trailer names the clusters those paths can affect (``gitflow.diff``'s
-dependency answer): nothing is rendered twice.
+and the "Clusters:" trailer names the clusters those paths can affect (the dependency answer
+that validate works from, worked out once): nothing is rendered twice.
 ``--rendered-to PATH`` then writes the rendered-manifests branch (see
 ``gitops_gen.gitflow.rendered``).
 """
@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitops_gen.errors import GitopsGenError, Problem
-from gitops_gen.gitflow.git import open_repo, run_git
+from gitops_gen.gitflow.git import STAGED, GitCall, open_repo, run_git
 from gitops_gen.gitflow.rendered import commit_rendered, prepare_rendered
 
 if TYPE_CHECKING:
-    from gitops_gen.fleet.deps import Affected
+    from gitops_gen.fleet.deps import Affected, Index
+    from gitops_gen.fleet.generate import Plan
 
 Say = Callable[[str], None]
 
@@ -59,13 +60,14 @@ def kustomization_inputs(root: Path) -> set[str]:
     return {path for refs in index.refs.values() for path in refs.files}
 
 
-def unstaged_inputs(grepo: Any) -> list[str]:
+def unstaged_inputs(grepo: Any, status: str | None = None) -> list[str]:
     """Input files edited but not staged, or untracked: the inventory, the config, anything under apps/,
-    and any other file a kustomization reads. Committing without them would commit what was not validated."""
+    and any other file a kustomization reads. Committing without them would commit what was not validated.
+    STATUS: what `git STATUS` printed, if the caller ran it already."""
     from gitops_gen.fleet.layout import is_generated
 
     root = Path(grepo.working_tree_dir)
-    paths = {d.a_path for d in grepo.index.diff(None)} | set(grepo.untracked_files)
+    paths = worktree_changes(root, status)
     others = [p for p in paths if not INPUT.match(p)]
     read = kustomization_inputs(root) if others else set()
     out = []
@@ -82,31 +84,48 @@ def unstaged_inputs(grepo: Any) -> list[str]:
     return out
 
 
+STATUS = ("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames")
+
+
+def worktree_changes(root: Path, out: str | None = None) -> set[str]:
+    """Paths whose working-tree file differs from the index (edited, deleted, type changed) and
+    untracked files: one `git STATUS` (it takes no lock, so a concurrent git command is undisturbed)."""
+    if out is None:
+        out = run_git(root, *STATUS, what="cannot list the working tree's changes")
+    paths = set()
+    for entry in out.split("\0"):
+        # "XY path": X the index against HEAD, Y the working tree against the index; "??" untracked.
+        if len(entry) > 3 and (entry[:2] == "??" or entry[1] != " "):
+            paths.add(entry[3:])
+    return paths
+
+
 @dataclass
 class Scope:
-    """What a commit changes against HEAD (staged and generated alike) and the clusters it can affect."""
+    """What the commit changes against HEAD (staged and generated alike) and the clusters it can affect."""
 
     paths: list[str]
     affected: Affected | None  # None: no HEAD to compare with, every cluster
+    index: Index | None = None  # the working tree's dependency index that answered it
 
 
-def commit_scope(repo: Path, grepo: Any) -> Scope:
-    """The paths the working tree changes against HEAD, after generate: what the commit will hold
-    (unstaged input edits were refused) plus files that do not matter to any cluster."""
-    from gitops_gen.gitflow.diff import affected_clusters
-    from gitops_gen.gitflow.revision import BlobReader, RevisionTree
+def commit_scope(repo: Path, grepo: Any, pending: Pending, staged: str | None = None) -> Scope:
+    """The paths the commit will change against HEAD, worked out as the pre-commit hook does
+    (``validate --staged``) once generate's files are staged: what the index changes against HEAD,
+    plus the generated files PENDING to stage (``pending_generated``). A superset: a path back to its
+    HEAD content still counts. STAGED: what `git STAGED` printed, if the caller ran it already."""
+    from gitops_gen.checks.validate import files_scope
+    from gitops_gen.fleet import deps
+    from gitops_gen.gitflow.git import staged_changes
 
     if not grepo.head.is_valid():
         return Scope([], None)
-    blobs = BlobReader(repo)
-    try:
-        head = RevisionTree(grepo, repo, "HEAD", blobs)
-        paths, affected = affected_clusters(repo, head, None, complete=False)
-    except GitopsGenError:  # HEAD's tree cannot be read or compared: check and name every cluster
-        return Scope([], None)
-    finally:
-        blobs.close()
-    return Scope(paths, affected)
+    root = Path(grepo.working_tree_dir)
+    changes = staged_changes(root, staged)
+    stale, gone = pending
+    paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old} | set(stale) | set(gone))
+    index = deps.Index(repo)
+    return Scope(paths, files_scope(repo, paths, index), index)
 
 
 def changed_clusters(repo: Path, scope: Scope) -> list[str]:
@@ -124,37 +143,24 @@ def changed_clusters(repo: Path, scope: Scope) -> list[str]:
 def validation_problems(repo: Path, scope: Scope | None = None) -> list[Problem]:
     """The problems `gitops-gen validate` reports for the whole fleet, or, with SCOPE, what
     `validate FILE...` reports for the changed paths (the pre-commit hook's check)."""
-    from gitops_gen.checks.validate import validate
+    from gitops_gen.checks.validate import Known, validate
     from gitops_gen.repo.tree import DiskTree
 
     if scope is None or scope.affected is None or scope.affected.every:
         return validate(DiskTree(repo))
     # What the hook checks, no more: the demand cache's id check sees a clash of a changed app with
     # an untouched one (the whole mapping is built then), so no second build of the clusters here.
-    return validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo)
+    # The scope was answered from both sides already: validate does not work it out again.
+    known = Known(scope.paths, scope.affected, scope.index) if scope.index is not None else None
+    return validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo, known=known)
 
 
-def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
-    """Make the index hold exactly what generate would write: FILES added (also ones already current but
-    never committed), and every generated file the index still has but generate no longer writes removed,
-    whoever deleted it from the working tree (generate just now, or `disable` before)."""
-    from gitops_gen.fleet.generate import is_generated, is_generated_place
-
+def stage_generated(grepo: Any, pending: Pending) -> None:
+    """Make the index hold exactly what generate would write (PENDING, from ``pending_generated``)."""
     root = Path(grepo.working_tree_dir)
-    staged = index_blobs(root)
-    # Only what the index does not hold already: `git add` matches every path given against the
-    # whole index, so thousands of unchanged generated files cost seconds.
-    stale = sorted(p for p, data in files.items() if staged.get(p) != blob_id(data))
+    stale, gone = pending
     if stale:
         _git_paths(root, ["add", "-f"], stale, "cannot stage the generated files")
-    gone = []
-    for path in sorted(staged):
-        if path in files or not is_generated_place(path):
-            continue
-        full = root / path
-        # A hand-written file at a generated place is the user's (generate refuses to overwrite it).
-        if not full.is_file() or is_generated(full.read_bytes()[:64]):
-            gone.append(path)
     if gone:
         _git_paths(
             Path(grepo.working_tree_dir),
@@ -164,6 +170,31 @@ def stage_generated(grepo: Any, files: dict[str, bytes]) -> None:
         )
 
 
+Pending = tuple[list[str], list[str]]
+
+
+def pending_generated(root: Path, files: dict[str, bytes], listing: str | None = None) -> Pending:
+    """(the generated FILES the index does not hold as they are (also ones current in the working tree
+    but never committed), the generated files the index holds that generate no longer writes, whoever
+    deleted them from the working tree: generate just now, or `disable` before): what staging the
+    generated files adds and removes. LISTING: what `git INDEX` printed, if the caller ran it already."""
+    from gitops_gen.fleet.generate import is_generated, is_generated_place
+
+    staged = index_blobs(root, listing)
+    # Only what the index does not hold already: `git add` matches every path given against the
+    # whole index, so thousands of unchanged generated files cost seconds.
+    stale = sorted(p for p, data in files.items() if staged.get(p) != blob_id(data))
+    gone = []
+    for path in sorted(staged):
+        if path in files or not is_generated_place(path):
+            continue
+        full = root / path
+        # A hand-written file at a generated place is the user's (generate refuses to overwrite it).
+        if not full.is_file() or is_generated(full.read_bytes()[:64]):
+            gone.append(path)
+    return stale, gone
+
+
 def blob_id(data: bytes) -> str:
     """The object id git gives a file holding DATA."""
     import hashlib
@@ -171,9 +202,13 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
-def index_blobs(root: Path) -> dict[str, str]:
-    """path -> object id of every file in the index (one `git ls-files`)."""
-    out = run_git(root, "ls-files", "-s", "-z", what="cannot list the index")
+INDEX = ("ls-files", "-s", "-z")
+
+
+def index_blobs(root: Path, out: str | None = None) -> dict[str, str]:
+    """path -> object id of every file in the index (one `git INDEX`)."""
+    if out is None:
+        out = run_git(root, *INDEX, what="cannot list the index")
     found: dict[str, str] = {}
     for entry in out.split("\0"):
         if entry:
@@ -245,23 +280,34 @@ def commit_generated(
 
     grepo = open_repo(repo)
     _check_index_lock(Path(grepo.git_dir))
-    dirty = unstaged_inputs(grepo)
+    # Three read-only git commands run on other CPUs while generate plans; nothing is written before
+    # the working tree's state is known, and the index is not touched until staging.
+    status = GitCall(repo, *STATUS, what="cannot list the working tree's changes")
+    listing = GitCall(repo, *INDEX, what="cannot list the index")
+    staged = GitCall(repo, *STAGED, what="cannot list the staged changes") if grepo.head.is_valid() else None
+    tree = DiskTree(repo)
+    try:
+        result: Plan | GitopsGenError = plan(tree, load_fleet(tree))
+    except GitopsGenError as err:
+        result = err  # an unstaged input is said first: it may be the very fix of this error
+    dirty = unstaged_inputs(grepo, status.result())
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
         raise GitopsGenError(
             f"unstaged changes to input files: {shown}; stage them (git add) or stash them "
             "first, so the commit's generated files match its inputs"
         )
-    tree = DiskTree(repo)
-    result = plan(tree, load_fleet(tree))
+    if isinstance(result, GitopsGenError):
+        raise result
     done = apply_plan(repo, result)
-    scope = commit_scope(repo, grepo)
+    pending = pending_generated(repo, result.files, listing.result())
+    scope = commit_scope(repo, grepo, pending, staged.result() if staged is not None else None)
     errors = [p for p in validation_problems(repo, scope) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
     # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.
     rendered = prepare_rendered(repo, rendered_to, branch) if rendered_to is not None else None
-    stage_generated(grepo, result.files)
+    stage_generated(grepo, pending)
     for path, what in done:
         say(f"{path}: {what}")
     if not _staged_anything(grepo):

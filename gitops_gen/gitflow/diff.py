@@ -312,7 +312,11 @@ def changed_paths(
 
 
 def affected_clusters(
-    repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None, complete: bool = True
+    repo: Path,
+    base_tree: RevisionTree,
+    head_tree: RevisionTree | None,
+    complete: bool = True,
+    head_index: deps.Index | None = None,
 ) -> tuple[list[str], Affected]:
     """(the changed paths, the clusters whose inputs can differ between BASE_TREE and HEAD_TREE
     (None: the working tree)).
@@ -326,13 +330,14 @@ def affected_clusters(
 
     COMPLETE False (commit, right after generate, so every variant has generate's shape): the head
     side's index as validate builds it, and the base side only for paths gone at the head, as
-    validate --staged does.
+    validate --staged does. HEAD_INDEX: the head side's index to fill (the caller reuses it).
     """
     changed, untracked = changed_paths(repo, base_tree, head_tree)
     if CONFIG_PATH in changed:
         return sorted(changed), Affected(True, frozenset())
     head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
-    base_index, head_index = deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)
+    base_index = deps.Index(repo, deps.TreeFiles(base_tree))
+    head_index = head_index if head_index is not None else deps.Index(repo, head_files)
     outside: list[str] = []
     for directory in untracked:  # wholly untracked: every file in it is new
         if deps.cluster_of(directory + "/x") is not None:

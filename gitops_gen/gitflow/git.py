@@ -59,15 +59,34 @@ def git_error(err: Exception) -> str:
 
 def run_git(repo: Path, *args: str, what: str) -> str:
     """Run `git ARGS` in REPO and return its stdout; on failure an error saying WHAT failed and all git said."""
-    try:
-        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    except OSError as err:
-        raise GitopsGenError(f"{what}: cannot run git: {err}") from None
-    if done.returncode != 0:
-        # Hooks write to stdout or stderr; git's own messages go to stderr. Keep both.
-        said = "\n".join(t.strip("\n") for t in (done.stderr, done.stdout) if t.strip())
-        raise GitopsGenError(f"{what} (git exit {done.returncode}):{indented(said) or ' git said nothing'}")
-    return done.stdout
+    return GitCall(repo, *args, what=what).result()
+
+
+class GitCall:
+    """`git ARGS` started now, in the background (it runs on another CPU while Python works); ``result``
+    waits for its stdout, or raises what ``run_git`` raises."""
+
+    def __init__(self, repo: Path, *args: str, what: str):
+        self.what = what
+        self.error: GitopsGenError | None = None
+        try:
+            self.proc: subprocess.Popen[str] | None = subprocess.Popen(
+                ["git", *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        except OSError as err:
+            self.proc, self.error = None, GitopsGenError(f"{what}: cannot run git: {err}")
+
+    def result(self) -> str:
+        if self.proc is None:
+            assert self.error is not None
+            raise self.error
+        out, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            # Hooks write to stdout or stderr; git's own messages go to stderr. Keep both.
+            said = "\n".join(t.strip("\n") for t in (err, out) if t.strip())
+            code = self.proc.returncode
+            raise GitopsGenError(f"{self.what} (git exit {code}):{indented(said) or ' git said nothing'}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -79,21 +98,15 @@ class StagedChange:
     old: str | None = None  # the source path of a rename or copy
 
 
-def staged_changes(repo: Path) -> list[StagedChange]:
+STAGED = ("diff", "--cached", "--name-status", "-M", "-z", "--relative", "--no-ext-diff", "--no-color")
+
+
+def staged_changes(repo: Path, out: str | None = None) -> list[StagedChange]:
     """What the index changes against HEAD (against nothing before the first commit), renames paired;
-    paths relative to REPO (which may lie inside a larger git work tree), changes outside it left out."""
-    out = run_git(
-        repo,
-        "diff",
-        "--cached",
-        "--name-status",
-        "-M",
-        "-z",
-        "--relative",
-        "--no-ext-diff",
-        "--no-color",
-        what="cannot list the staged changes",
-    )
+    paths relative to REPO (which may lie inside a larger git work tree), changes outside it left out.
+    OUT: what `git STAGED` printed, if the caller ran it already."""
+    if out is None:
+        out = run_git(repo, *STAGED, what="cannot list the staged changes")
     fields = out.split("\0")
     changes: list[StagedChange] = []
     i = 0
