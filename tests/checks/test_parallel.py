@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import marshal
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from gitops_gen.checks import validate as checks
 from gitops_gen.repo.tree import DiskTree
 from tests.conftest import fresh_cli
 from tests.fleetrepo import example_fleet_repo
-from tests.report.test_shards import DATA, VALIDATE_CASES, cli, make_bench_fleet
+from tests.report.test_shards import VALIDATE_CASES, case_fleet, cli, make_bench_fleet
 
 CACHE = Path(".git", *demand.CACHE_FILE)
 SPY = "gitops_gen.checks.parallel:validate_parallel"
@@ -82,10 +81,7 @@ def test_example_fleet_with_its_helm_chart(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", VALIDATE_CASES)
 def test_validate_cases(case: str, tmp_path: Path) -> None:
-    repo = tmp_path / "fleet"
-    shutil.copytree(DATA / "base-fleet", repo)
-    shutil.copytree(DATA / case, repo, dirs_exist_ok=True)
-    (repo / "expected.txt").unlink()
+    repo = case_fleet(case, tmp_path)
     args = ("validate", "--repo", str(repo), "--format", "json")
     assert in_workers(*args, "-j", "2") == cli(*args)[:2]
 

@@ -132,12 +132,18 @@ def test_validate_example_fleet(example: Path, tmp_path: Path) -> None:
     assert_validate_merges(example, tmp_path, shard_counts(clusters_of(example)), tuple(PROBLEM_FORMATS))
 
 
-@pytest.mark.parametrize("case", VALIDATE_CASES)
-def test_validate_cases(case: str, tmp_path: Path) -> None:
-    repo = tmp_path / "fleet"
+def case_fleet(case: str, where: Path) -> Path:
+    """The validate case folder CASE laid over the base fleet, in WHERE/fleet."""
+    repo = where / "fleet"
     shutil.copytree(DATA / "base-fleet", repo)
     shutil.copytree(DATA / case, repo, dirs_exist_ok=True)
     (repo / "expected.txt").unlink()
+    return repo
+
+
+@pytest.mark.parametrize("case", VALIDATE_CASES)
+def test_validate_cases(case: str, tmp_path: Path) -> None:
+    repo = case_fleet(case, tmp_path)
     assert_validate_merges(repo, tmp_path, [2, 4], ("json",))
 
 
