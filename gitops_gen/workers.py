@@ -63,18 +63,29 @@ def worker_count(jobs: int | None, clusters: int, per_worker: int | None = None)
 
 def usable_cpus(cpus: int | None = None, quota: float | None = None, load: float | None = None) -> int:
     """The CPUs this process may use (affinity), capped by the cgroup's CPU quota, minus the load the
-    rest of the machine puts on them now (1-minute load average, rounded); at least 1. A container
-    limited to 1.5 CPUs on a 64-CPU host gets 1; a 2-CPU machine with load 1.2 gets 1."""
+    rest of the machine puts on them now (``other_load``, rounded); at least 1. A container limited to
+    1.5 CPUs on a 64-CPU host gets 1; a 2-CPU machine with another process running gets 1."""
     cpus = affinity_cpus() if cpus is None else cpus
     quota = cgroup_cpu_quota() if quota is None else quota
     if quota > 0:
         cpus = min(cpus, max(1, math.floor(quota)))
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:  # not available on this platform
-            load = 0.0
+    load = other_load() if load is None else load
     return max(1, min(cpus, round(cpus - load)))
+
+
+def other_load(loadavg: Path = Path("/proc/loadavg")) -> float:
+    """Tasks of other processes runnable right now (Linux: the running count of /proc/loadavg, less
+    this process); elsewhere the 1-minute load average. Not the average on Linux: it still counts
+    the commands that just finished (a CI step, the previous command of a script) for a minute."""
+    try:
+        running = int(loadavg.read_text().split()[3].split("/")[0])
+        return float(max(0, running - 1))
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 0.0
 
 
 def affinity_cpus() -> int:

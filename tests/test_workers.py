@@ -62,3 +62,12 @@ def test_runs_are_contiguous_balanced_and_never_empty(
     got = workers.runs(names, count, cost.get)  # type: ignore[arg-type]
     assert [len(r) for r in got] == expected
     assert [n for r in got for n in r] == names
+
+
+def test_other_load_counts_what_runs_now_not_the_average(tmp_path: Path) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("1.90 1.20 0.80 1/345 12345\n")  # only this process runs: the average is the past
+    assert workers.other_load(loadavg) == 0.0
+    loadavg.write_text("0.10 0.20 0.30 3/345 12345\n")
+    assert workers.other_load(loadavg) == 2.0
+    assert workers.usable_cpus(2, 0.0, workers.other_load(loadavg)) == 1
