@@ -274,8 +274,8 @@ def commit_generated(
 
     Progress lines (what was written, the commit made) go to SAY.
     """
-    from gitops_gen.fleet.generate import apply_plan, plan
-    from gitops_gen.fleet.inventory import load_fleet
+    from gitops_gen.fleet.generate import apply_plan
+    from gitops_gen.fleet.planmemo import plan_tree
     from gitops_gen.repo.tree import DiskTree
 
     grepo = open_repo(repo)
@@ -287,7 +287,7 @@ def commit_generated(
     staged = GitCall(repo, *STAGED, what="cannot list the staged changes") if grepo.head.is_valid() else None
     tree = DiskTree(repo)
     try:
-        result: Plan | GitopsGenError = plan(tree, load_fleet(tree))
+        result: Plan | GitopsGenError = plan_tree(tree)
     except GitopsGenError as err:
         result = err  # an unstaged input is said first: it may be the very fix of this error
     dirty = unstaged_inputs(grepo, status.result())

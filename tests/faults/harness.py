@@ -48,8 +48,8 @@ PROBLEM_LINE = re.compile(r"^[^\s:][^:]*:\d+:\d+: (error|warning): \[[\w-]+\] ")
 ERROR_PREFIX = "gitops-gen: error: "
 # Temp files of ours (".name.<pid>.<n>.tmp", mkstemp's ".x.tmp") and git's lock files.
 LEFTOVER = re.compile(r"(\.tmp$|\.tmp\.|(^|/)\.[^/]*\.\d+\.\d+\.tmp|\.lock$)")
-# What a command may change under .git even when it fails: validate's cache.
-GIT_VOLATILE = ("gitops-gen/validate-demand.marshal",)
+# What a command may change under .git even when it fails: validate's cache, generate's plan memo.
+GIT_VOLATILE = ("gitops-gen/validate-demand.marshal", "gitops-gen/generate-plan.marshal")
 
 
 def git(repo: Path, *args: str, check: bool = True) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from gitops_gen.fleet.generate import apply_plan, plan
-from gitops_gen.fleet.inventory import load_fleet
+from gitops_gen.fleet.generate import apply_plan
+from gitops_gen.fleet.planmemo import plan_tree
 from gitops_gen.repo.files import acquire_repo_lock
 from gitops_gen.repo.tree import DiskTree
 
@@ -17,7 +17,7 @@ def generate(repo: Path, check: bool) -> int:
     if not check:
         acquire_repo_lock(repo)
     tree = DiskTree(repo)
-    result = plan(tree, load_fleet(tree))
+    result = plan_tree(tree)
     if check:
         for path, status in result.changes:
             click.echo(f"{path}: {status}")

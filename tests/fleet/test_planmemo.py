@@ -1,0 +1,108 @@
+"""The remembered plan is the plan a fresh run makes: after every kind of change to what generate
+reads it is planned again, and a change generate does not read reuses it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gitops_gen.errors import GitopsGenError
+from gitops_gen.fleet import planmemo
+from gitops_gen.fleet.generate import Plan, apply_plan, plan
+from gitops_gen.fleet.inventory import load_fleet
+from gitops_gen.repo.tree import DiskTree
+from tests.fleetrepo import example_fleet_repo
+
+MEMO = Path(".git", *planmemo.MEMO_FILE)
+
+
+def fresh(repo: Path) -> Plan:
+    tree = DiskTree(repo)
+    return plan(tree, load_fleet(tree))
+
+
+def edit(repo: Path, path: str, old: str, new: str) -> None:
+    file = repo / path
+    text = file.read_text()
+    assert old in text, (path, old)
+    file.write_text(text.replace(old, new, 1))
+
+
+def add_layer_dir(repo: Path) -> None:
+    # zone-1-prod (company bumble) runs llm-server, which has no company layer yet.
+    shutil.copytree(repo / "apps/private-detector/company/bumble", repo / "apps/llm-server/company/bumble")
+
+
+def add_cluster(repo: Path) -> None:
+    (repo / "clusters/zone-3-dev").mkdir()
+    text = (repo / "clusters/zone-1-dev/cluster.yaml").read_text().replace("zone-1-dev", "zone-3-dev")
+    (repo / "clusters/zone-3-dev/cluster.yaml").write_text(text.replace("zone: zone-1", "zone: zone-3"))
+    shutil.copytree(repo / "apps/spam-detector/zone-1-dev", repo / "apps/spam-detector/zone-3-dev")
+
+
+def remove_variant(repo: Path) -> None:
+    shutil.rmtree(repo / "apps/private-detector/overlays/zone-1-dev")
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "cluster.yaml": lambda r: edit(r, "clusters/zone-1-dev/cluster.yaml", "enabled: false", "enabled: true"),
+    "gitops-gen.yaml": lambda r: edit(r, "gitops-gen.yaml", 'namespace: "{app}"', 'namespace: "team-{app}"'),
+    "a new layer directory": add_layer_dir,
+    "a new cluster": add_cluster,
+    "a generated file edited by hand": lambda r: edit(
+        r, "mapping/zone-1-dev/kustomization.yaml", "resources:", "resources:\n- ../extra"
+    ),
+    "a generated file deleted": remove_variant,
+}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    first = planmemo.plan_tree(DiskTree(repo))
+    assert not first.changes and (repo / MEMO).is_file()  # the example fleet is current: remembered
+    return repo
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_generate_reads_is_planned_again(repo: Path, change: str) -> None:
+    CHANGES[change](repo)
+    want = fresh(repo)
+    assert want.changes, "the change must make generate write something, or this test proves nothing"
+    assert planmemo.plan_tree(DiskTree(repo)) == want
+    apply_plan(repo, want)
+    assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)  # and the new state is remembered anew
+    assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)
+
+
+def test_a_change_generate_does_not_read_reuses_the_plan(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    edit(repo, "apps/private-detector/zone/zone-1/gpu-node.yaml", "A100-PCIE-40GB", "H100-80GB-HBM3")
+    want = fresh(repo)
+
+    def refuse(*_: object) -> Plan:
+        raise AssertionError("planned again")
+
+    monkeypatch.setattr(planmemo, "plan", refuse)
+    assert planmemo.plan_tree(DiskTree(repo)) == want
+
+
+def test_input_generate_refuses_is_refused_every_time(repo: Path) -> None:
+    (repo / "apps/private-detector/overlays/zone-1-dev/kustomization.yaml").write_text("resources: [mine]\n")
+    for _ in range(2):
+        with pytest.raises(GitopsGenError, match="hand-written file"):
+            planmemo.plan_tree(DiskTree(repo))
+
+
+def test_a_broken_memo_only_costs_a_plan(repo: Path) -> None:
+    (repo / MEMO).write_bytes(b"\x00not marshal")
+    assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)
+
+
+def test_no_memo_without_git_or_with_the_cache_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)
+    assert not (repo / MEMO).exists()
