@@ -73,13 +73,21 @@ def usable_cpus(cpus: int | None = None, quota: float | None = None, load: float
     return max(1, min(cpus, round(cpus - load)))
 
 
-def other_load(loadavg: Path = Path("/proc/loadavg")) -> float:
+def other_load(loadavg: Path = Path("/proc/loadavg"), samples: int = 5) -> float:
     """Tasks of other processes runnable right now (Linux: the running count of /proc/loadavg, less
-    this process); elsewhere the 1-minute load average. Not the average on Linux: it still counts
-    the commands that just finished (a CI step, the previous command of a script) for a minute."""
+    this process, the least of SAMPLES reads 2 ms apart, so a task that runs for an instant does not
+    count); elsewhere the 1-minute load average. Not the average on Linux: it still counts the
+    commands that just finished (a CI step, the previous command of a script) for a minute."""
+    import time
+
     try:
-        running = int(loadavg.read_text().split()[3].split("/")[0])
-        return float(max(0, running - 1))
+        least = None
+        for i in range(samples):
+            if i:
+                time.sleep(0.002)
+            running = int(loadavg.read_text().split()[3].split("/")[0])
+            least = running if least is None else min(least, running)
+        return float(max(0, (least or 1) - 1))
     except (OSError, ValueError, IndexError):
         pass
     try:

@@ -341,14 +341,21 @@ class Index:
             while target and target not in above:
                 above.add(target)
                 target = posixpath.dirname(target)
+        inside: set[str] = set()  # every directory some member of REACH lies strictly below
         changed = True
         while changed:
             changed = False
             for directory, refs in self.refs.items():
                 if directory in reach:
                     continue
-                if _hits(directory, refs, targets, reach, above):
+                if _hits(directory, refs, targets, reach, above, inside):
                     reach.add(directory)
+                    parent = directory
+                    while parent:
+                        parent = posixpath.dirname(parent)
+                        if parent in inside:
+                            break
+                        inside.add(parent)
                     changed = True
         return reach
 
@@ -357,10 +364,13 @@ def _under(path: str, directory: str) -> bool:
     return directory == "" or path == directory or path.startswith(directory + "/")
 
 
-def _hits(directory: str, refs: Refs, targets: set[str], reach: set[str], above: set[str]) -> bool:
-    """Whether DIRECTORY reaches a target; ABOVE holds every directory a target lies in."""
+def _hits(
+    directory: str, refs: Refs, targets: set[str], reach: set[str], above: set[str], inside: set[str]
+) -> bool:
+    """Whether DIRECTORY reaches a target; ABOVE holds every directory a target lies in, INSIDE every
+    directory a member of REACH lies strictly below."""
     if refs.below:
-        return directory in above or any(d != directory and _under(d, directory) for d in reach)
+        return directory in above or directory in inside
     for path in refs.files:
         if path in targets:
             return True
