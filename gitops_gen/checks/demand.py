@@ -21,8 +21,10 @@ from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import IdKey, Resource, id_key
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 5  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
-# 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone
+CACHE_FORMAT = 6
+CHECKED_MAX = 500_000  # object contents remembered at most, before only this run's are kept  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
+# 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone;
+# 6: what the per-object checks found, by object content
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -55,6 +57,7 @@ class CacheShare:
     entries: dict[str, Any]
     located: dict[str, Any]
     dirty: bool
+    checked: dict[bytes, Any]
 
 
 class Encoded:
@@ -127,6 +130,10 @@ class DemandCache:
         # Where each finding in an entry was set (EntryLocator), for the entry's fingerprint:
         # entry -> (fingerprint, {(object ref, field): (content digests, where)})
         self.located = Encoded()
+        # What the checks of one object's content found (``validate.ObjectMemo``), by a digest of the
+        # content and of what was checked: most objects of a fleet are the same from run to run.
+        self.checked: dict[bytes, Any] = {}
+        self._checked_seen: set[bytes] = set()
         self.dirty = False
         self._digests: dict[str, bytes] = {}
         self._fingerprints: dict[str, bytes] = {}
@@ -135,8 +142,9 @@ class DemandCache:
             data = marshal.loads(path.read_bytes())
             if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
                 self.entries, self.located = Encoded(dict(data["entries"])), Encoded(dict(data["located"]))
+                self.checked = dict(data["checked"])
         except (OSError, ValueError, EOFError, TypeError, KeyError):
-            self.entries, self.located = Encoded(), Encoded()
+            self.entries, self.located, self.checked = Encoded(), Encoded(), {}
 
     @classmethod
     def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
@@ -262,16 +270,31 @@ class DemandCache:
             hit[1][key] = value
             self.dirty = True
 
+    def recall(self, digest: bytes) -> Any:
+        """What the checks found for the content DIGEST names (None: not known)."""
+        found = self.checked.get(digest)
+        if found is not None:
+            self._checked_seen.add(digest)
+        return found
+
+    def keep(self, digest: bytes, value: Any) -> None:
+        self.checked[digest] = value
+        self._checked_seen.add(digest)
+        self.dirty = True
+
     def seen(self) -> CacheShare:
         """What this run looked at, for a parent process to ``absorb``: worker processes each see
         some clusters' entries, and one process writes the file."""
         keys = set(self._fingerprints) | self._absorbed
-        return CacheShare(self.entries.pick(keys), self.located.pick(keys), self.dirty)
+        checked = {d: self.checked[d] for d in self._checked_seen if d in self.checked}
+        return CacheShare(self.entries.pick(keys), self.located.pick(keys), self.dirty, checked)
 
     def absorb(self, share: CacheShare) -> None:
         self.entries.update(share.entries)
         self.located.update(share.located)
         self._absorbed.update(share.entries, share.located)
+        self.checked.update(share.checked)
+        self._checked_seen.update(share.checked)
         self.dirty = self.dirty or share.dirty
 
     def save(self, keep_only_seen: bool = False) -> None:
@@ -279,7 +302,17 @@ class DemandCache:
             return
         keys = set(self._fingerprints) | self._absorbed if keep_only_seen else None
         entries, located = self.entries.encode(keys), self.located.encode(keys)
-        data = marshal.dumps({"format": (CACHE_FORMAT, __version__), "entries": entries, "located": located})
+        checked = self.checked
+        if keep_only_seen or len(checked) > CHECKED_MAX:  # a whole run saw all it needs next time
+            checked = {d: v for d, v in checked.items() if d in self._checked_seen}
+        data = marshal.dumps(
+            {
+                "format": (CACHE_FORMAT, __version__),
+                "entries": entries,
+                "located": located,
+                "checked": checked,
+            }
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")

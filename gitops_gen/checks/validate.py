@@ -30,7 +30,7 @@ import json
 import marshal
 import posixpath
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -142,14 +142,29 @@ class ObjectMemo:
     version: the clusters of a fleet share most objects whole. Keyed by the object's marshal bytes,
     so equal bytes are equal content; an object marshal cannot write is checked every time."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: DemandCache | None = None) -> None:
         self.findings: dict[tuple[str | None, bytes], list[Finding]] = {}
         self.unprintable: dict[bytes, str | None] = {}
+        self.store = store  # earlier runs' answers, by content (``DemandCache.recall``)
+
+    def recall(self, what: tuple[Any, ...], key: bytes) -> Any:
+        return self.store.recall(self._digest(what, key)) if self.store is not None else None
+
+    def keep(self, what: tuple[Any, ...], key: bytes, value: Any) -> None:
+        if self.store is not None:
+            self.store.keep(self._digest(what, key), value)
+
+    @staticmethod
+    def _digest(what: tuple[Any, ...], key: bytes) -> bytes:
+        # WHAT names the check and all it depends on besides the object (version, rules on).
+        return hashlib.blake2b(marshal.dumps(what) + b"\0" + key, digest_size=16).digest()
 
     @staticmethod
     def key(obj: dict[str, Any]) -> bytes | None:
         try:
-            return marshal.dumps(obj)
+            # Version 0 shares nothing between equal strings or objects, so equal content gives equal
+            # bytes in any process (later versions mark what happens to be shared in this one).
+            return marshal.dumps(obj, 0)
         except ValueError:  # a value marshal cannot write (a YAML timestamp)
             return None
 
@@ -164,11 +179,17 @@ def unprintable_problems(resources: list[Resource], memo: ObjectMemo | None = No
     for res in resources:
         key = memo.key(res.obj)
         if key is None or key not in memo.unprintable:
-            message = None
-            try:
-                check_printable(res.obj)
-            except GitopsGenError as err:
-                message = err.message
+            stored = memo.recall(("printable",), key) if key is not None else None
+            if stored is not None:
+                message = stored[0] if stored else None
+            else:
+                message = None
+                try:
+                    check_printable(res.obj)
+                except GitopsGenError as err:
+                    message = err.message
+                if key is not None:
+                    memo.keep(("printable",), key, (message,) if message is not None else ())
             if key is not None:
                 memo.unprintable[key] = message
         else:
@@ -228,6 +249,11 @@ def object_findings(
         checked.append(res.obj)
         key = memo.key(res.obj)
         found = memo.findings.get((version, key)) if key is not None else None
+        what = ("object", version, schemas is not None, images)
+        if found is None and key is not None:
+            stored = memo.recall(what, key)
+            if stored is not None:
+                found = memo.findings[(version, key)] = [Finding(*f) for f in stored]
         if found is None:
             found = []
             ref = (res.kind, res.namespace, res.name)
@@ -239,6 +265,7 @@ def object_findings(
             found.extend(silent.image_less_containers(res.obj))
             if key is not None:
                 memo.findings[(version, key)] = found
+                memo.keep(what, key, tuple(astuple(f) for f in found))
         out.extend(found)
     crds = kube.crd_scopes([r.obj for r in rendered.resources])
     out.extend(namespaces.namespace_findings(checked, version, sync_namespace(rendered.cluster), crds))
@@ -672,9 +699,9 @@ def validate_part(
     part = Part(dict(levels), problems if fleet_wide else [])
 
     schemas = k8sschema.ObjectValidator()
-    memo = ObjectMemo()
     engine = Engine(tree, warnings=False, parse_cache=ParseCache())
     cache = DemandCache.open(root, index)
+    memo = ObjectMemo(cache)
     touched = set(changed) | (set(affected.reaching) if affected is not None else set())
     rendered: dict[str, Rendered] = {}
     found: list[tuple[Problem, str]] = []

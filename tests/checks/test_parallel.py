@@ -64,14 +64,33 @@ def cache_after_full_run(repo: Path, jobs: int) -> dict[str, object]:
     data = marshal.loads((repo / CACHE).read_bytes())
     assert isinstance(data, dict)
     # Each entry is marshalled alone: compare what they hold (equal values may marshal differently).
-    return {part: {k: marshal.loads(v) for k, v in data[part].items()} for part in ("entries", "located")}
+    out = {part: {k: marshal.loads(v) for k, v in data[part].items()} for part in ("entries", "located")}
+    return {**out, "checked": data["checked"]}
 
 
 def test_workers_leave_the_cache_one_process_leaves(bench: Path) -> None:
     serial = cache_after_full_run(bench, 1)
-    assert serial["entries"] and serial["located"]
+    assert serial["entries"] and serial["located"] and serial["checked"]
     for jobs in (2, 3):
         assert cache_after_full_run(bench, jobs) == serial, jobs
+
+
+def test_what_an_earlier_run_checked_gives_the_same_findings(
+    bench: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (bench / CACHE).unlink(missing_ok=True)
+    cold = cli("validate", "--repo", str(bench), "--format", "json")[:2]
+    assert cold[0] == 1 and json.loads(cold[1])  # findings on many clusters, from every check
+    calls: list[int] = []
+    real = checks.hygiene.image_findings
+
+    def spy(obj: dict[str, object]) -> list[object]:
+        calls.append(1)
+        return real(obj)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checks.hygiene, "image_findings", spy)
+    assert cli("validate", "--repo", str(bench), "--format", "json")[:2] == cold
+    assert not calls  # every object's checks came from the cache
 
 
 def test_example_fleet_with_its_helm_chart(tmp_path: Path) -> None:
