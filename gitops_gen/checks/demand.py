@@ -21,10 +21,10 @@ from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import IdKey, Resource, id_key
 
 CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
-CACHE_FORMAT = 6
-CHECKED_MAX = 500_000  # object contents remembered at most, before only this run's are kept  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
+CACHE_FORMAT = 6  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
 # 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone;
 # 6: what the per-object checks found, by object content
+CHECKED_MAX = 500_000  # object contents remembered at most, before only this run's are kept
 
 
 def gpu_projection(obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -180,8 +180,7 @@ class DemandCache:
         return found
 
     def get(self, entry: str) -> list[dict[str, Any]] | None:
-        hit = self.entries.get(entry)
-        return hit[1] if hit is not None and hit[0] == self.fingerprint(entry) else None
+        return self.entries[entry][1] if self.fresh(entry) else None
 
     def fresh(self, entry: str) -> bool:
         """ENTRY is cached for the content its files have now."""

@@ -120,8 +120,7 @@ def commit_scope(repo: Path, grepo: Any, pending: Pending, staged: str | None = 
 
     if not grepo.head.is_valid():
         return Scope([], None)
-    root = Path(grepo.working_tree_dir)
-    changes = staged_changes(root, staged)
+    changes = staged_changes(repo, staged)
     stale, gone = pending
     paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old} | set(stale) | set(gone))
     index = deps.Index(repo)
@@ -150,7 +149,7 @@ def validation_problems(repo: Path, scope: Scope | None = None) -> list[Problem]
         return validate(DiskTree(repo))
     # What the hook checks, no more: the demand cache's id check sees a clash of a changed app with
     # an untouched one (the whole mapping is built then), so no second build of the clusters here.
-    # The scope was answered from both sides already: validate does not work it out again.
+    # The scope was answered as the hook answers it (``files_scope``): validate does not work it out again.
     known = Known(scope.paths, scope.affected, scope.index) if scope.index is not None else None
     return validate(DiskTree(repo), files=[repo / p for p in scope.paths], cwd=repo, known=known)
 
@@ -163,7 +162,7 @@ def stage_generated(grepo: Any, pending: Pending) -> None:
         _git_paths(root, ["add", "-f"], stale, "cannot stage the generated files")
     if gone:
         _git_paths(
-            Path(grepo.working_tree_dir),
+            root,
             ["rm", "-q", "--cached", "--ignore-unmatch"],
             gone,
             "cannot unstage the generated files generate no longer writes",

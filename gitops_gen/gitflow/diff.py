@@ -315,8 +315,6 @@ def affected_clusters(
     repo: Path,
     base_tree: RevisionTree,
     head_tree: RevisionTree | None,
-    complete: bool = True,
-    head_index: deps.Index | None = None,
 ) -> tuple[list[str], Affected]:
     """(the changed paths, the clusters whose inputs can differ between BASE_TREE and HEAD_TREE
     (None: the working tree)).
@@ -327,17 +325,12 @@ def affected_clusters(
     a kustomization may read, is every cluster; a path no kustomization reads may still be a Helm
     chart or values file of a Flux HelmRelease (the applied view reads those), so it counts for
     every cluster whose inputs hold a HelmRelease.
-
-    COMPLETE False (commit, right after generate, so every variant has generate's shape): the head
-    side's index as validate builds it, and the base side only for paths gone at the head, as
-    validate --staged does. HEAD_INDEX: the head side's index to fill (the caller reuses it).
     """
     changed, untracked = changed_paths(repo, base_tree, head_tree)
     if CONFIG_PATH in changed:
         return sorted(changed), Affected(True, frozenset())
     head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
-    base_index = deps.Index(repo, deps.TreeFiles(base_tree))
-    head_index = head_index if head_index is not None else deps.Index(repo, head_files)
+    base_index, head_index = deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)
     outside: list[str] = []
     for directory in untracked:  # wholly untracked: every file in it is new
         if deps.cluster_of(directory + "/x") is not None:
@@ -349,28 +342,21 @@ def affected_clusters(
         else:
             outside.append(directory)
     paths = sorted(changed)
-    gone = [p for p in paths if not head_files.is_file(p) and not head_files.is_dir(p)]
-    if complete:
-        base_tree.prefetch_named(FILE_NAMES)
-        if head_tree is not None:
-            head_tree.prefetch_named(FILE_NAMES)
-        indexes = [base_index, head_index]
-        found = deps.affected_sides(repo, paths, indexes)
-    else:
-        indexes = [head_index]
-        found = deps.affected(repo, paths, head_index, through_inventory=True)
-        if gone:
-            base_tree.prefetch_named(FILE_NAMES)
-            indexes.append(base_index)
-            found = found.union(deps.affected(repo, gone, base_index, through_inventory=True))
+    base_tree.prefetch_named(FILE_NAMES)
+    if head_tree is not None:
+        head_tree.prefetch_named(FILE_NAMES)
+    indexes = [base_index, head_index]
+    found = deps.affected_sides(repo, paths, indexes)
     for index in indexes if outside else []:
         index.hand_written([], skip={".git"})  # filled even when no other path needed it
     if any(deps.near(index, d) for d in outside for index in indexes):
         return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
     unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
     if unread:
-        sides = [(head_index, head_tree.commit if head_tree is not None else None)]
-        sides += [(base_index, base_tree.commit)] if base_index in indexes else []
+        sides = [
+            (head_index, head_tree.commit if head_tree is not None else None),
+            (base_index, base_tree.commit),
+        ]
         for index, rev in sides:
             releases = files_containing(repo, "HelmRelease", rev)
             if releases:
