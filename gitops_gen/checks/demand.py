@@ -245,7 +245,8 @@ class DemandCache:
         resources: list[Resource] = []
         for entry in changed:
             built = engine.build(entry)
-            self.put(entry, built)
+            if not self.fresh(entry):  # the hook rebuilds the same touched entry run after run
+                self.put(entry, built)
             resources.extend(built)
         ids.extend(id_key(r) for r in resources)
         if len(set(ids)) != len(ids):

@@ -9,6 +9,7 @@ exactly those problems (as path:line and rule), with no traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -257,6 +258,21 @@ def test_demand_cache_gives_the_same_answer_as_a_full_render(
         "apps/private-detector/env/prod/kustomization.yaml:6, "
         "apps/toxicity-detector/base/deployment.yaml:8)" in cached[1]
     )
+
+
+def test_a_repeated_hook_run_leaves_the_demand_cache_as_it_was(tmp_path: Path) -> None:
+    """The hook rebuilds the entry a changed file touches on every run; while that entry's files do
+    not move, the cache already holds it and is not written again (megabytes on a real fleet)."""
+    repo = make_fleet(tmp_path)
+    (repo / ".git").mkdir()
+    changed = str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    first = run_cli("--repo", str(repo), changed)
+    cache = repo / ".git/gitops-gen/validate-demand.marshal"
+    written = cache.read_bytes()
+    os.utime(cache, (1, 1))
+    assert run_cli("--repo", str(repo), changed) == first
+    assert cache.stat().st_mtime == 1
+    assert cache.read_bytes() == written
 
 
 def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> None:
