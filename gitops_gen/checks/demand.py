@@ -188,6 +188,8 @@ class DemandCache:
         return hit is not None and hit[0] == self.fingerprint(entry)
 
     def put(self, entry: str, resources: list[Resource]) -> None:
+        if self.fresh(entry):  # already held for these files (the hook rebuilds the same entry each run)
+            return
         whole, ids = helm_release_inputs(resources)
         objs = [p for p in (gpu_projection(r.obj) for r in resources if id(r.obj) not in ids) if p]
         self.entries[entry] = (self.fingerprint(entry), objs + whole, [id_key(r) for r in resources])
@@ -222,8 +224,7 @@ class DemandCache:
                 return
             per[who].append(res)
         for entry, owned in per.items():
-            if not self.fresh(entry):
-                self.put(entry, owned)
+            self.put(entry, owned)
 
     def partial(
         self, engine: Engine, cluster: str, touched: set[str]
@@ -245,8 +246,7 @@ class DemandCache:
         resources: list[Resource] = []
         for entry in changed:
             built = engine.build(entry)
-            if not self.fresh(entry):  # the hook rebuilds the same touched entry run after run
-                self.put(entry, built)
+            self.put(entry, built)
             resources.extend(built)
         ids.extend(id_key(r) for r in resources)
         if len(set(ids)) != len(ids):
