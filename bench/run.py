@@ -419,27 +419,34 @@ def run_devloop(report: Report, repo: Path, work: Path) -> None:
         summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else "?"
         timed.append((f"diff HEAD~1 HEAD, {name} changed ({summary})", run))
     # commit: one line of the zone patch, staged; validate FILE (warmed once) + git commit, then undo the
-    # git commit (the change stays staged) and let gitops-gen commit do it all.
+    # git commit (the change stays staged) and let gitops-gen commit do it all. Twice: the first commit
+    # of a checkout plans generate from nothing, every later one finds that plan remembered (as the
+    # hook's validate FILE finds its cache), so the second pair is the loop a developer runs.
     patch = touch_zone_patch_path(repo)
-    one_line_change(repo / patch, "again")
-    git("add", "--", str(patch))
     validate_cmd = [*cli, "validate", "--repo", str(repo), str(patch)]
-    measure("validate FILE", validate_cmd, repo)
-    validate = measure("validate FILE", validate_cmd, repo)
-    plain = measure("git commit", ["git", "commit", "-q", "-m", "bench: one line"], repo)
-    git("reset", "-q", "--soft", "HEAD~1")
-    commit = measure("commit", [*cli, "commit", "--repo", str(repo), "-m", "bench: one line"], repo)
-    for run in (validate, plain, commit):
-        if (
-            run.rc not in (0, 1)
-            or "Traceback (most recent" in run.stderr
-            or (run.label != "validate FILE" and run.rc)
-        ):
-            report.fail(f"{run.label}: " + explain_failure(run))
+    rounds: list[tuple[Run, Run, Run]] = []
+    for value in ("again", "once more"):
+        one_line_change(repo / patch, value)
+        git("add", "--", str(patch))
+        measure("validate FILE", validate_cmd, repo)
+        validate = measure("validate FILE", validate_cmd, repo)
+        plain = measure("git commit", ["git", "commit", "-q", "-m", "bench: one line"], repo)
+        git("reset", "-q", "--soft", "HEAD~1")
+        commit = measure("commit", [*cli, "commit", "--repo", str(repo), "-m", "bench: one line"], repo)
+        for run in (validate, plain, commit):
+            if (
+                run.rc not in (0, 1)
+                or "Traceback (most recent" in run.stderr
+                or (run.label != "validate FILE" and run.rc)
+            ):
+                report.fail(f"{run.label}: " + explain_failure(run))
+        rounds.append((validate, plain, commit))
+    (_, _, first), (validate, plain, commit) = rounds
     timed += [
         (f"validate {patch} (warm)", validate),
         ("git commit (plain)", plain),
-        ("gitops-gen commit (one line)", commit),
+        ("gitops-gen commit (one line, first in this checkout)", first),
+        ("gitops-gen commit (one line, the next one)", commit),
     ]
     for label, run in timed:
         report.add(
@@ -454,7 +461,7 @@ def run_devloop(report: Report, repo: Path, work: Path) -> None:
     for label, run in timed[1:4]:
         report.add(f"ratio {label.split(' (')[0]} / render", ratio(run, render.seconds, render.cpu_seconds))
     report.add(
-        "ratio commit / (validate FILE + git commit)",
+        "ratio commit (the next one) / (validate FILE + git commit)",
         ratio(commit, validate.seconds + plain.seconds, validate.cpu_seconds + plain.cpu_seconds),
     )
 

@@ -21,9 +21,13 @@ import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from time import time_ns
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from gitops_gen.repo.tree import Stamp
 
 MASK = "<masked>"
 MASK_CHANGED = "<masked: changed>"
@@ -32,6 +36,7 @@ SECTIONS = ("data", "stringData")
 # Shorter values are too likely to be ordinary words or numbers of the output to replace blindly.
 MIN_LENGTH = 6
 FLEET_DIRS = ("apps", "clusters", "mapping")
+VALUES_MEMO, VALUES_FORMAT = "secret-values.marshal", 1
 _SKIP_DIRS = frozenset({".git", ".venv", "node_modules", "__pycache__"})
 
 
@@ -129,25 +134,54 @@ def values_of(objects: Iterable[Any]) -> set[str]:
 
 @cache
 def tree_values(root: Path) -> frozenset[str]:
-    """Secret values written in the YAML files of ROOT's fleet directories (Secrets, secretGenerator literals)."""
+    """Secret values written in the YAML files of ROOT's fleet directories (Secrets, secretGenerator literals).
+
+    Every file is read on a first run; later runs take each file that had settled (``tree.settled``)
+    and still has its stamp from the memo (the values it held), and read only the others.
+    """
+    from gitops_gen.repo import memo
+    from gitops_gen.repo.tree import file_stamp, settled
+
+    where = memo.memo_path(root, VALUES_MEMO)
+    data = memo.load(where, VALUES_FORMAT) if where is not None else None
+    known: dict[str, Any] = data["files"] if data is not None and isinstance(data.get("files"), dict) else {}
+    started = time_ns()
     found: set[str] = set()
-    for directory, dirs, files in (w for top in FLEET_DIRS for w in os.walk(root / top)):
+    kept: dict[str, tuple[Stamp, tuple[str, ...]]] = {}
+    top = str(root)
+    for directory, dirs, files in (w for sub in FLEET_DIRS for w in os.walk(os.path.join(top, sub))):
         dirs[:] = [d for d in dirs if d not in _SKIP_DIRS]
         for name in files:
             if not name.endswith((".yaml", ".yml")):
                 continue
-            try:
-                raw = (Path(directory) / name).read_bytes()
-            except OSError:
-                continue
-            if b"Secret" not in raw and b"secretGenerator" not in raw:
-                continue
-            try:
-                docs = list(yaml.load_all(raw, Loader=yaml.CSafeLoader))
-            except yaml.YAMLError:
-                continue
-            found |= values_of(docs)
+            full = os.path.join(directory, name)
+            stamp = file_stamp(full)
+            hit = known.get(full)
+            if stamp is not None and isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:
+                values = tuple(hit[1])
+                kept[full] = hit  # it had settled when it was read
+            else:
+                values = tuple(sorted(_file_values(full)))
+                if stamp is not None and settled(stamp, started):
+                    kept[full] = (stamp, values)
+            found.update(values)
+    if where is not None and kept != known:
+        memo.store(where, VALUES_FORMAT, {"files": kept})
     return frozenset(found)
+
+
+def _file_values(path: str) -> set[str]:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return set()
+    if b"Secret" not in raw and b"secretGenerator" not in raw:
+        return set()
+    try:
+        return values_of(yaml.load_all(raw, Loader=yaml.CSafeLoader))
+    except yaml.YAMLError:
+        return set()
 
 
 def escaped_forms(value: str) -> set[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from gitops_gen import secrets
 from gitops_gen.cli import main
+from gitops_gen.repo import memo, tree
 from tests.faults.harness import commit_all, example_fleet
 
 PLAIN = "s3cr3t-plain-value-42"
@@ -162,3 +164,29 @@ def test_escaped_secret_values_are_hidden_too(tricky_fleet: Path, args: tuple[st
     assert output.strip() or args[0] == "generate", args
     leaked = [form for form in secrets.escaped_forms(TRICKY) if form in output]
     assert leaked == [], output
+
+
+def test_the_values_memo_gives_what_reading_every_file_gives(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def values() -> frozenset[str]:
+        secrets.tree_values.cache_clear()
+        return secrets.tree_values(fleet)
+
+    later = time.time_ns() + 10 * tree.SETTLED_NS  # as if long after every write: each file stamped
+    with monkeypatch.context() as m:
+        m.setattr(secrets, "time_ns", lambda: later)
+        first = values()
+    assert CHANGED in first and LITERAL in first
+    assert (fleet / ".git" / memo.DIRECTORY / secrets.VALUES_MEMO).is_file()
+    read: list[str] = []
+    real = secrets._file_values
+    monkeypatch.setattr(secrets, "_file_values", lambda path: read.append(path) or real(path))
+    assert values() == first and read == []  # every file known by its stamp
+    time.sleep(0.05)  # past the file system clock's tick
+    (fleet / BASE / "secret.yaml").write_text(secret_yaml(PLAIN))
+    again = values()
+    assert PLAIN in again and CHANGED not in again
+    assert [Path(p).name for p in read] == ["secret.yaml"]  # only the file written since
+    monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
+    assert values() == again

@@ -10,17 +10,17 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops_gen import __version__, kube
+from gitops_gen import kube
 from gitops_gen.fleet import deps
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import IdKey, Resource, id_key
+from gitops_gen.repo import memo
 
-CACHE_FILE = ("gitops-gen", "validate-demand.marshal")
+CACHE_FILE = "validate-demand.marshal"
 CACHE_FORMAT = 6  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
 # 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone;
 # 6: what the per-object checks found, by object content
@@ -138,20 +138,18 @@ class DemandCache:
         self._digests: dict[str, bytes] = {}
         self._fingerprints: dict[str, bytes] = {}
         self._absorbed: set[str] = set()  # entries other processes of this run saw (``absorb``)
+        data = memo.load(path, CACHE_FORMAT)
         try:
-            data = marshal.loads(path.read_bytes())
-            if isinstance(data, dict) and data.get("format") == (CACHE_FORMAT, __version__):
+            if data is not None:
                 self.entries, self.located = Encoded(dict(data["entries"])), Encoded(dict(data["located"]))
                 self.checked = dict(data["checked"])
-        except (OSError, ValueError, EOFError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError):
             self.entries, self.located, self.checked = Encoded(), Encoded(), {}
 
     @classmethod
     def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
-        git = root / ".git"
-        if os.environ.get("GITOPS_GEN_NO_CACHE") or not git.is_dir():
-            return None
-        return cls(git.joinpath(*CACHE_FILE), index)
+        path = memo.memo_path(root, CACHE_FILE)
+        return None if path is None else cls(path, index)
 
     def files_of(self, entry: str) -> set[str]:
         files: set[str] = set()
@@ -305,19 +303,4 @@ class DemandCache:
         checked = self.checked
         if keep_only_seen or len(checked) > CHECKED_MAX:  # a whole run saw all it needs next time
             checked = {d: v for d, v in checked.items() if d in self._checked_seen}
-        data = marshal.dumps(
-            {
-                "format": (CACHE_FORMAT, __version__),
-                "entries": entries,
-                "located": located,
-                "checked": checked,
-            }
-        )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".demand.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache we cannot write only costs time next run
+        memo.store(self.path, CACHE_FORMAT, {"entries": entries, "located": located, "checked": checked})

@@ -211,53 +211,82 @@ def _paths_of(data: dict[str, Any]) -> tuple[list[str], list[str]]:
     return either, files
 
 
-def parse_refs(root: Path, directory: str, raw: bytes, is_dir: Callable[[str], bool] | None = None) -> Refs:
-    """The references of the kustomization RAW in DIRECTORY (bad YAML: none; the render reports it)."""
-    if is_dir is None:
-        is_dir = DiskFiles(root).is_dir
+@dataclass(frozen=True)
+class Named:
+    """The paths one kustomization text names, joined onto its directory (what any tree reads alike)."""
 
-    refs = Refs()
-    either: list[str]
-    files: list[str] = []
+    either: tuple[str, ...] = ()  # entries that may be directories or files
+    files: tuple[str, ...] = ()
+    trees: tuple[str, ...] = ()  # directories any of whose files it may read (see ``Refs.trees``)
+
+
+def named_paths(directory: str, raw: bytes) -> Named:
+    """What the kustomization RAW in DIRECTORY names (bad YAML: nothing; the render reports it)."""
     entries = _generated_entries(raw) if raw.startswith(HEADER_PREFIX) else None
+    files: list[str] = []
+    trees: list[str] = []
     if entries is not None:
         either = entries
     else:
         try:
             data = yaml.load(raw, Loader=yaml.CSafeLoader)
         except yaml.YAMLError:
-            return refs
+            return Named()
         if not isinstance(data, dict):
-            return refs
+            return Named()
         either, files = _paths_of(data)
-        refs.trees.add(directory)
+        trees.append(directory)
         if data.get("helmCharts") or data.get("helmGlobals"):
             home = (data.get("helmGlobals") or {}) if isinstance(data.get("helmGlobals"), dict) else {}
             chart_home = normalize(str(home.get("chartHome") or "charts"), directory)
-            refs.trees.add(directory if chart_home is None else chart_home)
-    for entry in either:
-        path = normalize(entry, directory)
-        if path is None:
-            continue
+            trees.append(directory if chart_home is None else chart_home)
+    joined = (normalize(entry, directory) for entry in either)
+    return Named(
+        tuple(p for p in joined if p is not None),
+        tuple(p for p in (normalize(entry, directory) for entry in files) if p is not None),
+        tuple(trees),
+    )
+
+
+# (directory, kustomization text) -> what it names: the two sides of a diff hold mostly the same texts.
+NamedCache = dict[tuple[str, bytes], Named]
+
+
+def parse_refs(
+    root: Path,
+    directory: str,
+    raw: bytes,
+    is_dir: Callable[[str], bool] | None = None,
+    cache: NamedCache | None = None,
+) -> Refs:
+    """The references of the kustomization RAW in DIRECTORY (bad YAML: none; the render reports it).
+    CACHE: what texts seen before name, kept across calls (and trees)."""
+    if is_dir is None:
+        is_dir = DiskFiles(root).is_dir
+    named = cache.get((directory, raw)) if cache is not None else None
+    if named is None:
+        named = named_paths(directory, raw)
+        if cache is not None:
+            cache[(directory, raw)] = named
+    refs = Refs(trees=set(named.trees))
+    for path in named.either:
         if not path or is_dir(path):
             refs.dirs.add(path)
         else:
             # A file, or a directory this side does not have (yet): anything below it counts too.
             refs.files.add(path)
             refs.dirs.add(path)
-    for entry in files:
-        path = normalize(entry, directory)
-        if path is not None:
-            refs.files.add(path)
+    refs.files.update(named.files)
     return refs
 
 
 class Index:
     """Kustomization directories of a repository and their references, loaded lazily."""
 
-    def __init__(self, root: Path, files: Files | None = None):
+    def __init__(self, root: Path, files: Files | None = None, named: NamedCache | None = None):
         self.root = root.resolve()
         self.files = files if files is not None else DiskFiles(self.root)
+        self.named: NamedCache = {} if named is None else named  # shared by the indexes of a diff's sides
         self.refs: dict[str, Refs] = {}
         self._closures: dict[str, frozenset[str]] = {}
         self._dirs: dict[str, bool] = {}
@@ -281,7 +310,7 @@ class Index:
         if not must_parse and b".." not in raw and not raw.startswith(HEADER_PREFIX):
             refs = Refs(files={rel}, below=True)
         else:
-            refs = parse_refs(self.root, directory, raw, self.is_dir)
+            refs = parse_refs(self.root, directory, raw, self.is_dir, self.named)
             refs.files.add(rel)
         self.refs[directory] = refs
         return refs
@@ -434,7 +463,7 @@ def affected(
         raw = index.files.read(rel) if rel else None
         if raw is None:
             continue
-        refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir)
+        refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir, index.named)
         if refs.dirs & reach or refs.dirs & targets or refs.files & targets:
             clusters.add(name)
     return Affected(False, frozenset(clusters), frozenset(reach))

@@ -426,12 +426,20 @@ def check_generated(tree: Tree, fleet: Fleet) -> list[Problem]:
 # ---------------------------------------------------------------- the command
 
 
-def apply_plan(repo: Path, result: Plan, also: Iterable[tuple[Path, bytes]] = ()) -> list[tuple[str, str]]:
+def apply_plan(
+    repo: Path,
+    result: Plan,
+    also: Iterable[tuple[Path, bytes]] = (),
+    leftovers: Iterable[str] | None = None,
+) -> list[tuple[str, str]]:
     """Write the changed files (and ALSO, in the same all-or-nothing write) and remove the extra ones;
-    returns (path, written|removed). Temp files dead runs left next to generated files go first."""
+    returns (path, written|removed). Temp files dead runs left next to generated files go first: in
+    every directory generate writes to, or, when the caller knows where temp files lie (LEFTOVERS:
+    absolute or repo-relative paths, e.g. git's untracked ones), in theirs and in those written now."""
     root = repo.resolve()
     targets = {path: inside(root, path) for path, _ in result.changes}  # refuse escapes before any write
-    remove_dead_temp_files({root / os.path.dirname(path) for path in [*result.files, *result.extra]})
+    swept = [*result.files, *result.extra] if leftovers is None else [*leftovers, *targets]
+    remove_dead_temp_files({root / os.path.dirname(path) for path in swept})
     writes = [
         *also,
         *((targets[path], result.files[path]) for path, status in result.changes if status != EXTRA),

@@ -4,7 +4,9 @@ call, and on a fleet whose inventory and layer directories did not move it is th
 A plan (``generate.plan`` over ``inventory.load_fleet``) reads the tree only through ``Tree``:
 file contents, kinds and directory listings. ``Recorder`` notes each answer the tree gave; the next
 run asks the same questions again (syscalls and a hash, no YAML, no rendering) and takes the
-remembered plan only when every answer is the same, so it is the plan a fresh run would make.
+remembered plan only when every answer is the same, so it is the plan a fresh run would make. A file
+that had settled when it was read is known by its stamp (``DiskTree.stamp``: one stat, as git's index
+knows a clean file), so a repeated run reads almost nothing.
 Only a plan with nothing to write is kept (after writing, the files it read have changed).
 Kept in ``.git/gitops-gen/`` like the demand cache; GITOPS_GEN_NO_CACHE turns it off.
 """
@@ -12,20 +14,19 @@ Kept in ``.git/gitops-gen/`` like the demand cache; GITOPS_GEN_NO_CACHE turns it
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
-import tempfile
 from pathlib import Path
+from time import time_ns
 from typing import Any
 
-from gitops_gen import __version__
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.generate import Plan, plan
 from gitops_gen.fleet.inventory import load_fleet
-from gitops_gen.repo.tree import DiskTree, Kind, Tree
+from gitops_gen.repo import memo
+from gitops_gen.repo.tree import DiskTree, Kind, Stamp, Tree, file_stamp, settled
 
-MEMO_FILE = ("gitops-gen", "generate-plan.marshal")
-MEMO_FORMAT = 1
+MEMO_FILE = "generate-plan.marshal"
+MEMO_FORMAT = 2
 
 Question = tuple[str, str]  # (read | kind | listdir, path)
 
@@ -35,11 +36,14 @@ def _digest(data: bytes) -> bytes:
 
 
 class Recorder:
-    """A Tree that notes the answer to every question asked of TREE."""
+    """A Tree that notes the answer to every question asked of TREE, and the stamp of each file read
+    that had settled (``tree.settled``): the next run trusts that file's stamp instead of reading it."""
 
-    def __init__(self, tree: Tree):
+    def __init__(self, tree: DiskTree):
         self.tree = tree
         self.answers: dict[Question, Any] = {}
+        self.stamps: dict[str, Stamp] = {}
+        self.started = time_ns()  # no read is earlier
 
     def read(self, path: str) -> bytes:
         try:
@@ -48,6 +52,9 @@ class Recorder:
             self.answers[("read", path)] = ("error", err.message)
             raise
         self.answers[("read", path)] = _digest(data)
+        found = self.tree.stamp(path)
+        if found is not None and settled(found, self.started):
+            self.stamps[path] = found
         return data
 
     def kind(self, path: str) -> Kind | None:
@@ -76,51 +83,54 @@ def _answer(tree: Tree, question: Question) -> Any:
         return ("error", err.message)
 
 
-def _memo_path(tree: DiskTree) -> Path | None:
-    git = tree.root / ".git"
-    if os.environ.get("GITOPS_GEN_NO_CACHE") or not git.is_dir():
-        return None
-    return git.joinpath(*MEMO_FILE)
-
-
 def _remembered(path: Path, tree: DiskTree) -> Plan | None:
+    data = memo.load(path, MEMO_FORMAT)
+    if data is None:
+        return None
     try:
-        data = marshal.loads(path.read_bytes())
-        if not isinstance(data, dict) or data.get("format") != (MEMO_FORMAT, __version__):
-            return None
         answers: dict[Question, Any] = data["answers"]
+        stamps: dict[str, Stamp] = data["stamps"]
         # A fresh tree: a DiskTree remembers paths it has resolved, and nothing here may be stale.
         fresh = DiskTree(tree.root)
-        if any(_answer(fresh, q) != a for q, a in answers.items()):
-            return None
-        return Plan(data["files"], list(data["extra"]), [tuple(c) for c in data["changes"]])
-    except (OSError, ValueError, EOFError, TypeError, KeyError):
-        return None
+        started = time_ns()
+        settling: dict[str, Stamp] = {}  # files read now whose stamps the next run can trust
+        top = str(fresh.root)
+        for question, known in answers.items():
+            what, rel = question
+            # The same inode with the same times and size: the very file read then, unchanged (one stat,
+            # not a walk of the path: where it lies was checked when it was read).
+            if what == "read" and rel in stamps and file_stamp(os.path.join(top, rel)) == stamps[rel]:
+                continue
+            if _answer(fresh, question) != known:
+                return None
+            found = fresh.stamp(rel) if what == "read" else None
+            if found is not None and settled(found, started):
+                settling[rel] = found
+        result = Plan(data["files"], list(data["extra"]), [tuple(c) for c in data["changes"]])
+    except (ValueError, TypeError, KeyError, GitopsGenError):
+        return None  # GitopsGenError: a fresh plan says it with its context
+    if settling:
+        _remember(path, answers, {**stamps, **settling}, result)
+    return result
 
 
-def _remember(path: Path, answers: dict[Question, Any], result: Plan) -> None:
-    data = marshal.dumps(
+def _remember(path: Path, answers: dict[Question, Any], stamps: dict[str, Stamp], result: Plan) -> None:
+    memo.store(
+        path,
+        MEMO_FORMAT,
         {
-            "format": (MEMO_FORMAT, __version__),
             "answers": answers,
+            "stamps": stamps,
             "files": result.files,
             "extra": result.extra,
             "changes": result.changes,
-        }
+        },
     )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".plan.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a memo we cannot write only costs time next run
 
 
 def plan_tree(tree: DiskTree) -> Plan:
     """``plan(tree, load_fleet(tree))``, from the memo when the tree answers as it did then."""
-    where = _memo_path(tree)
+    where = memo.memo_path(tree.root, MEMO_FILE)
     if where is not None:
         known = _remembered(where, tree)
         if known is not None:
@@ -128,5 +138,5 @@ def plan_tree(tree: DiskTree) -> Plan:
     recorder = Recorder(tree)
     result = plan(recorder, load_fleet(recorder))
     if where is not None and not result.changes:
-        _remember(where, recorder.answers, result)
+        _remember(where, recorder.answers, recorder.stamps, result)
     return result

@@ -13,6 +13,7 @@ that validate works from, worked out once): nothing is rendered twice.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,23 @@ def worktree_changes(root: Path, out: str | None = None) -> set[str]:
     return paths
 
 
+def swept_temp_files(top: Path, status: str) -> None:
+    """Remove the temp files dead runs left, found in git's STATUS of the work tree at TOP (untracked,
+    or staged by an `add -A`: unstaged again, so the commit does not hold half a file). No walk of every
+    directory generate writes to; one the user's .gitignore hides stays until the next `generate`."""
+    from gitops_gen.repo.files import is_temp_file, remove_dead_temp_files
+
+    # "XY path" entries; the index side X of a staged one is not blank.
+    listed = {e[3:]: e[0] for e in status.split("\0") if len(e) > 3}
+    temps = [p for p in listed if is_temp_file(p)]
+    removed = remove_dead_temp_files({top / posixpath.dirname(p) for p in temps})
+    staged = [p for p in temps if listed[p] not in "? " and str(top / p) in removed]
+    if staged:
+        _git_paths(
+            top, ["rm", "-q", "--cached", "--ignore-unmatch"], staged, "cannot unstage dead temp files"
+        )
+
+
 @dataclass
 class Scope:
     """What the commit changes against HEAD (staged and generated alike) and the clusters it can affect."""
@@ -140,12 +158,13 @@ def changed_clusters(repo: Path, scope: Scope) -> list[str]:
 
 
 def validation_problems(repo: Path, scope: Scope | None = None) -> list[Problem]:
-    """The problems `gitops-gen validate` reports for the whole fleet, or, with SCOPE, what
-    `validate FILE...` reports for the changed paths (the pre-commit hook's check)."""
+    """The problems `gitops-gen validate` reports for the whole fleet, or, with SCOPE that changes
+    something, what `validate FILE...` reports for the changed paths (the pre-commit hook's check)."""
     from gitops_gen.checks.validate import Known, validate
     from gitops_gen.repo.tree import DiskTree
 
-    if scope is None or scope.affected is None or scope.affected.every:
+    if scope is None or scope.affected is None or scope.affected.every or not scope.paths:
+        # No paths: nothing differs from HEAD, and HEAD itself goes on (a push): the whole of it.
         return validate(DiskTree(repo))
     # What the hook checks, no more: the demand cache's id check sees a clash of a changed app with
     # an untouched one (the whole mapping is built then), so no second build of the clusters here.
@@ -289,7 +308,8 @@ def commit_generated(
         result: Plan | GitopsGenError = plan_tree(tree)
     except GitopsGenError as err:
         result = err  # an unstaged input is said first: it may be the very fix of this error
-    dirty = unstaged_inputs(grepo, status.result())
+    listed = status.result()
+    dirty = unstaged_inputs(grepo, listed)
     if dirty:
         shown = ", ".join(dirty[:5]) + (f" (+{len(dirty) - 5} more)" if len(dirty) > 5 else "")
         raise GitopsGenError(
@@ -298,10 +318,14 @@ def commit_generated(
         )
     if isinstance(result, GitopsGenError):
         raise result
-    done = apply_plan(repo, result)
+    swept_temp_files(Path(grepo.working_tree_dir), listed)
+    done = apply_plan(repo, result, leftovers=[])
     pending = pending_generated(repo, result.files, listing.result())
     scope = commit_scope(repo, grepo, pending, staged.result() if staged is not None else None)
-    errors = [p for p in validation_problems(repo, scope) if p.severity == "error"]
+    # Nothing differs from HEAD and nothing leaves this machine: no commit is made, nothing to check.
+    # (A push or a rendered branch sends HEAD on, which plain git may have committed unchecked.)
+    idle = scope.affected is not None and not scope.paths and not push and rendered_to is None
+    errors = [] if idle else [p for p in validation_problems(repo, scope) if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
     # Render (and check the target) before the source commit: a fleet the branch cannot hold commits nothing.

@@ -263,11 +263,17 @@ def diff_trees(
     head: str,
     only: frozenset[str] | None = None,
     on_progress: OnProgress | None = None,
+    same: frozenset[str] = frozenset(),
 ) -> FleetDiff:
     """Every cluster's diff between two trees; ONLY restricts it to those cluster names (a shard).
-    ON_PROGRESS is told (clusters done, clusters to diff) as they go."""
+    ON_PROGRESS is told (clusters done, clusters to diff) as they go. SAME: kustomization directories
+    whose inputs are the same in both trees (``affected_clusters``): the head side takes them as the
+    base side built them (each cluster is built at the base first)."""
     parse_cache, docs = ParseCache(), DocumentCache()
     old_r, new_r = Renderer(base_tree, parse_cache, docs), Renderer(head_tree, parse_cache, docs)
+    if same:
+        lend = old_r.engine.lend
+        new_r.engine.lender = lambda directory: lend(directory) if directory in same else None
     old_names, new_names = set(fleet_clusters(base_tree)), set(fleet_clusters(head_tree))
     names = old_names | new_names
     if only is not None:
@@ -311,13 +317,19 @@ def changed_paths(
     return through_links(changed, links), untracked
 
 
-def affected_clusters(
-    repo: Path,
-    base_tree: RevisionTree,
-    head_tree: RevisionTree | None,
-) -> tuple[list[str], Affected]:
-    """(the changed paths, the clusters whose inputs can differ between BASE_TREE and HEAD_TREE
-    (None: the working tree)).
+@dataclass
+class Scope:
+    """What differs between two trees, found from blob ids and the dependency graph, nothing built."""
+
+    paths: list[str]  # the changed paths
+    affected: Affected  # the clusters whose inputs can differ
+    # Kustomization directories both sides hold whose inputs cannot differ (none when ``affected.every``):
+    # each builds the same at both sides.
+    same: frozenset[str] = frozenset()
+
+
+def affected_clusters(repo: Path, base_tree: RevisionTree, head_tree: RevisionTree | None) -> Scope:
+    """What differs between BASE_TREE and HEAD_TREE (None: the working tree).
 
     Which paths differ comes from blob ids (`git ls-tree`, `git diff` for the working tree); which
     clusters read them from the dependency graph (``deps``) of both sides, so a path used only at
@@ -328,9 +340,11 @@ def affected_clusters(
     """
     changed, untracked = changed_paths(repo, base_tree, head_tree)
     if CONFIG_PATH in changed:
-        return sorted(changed), Affected(True, frozenset())
+        return Scope(sorted(changed), Affected(True, frozenset()))
     head_files: deps.Files = deps.TreeFiles(head_tree) if head_tree is not None else deps.DiskFiles(repo)
-    base_index, head_index = deps.Index(repo, deps.TreeFiles(base_tree)), deps.Index(repo, head_files)
+    named: deps.NamedCache = {}
+    base_index = deps.Index(repo, deps.TreeFiles(base_tree), named)
+    head_index = deps.Index(repo, head_files, named)
     outside: list[str] = []
     for directory in untracked:  # wholly untracked: every file in it is new
         if deps.cluster_of(directory + "/x") is not None:
@@ -350,7 +364,7 @@ def affected_clusters(
     for index in indexes if outside else []:
         index.hand_written([], skip={".git"})  # filled even when no other path needed it
     if any(deps.near(index, d) for d in outside for index in indexes):
-        return paths, Affected(True, frozenset())  # e.g. an ignored directory a kustomization reads
+        return Scope(paths, Affected(True, frozenset()))  # e.g. an ignored directory a kustomization reads
     unread = [p for p in paths if deps.cluster_of(p) is None and not any(deps.reads(i, p) for i in indexes)]
     if unread:
         sides = [
@@ -361,7 +375,12 @@ def affected_clusters(
             releases = files_containing(repo, "HelmRelease", rev)
             if releases:
                 found = found.union(deps.affected(repo, releases, index, through_inventory=True))
-    return paths, found
+    if found.every:
+        return Scope(paths, found)
+    # Indexed at both sides (every hand-written kustomization and every variant: ``affected_sides``)
+    # and reaching no changed path at either: the same files, so the same build.
+    same = (base_index.refs.keys() & head_index.refs.keys()) - found.reaching
+    return Scope(paths, found, frozenset(same))
 
 
 def diff_revisions(
@@ -392,18 +411,20 @@ def diff_revisions(
         head_rev = RevisionTree(grepo, repo, head, blobs) if head else None
         head_tree: Tree = head_rev if head_rev is not None else DiskTree(repo)
         scope = only
+        same: frozenset[str] = frozenset()
         if incremental:
-            _, hit = affected_clusters(repo, base_tree, head_rev)
+            found = affected_clusters(repo, base_tree, head_rev)
+            hit, same = found.affected, found.same
             if not hit.every:
                 scope = hit.clusters if only is None else only & hit.clusters
         names = set(fleet_clusters(base_tree)) | set(fleet_clusters(head_tree))
         wanted = sorted(names if scope is None else names & scope)
         jobs = workers.worker_count(jobs, len(wanted), per_worker=PER_WORKER)
         if jobs > 1:
-            fd = _diff_parallel(repo, base, head, wanted, jobs, on_progress)
+            fd = _diff_parallel(repo, base, head, wanted, jobs, on_progress, same)
         else:
             fd = diff_trees(
-                base_tree, head_tree, base, head or "worktree", only=scope, on_progress=on_progress
+                base_tree, head_tree, base, head or "worktree", only=scope, on_progress=on_progress, same=same
             )
         if scope is not only:
             # Known unchanged without rendering: every cluster of either side outside the scope.
@@ -418,7 +439,9 @@ def diff_revisions(
 PER_WORKER = 40  # clusters to diff before a second process pays for its start and its own caches
 
 
-def _diff_chunk(repo: str, base: str, head: str | None, names: list[str]) -> FleetDiff | GitopsGenError:
+def _diff_chunk(
+    repo: str, base: str, head: str | None, names: list[str], same: frozenset[str] = frozenset()
+) -> FleetDiff | GitopsGenError:
     """One worker's share: the diff of NAMES, with its own git readers (nothing is shared across a fork)."""
     from gitops_gen.gitflow.git import open_repo
 
@@ -428,7 +451,7 @@ def _diff_chunk(repo: str, base: str, head: str | None, names: list[str]) -> Fle
     try:
         base_tree = RevisionTree(grepo, root, base, blobs)
         head_tree: Tree = RevisionTree(grepo, root, head, blobs) if head else DiskTree(root)
-        return diff_trees(base_tree, head_tree, base, head or "worktree", only=frozenset(names))
+        return diff_trees(base_tree, head_tree, base, head or "worktree", only=frozenset(names), same=same)
     except GitopsGenError as err:
         return GitopsGenError(err.message, err.path, err.line, err.col)
     finally:
@@ -442,13 +465,14 @@ def _diff_parallel(
     names: list[str],
     jobs: int,
     on_progress: OnProgress | None = None,
+    same: frozenset[str] = frozenset(),
 ) -> FleetDiff:
     """diff_trees over NAMES in JOBS processes, in contiguous runs of the sorted names (neighbours
     share layers); the first failing cluster's error, in name order, as the serial diff raises it."""
     chunks = workers.runs(names, jobs)
     parts: list[FleetDiff] = []
     with workers.pool(jobs) as pool:
-        pending = [pool.apply_async(_diff_chunk, (str(repo), base, head, chunk)) for chunk in chunks]
+        pending = [pool.apply_async(_diff_chunk, (str(repo), base, head, chunk, same)) for chunk in chunks]
         done = 0
         for result in pending:
             value = result.get()

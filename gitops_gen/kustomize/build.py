@@ -108,6 +108,14 @@ class Engine:
         self._prefix = ""
         # The compact table of the built kustomization's custom openapi schema (None: Kubernetes').
         self._schema: dict[str, Any] | None = None
+        # Built directories another engine lends (its ``lend``) instead of this one building them: diff's
+        # head side takes those whose inputs are the same at both revisions from the base side.
+        self.lender: Callable[[str], tuple[Frozen, Config] | None] | None = None
+
+    def lend(self, directory: str) -> tuple[Frozen, Config] | None:
+        """DIRECTORY as this engine built it (a resource directory), with its transformer config."""
+        built = self._built.get(directory)
+        return None if built is None else (built, self._configs.get(directory, DEFAULT_CONFIG))
 
     # ------------------------------------------------------------------ public API
     def build(self, directory: str) -> list[Resource]:
@@ -325,6 +333,11 @@ class Engine:
                     raise via[0].error(msg, via[1], via[2])
                 raise GitopsGenError(msg)
         built = self._built.get(directory)
+        if built is None and self.lender is not None:
+            lent = self.lender(directory)
+            if lent is not None:
+                built, self._configs[directory] = lent
+                self._built[directory] = built
         if built is None:
             kust = self._kustomization(directory, via)
             self._below(kust, via)

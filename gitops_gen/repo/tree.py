@@ -17,6 +17,16 @@ from typing import Any, Literal, Protocol
 from gitops_gen.errors import GitopsGenError, UsageError
 
 Kind = Literal["file", "dir"]
+Stamp = tuple[int, int, int, int]  # st_mtime_ns, st_ctime_ns, st_size, st_ino
+
+# A file last written this long before it was read cannot be written again without its stamp changing
+# (git's "racily clean" rule: file system clocks tick coarsely, so a write in the same tick may keep it).
+SETTLED_NS = 2_000_000_000
+
+
+def settled(stamp: Stamp, read_at_ns: int) -> bool:
+    """Whether a file with STAMP, read at READ_AT_NS (``time.time_ns``), can be trusted by its stamp later."""
+    return max(stamp[0], stamp[1]) < read_at_ns - SETTLED_NS
 
 
 def normalize(path: str, base: str = "") -> str | None:
@@ -27,6 +37,17 @@ def normalize(path: str, base: str = "") -> str | None:
     if joined == ".." or joined.startswith("../") or joined.startswith("/"):
         return None
     return joined
+
+
+def file_stamp(path: str) -> Stamp | None:
+    """``DiskTree.stamp`` of the file system path PATH (symlinks followed; None if not a regular file)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 class Tree(Protocol):
@@ -128,6 +149,13 @@ class DiskTree:
             return sorted(os.listdir(real))
         except OSError as err:
             raise GitopsGenError(f"cannot read the directory: {err.strerror}", self.display(path)) from None
+
+    def stamp(self, path: str) -> Stamp | None:
+        """What the file system says of the file PATH without reading it: (modified, changed, size, inode);
+        None if it is not a regular file. Equal stamps mean equal contents only for a file that had settled
+        before it was read (``settled``): within one tick of its last write another write may keep them."""
+        real = self._real(path)
+        return None if real is None else file_stamp(real)
 
     def real_path(self, path: str) -> str:
         """PATH with symlinks resolved (as the repository-relative path when it cannot be)."""

@@ -18,12 +18,13 @@ import pytest
 from gitops_gen import workers
 from gitops_gen.checks import demand
 from gitops_gen.checks import validate as checks
+from gitops_gen.repo import memo
 from gitops_gen.repo.tree import DiskTree
 from tests.conftest import fresh_cli
 from tests.fleetrepo import example_fleet_repo
 from tests.report.test_shards import VALIDATE_CASES, case_fleet, cli, make_bench_fleet
 
-CACHE = Path(".git", *demand.CACHE_FILE)
+CACHE = Path(".git", memo.DIRECTORY, demand.CACHE_FILE)
 SPY = "gitops_gen.checks.parallel:validate_parallel"
 ANY_FLEET = {"gitops_gen.workers:PARALLEL_MIN_CLUSTERS": 1}  # small fleets fan out too
 TWO = ("--cluster", "zone-1-dev-a", "--cluster", "zone-3-prod-a")
@@ -109,6 +110,7 @@ PROGRESS = """
 import json, sys
 from pathlib import Path
 from gitops_gen.checks import validate as checks
+from gitops_gen.repo import memo
 from gitops_gen.checks.parallel import validate_parallel
 from gitops_gen.repo.tree import DiskTree
 tree = DiskTree(Path(sys.argv[1]))

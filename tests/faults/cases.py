@@ -358,6 +358,11 @@ def dead_temps_gone(w: Scene, outcome: Outcome) -> list[str]:
     return [f"left in place: {rel}" for rel in w.dead if w.path(rel).exists()]  # type: ignore[attr-defined]
 
 
+def dead_temps_gone_and_not_committed(w: Scene, outcome: Outcome) -> list[str]:
+    held = w.git("ls-files", "--", *w.dead).split()  # type: ignore[attr-defined]
+    return dead_temps_gone(w, outcome) + [f"committed: {rel}" for rel in held]
+
+
 def chain_of_bases(depth: int) -> Setup:
     def run(w: Scene) -> None:
         w.write("chain/c0/kustomization.yaml", "resources:\n- cm.yaml\n")
@@ -915,9 +920,9 @@ CASES: list[Case] = [
         "dead-temp-files-commit",
         "locks",
         COMMIT,
-        steps(dead_temp_files, staged_change),
+        steps(dead_temp_files, staged_change),  # `git add -A` stages them too
         expect="ok",
-        post=dead_temps_gone,
+        post=dead_temps_gone_and_not_committed,
     ),
     # ------------------------------------------------------------ git
     Case("diff-no-commits", "git", ("diff", "--base", "HEAD"), no_commits, where="HEAD", exit_code=2),

@@ -4,6 +4,7 @@ reads it is planned again, and a change generate does not read reuses it."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,10 +14,11 @@ from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet import planmemo
 from gitops_gen.fleet.generate import Plan, apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
+from gitops_gen.repo import memo, tree
 from gitops_gen.repo.tree import DiskTree
 from tests.fleetrepo import example_fleet_repo
 
-MEMO = Path(".git", *planmemo.MEMO_FILE)
+MEMO = Path(".git", memo.DIRECTORY, planmemo.MEMO_FILE)
 
 
 def fresh(repo: Path) -> Plan:
@@ -59,10 +61,23 @@ CHANGES: dict[str, Callable[[Path], None]] = {
 }
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def remember_settled(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Plan:
+    """plan_tree as if it ran long after every file was written: each file read is known by its stamp."""
+    later = time.time_ns() + 10 * tree.SETTLED_NS
+    with monkeypatch.context() as m:
+        m.setattr(planmemo, "time_ns", lambda: later)
+        result = planmemo.plan_tree(DiskTree(repo))
+    time.sleep(0.05)  # past the file system clock's tick: a write from here on has a later ctime
+    return result
+
+
+@pytest.fixture(params=["files read again", "files known by their stamps"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo = example_fleet_repo(tmp_path / "fleet")
-    first = planmemo.plan_tree(DiskTree(repo))
+    if request.param == "files known by their stamps":
+        first = remember_settled(repo, monkeypatch)
+    else:
+        first = planmemo.plan_tree(DiskTree(repo))
     assert not first.changes and (repo / MEMO).is_file()  # the example fleet is current: remembered
     return repo
 
@@ -106,3 +121,40 @@ def test_no_memo_without_git_or_with_the_cache_off(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)
     assert not (repo / MEMO).exists()
+
+
+def test_a_settled_file_is_known_by_its_stamp_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    want = remember_settled(repo, monkeypatch)
+
+    def refuse(self: DiskTree, path: str) -> bytes:
+        raise AssertionError(f"read {path}")
+
+    monkeypatch.setattr(DiskTree, "read", refuse)
+    assert planmemo.plan_tree(DiskTree(repo)) == want
+
+
+def test_files_read_before_they_settled_are_stamped_once_they_have(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = example_fleet_repo(tmp_path / "fleet")
+    want = planmemo.plan_tree(DiskTree(repo))  # just written: nothing settled, nothing stamped
+    later = time.time_ns() + 10 * tree.SETTLED_NS
+    monkeypatch.setattr(planmemo, "time_ns", lambda: later)
+    assert planmemo.plan_tree(DiskTree(repo)) == want  # read once more, and stamped now
+    monkeypatch.setattr(DiskTree, "read", lambda self, path: pytest.fail(f"read {path}"))
+    assert planmemo.plan_tree(DiskTree(repo)) == want
+
+
+def test_a_file_read_within_a_tick_of_its_last_write_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A coarse file system clock: a write in the same tick leaves every stamp as it was.
+    now = time.time_ns()
+    monkeypatch.setattr(DiskTree, "stamp", lambda self, path: (now, now, 1, 1))
+    repo = example_fleet_repo(tmp_path / "fleet")
+    planmemo.plan_tree(DiskTree(repo))
+    CHANGES["cluster.yaml"](repo)
+    assert planmemo.plan_tree(DiskTree(repo)) == fresh(repo)

@@ -76,6 +76,23 @@ def test_invalid_fleet_is_refused_and_head_stays(fleet: Path) -> None:
     assert head(fleet) == before
 
 
+def test_nothing_to_commit_checks_nothing_but_a_push_checks_what_it_sends(
+    fleet: Path, tmp_path: Path
+) -> None:
+    remote = bare_remote(fleet, tmp_path)
+    patch = fleet / "apps/private-detector/env/dev/mig-slice.yaml"
+    patch.write_text(patch.read_text().replace("mig-1g.5gb", "mig-2g.20gb"))  # not a profile of A100 40GB
+    git(fleet, "commit", "-qam", "bad profile, past the hook")  # plain git: HEAD was never validated
+    bad = head(fleet)
+    code, out, err = commit(fleet, "-m", "nothing")
+    assert code == 0 and "nothing to commit" in out, err
+    assert head(fleet) == bad
+    # A push sends HEAD on: validated then, and refused.
+    code, _, err = commit(fleet, "-m", "nothing", "--push")
+    assert code == 1 and "apps/private-detector/env/dev/mig-slice.yaml:" in err, err
+    assert git(remote, "rev-parse", "main") != bad
+
+
 def test_unstaged_input_edits_are_refused(fleet: Path) -> None:
     drop_toxicity_from_zone_1_prod(fleet)
     before = status(fleet)

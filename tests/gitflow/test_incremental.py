@@ -11,12 +11,14 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from gitops_gen.cli import main
 from gitops_gen.gitflow.diff import FleetDiff, diff_revisions
+from gitops_gen.kustomize.build import Engine
 from tests.conftest import fresh_cli
 from tests.fleetrepo import example_fleet_repo, git
 
@@ -199,3 +201,23 @@ def test_worker_processes_give_the_serial_result(fleet: Path) -> None:
     (fleet / "apps/private-detector/base/kustomization.yaml").write_text("resources: [missing.yaml]\n")
     code, _, err = fresh_cli(*args, set_attrs={"gitops_gen.gitflow.diff:PER_WORKER": 1}, spy=(spy,))
     assert code == 1 and "cannot render cluster zone-1-dev at worktree" in err
+
+
+def test_the_head_side_builds_again_only_what_the_change_reaches(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lent: list[str] = []
+    real = Engine.lend
+
+    def spy(self: Engine, directory: str) -> Any:
+        found = real(self, directory)
+        if found is not None:
+            lent.append(directory)
+        return found
+
+    monkeypatch.setattr(Engine, "lend", spy)
+    component(fleet)  # the prod env component of private-detector, which zone-1-prod alone renders
+    git(fleet, "commit", "-qam", "component")
+    same(diff_revisions(fleet, "HEAD~1", "HEAD"), diff_revisions(fleet, "HEAD~1", "HEAD", incremental=False))
+    assert "apps/private-detector/base" in lent  # below the change: the base side's build
+    assert not [d for d in lent if d.startswith(("apps/private-detector/overlays/", "mapping/"))], lent
