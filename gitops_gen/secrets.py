@@ -17,6 +17,7 @@ import base64
 import binascii
 import contextlib
 import json
+import marshal
 import os
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -219,11 +220,56 @@ def note_root(root: Path) -> Path:
     return root
 
 
+# root -> (pid, read end of its pipe) of a child process working out tree_values(root) (``prefetch``)
+_pending: dict[Path, tuple[int, int]] = {}
+
+
+def prefetch(root: Path) -> None:
+    """Start working out ``tree_values(ROOT)`` in a child process, on another CPU, for a command that
+    will print (diff): the walk of every fleet file then costs no wall time. Nothing happens on one CPU
+    or where this process may not fork (``workers.fork_safe``); ``scrub`` takes the answer."""
+    from gitops_gen import workers
+
+    if root in _pending or (os.cpu_count() or 1) < 2 or not workers.fork_safe():
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if (
+        pid == 0
+    ):  # the child: the values down the pipe, then out without running any of the parent's exit code
+        code = 1
+        try:
+            os.close(read)
+            data = marshal.dumps(tuple(sorted(tree_values(root))))
+            with os.fdopen(write, "wb") as out:
+                out.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _pending[root] = (pid, read)
+
+
+def _values(root: Path) -> frozenset[str]:
+    pending = _pending.pop(root, None)
+    if pending is not None:
+        pid, read = pending
+        with os.fdopen(read, "rb") as handle:
+            data = handle.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0:
+            with contextlib.suppress(ValueError, EOFError, TypeError):
+                values = marshal.loads(data)
+                if isinstance(values, tuple) and all(isinstance(v, str) for v in values):
+                    return frozenset(values)
+    return tree_values(root)  # no child, or it failed: here
+
+
 def scrub(text: str, extra: Iterable[str] = ()) -> str:
     """TEXT with the secret values of the noted repositories (and EXTRA) hidden."""
     if not text.strip():
         return text  # nothing to hide: reading every fleet file for the values would cost more than the run
     values = set(extra)
     for root in _roots:
-        values |= tree_values(root)
+        values |= _values(root)
     return redact(text, values)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -190,3 +193,29 @@ def test_the_values_memo_gives_what_reading_every_file_gives(
     assert [Path(p).name for p in read] == ["secret.yaml"]  # only the file written since
     monkeypatch.setenv("GITOPS_GEN_NO_CACHE", "1")
     assert values() == again
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from gitops_gen import secrets
+root = Path(sys.argv[1])
+secrets.prefetch(root)
+print("forked" if root in secrets._pending else "in-process")
+got = secrets._values(root)
+assert root not in secrets._pending
+secrets.tree_values.cache_clear()
+assert got == secrets.tree_values(root), (got, secrets.tree_values(root))
+print(sorted(got))
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="on one CPU prefetch works in-process, by design")
+def test_values_worked_out_in_a_child_process_are_the_values(fleet: Path) -> None:
+    # A fresh interpreter: this session may have run the helm SDK, and such a process never forks.
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(fleet)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    first, values = done.stdout.splitlines()
+    assert first == "forked" and CHANGED in values

@@ -27,6 +27,7 @@ def diff(
     """Per-cluster rendered diff; with EXIT_CODE as `git diff --exit-code`: 0 same, 1 differs, 2 an error.
     SHARD: only that shard's clusters, written as a shard result (JSON) for `--from-shards` (exit 0).
     JOBS: worker processes (default: ``workers.default_jobs``)."""
+    secrets.prefetch(repo)  # the values the output is scrubbed of, worked out while the diff renders
     try:
         if shard is not None:
             return _shard(repo, base, head, shard)
