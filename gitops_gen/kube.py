@@ -388,19 +388,37 @@ def all_containers(obj: Mapping[str, Any]) -> Iterator[Container]:
         yield from _generic_containers(obj)
 
 
-def gpu_request_paths(node: Any, path: Path = ()) -> Iterator[Path]:
+def gpu_request_paths(node: Any) -> list[Path]:
     """Paths of every ``nvidia.com/...`` key inside a ``limits`` or ``requests`` mapping of NODE."""
-    if isinstance(node, Mapping):
+    found: list[Path] = []
+    _gpu_requests(node, [], found)
+    return found
+
+
+def _gpu_requests(node: Any, path: list[Any], found: list[Path]) -> None:
+    # Every node of every GPU object of a fleet passes here: plain-dict checks (rendered objects are
+    # plain dicts), scalars skipped before any call, and a path tuple built only for a hit.
+    if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("limits", "requests") and isinstance(value, Mapping):
-                for name in value:
-                    if isinstance(name, str) and name.startswith(GPU_PREFIX):
-                        yield (*path, key, name)
-            if isinstance(value, (Mapping, list)) and key not in ("status",):
-                yield from gpu_request_paths(value, (*path, key))
+            if isinstance(value, dict):
+                if key == "limits" or key == "requests":
+                    for name in value:
+                        if isinstance(name, str) and name.startswith(GPU_PREFIX):
+                            found.append((*path, key, name))
+                if key != "status":
+                    path.append(key)
+                    _gpu_requests(value, path, found)
+                    path.pop()
+            elif isinstance(value, list) and key != "status":
+                path.append(key)
+                _gpu_requests(value, path, found)
+                path.pop()
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from gpu_request_paths(item, (*path, index))
+            if isinstance(item, (dict, list)):
+                path.append(index)
+                _gpu_requests(item, path, found)
+                path.pop()
 
 
 # Clusters share most objects whole: the walk below is done once per distinct object (marshal bytes).

@@ -12,6 +12,7 @@ import marshal
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from time import time_ns
 from typing import Any
 
 from gitops_gen import kube
@@ -19,11 +20,12 @@ from gitops_gen.fleet import deps
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import IdKey, Resource, id_key
 from gitops_gen.repo import memo
+from gitops_gen.repo.tree import Stamp, file_stamp, settled
 
 CACHE_FILE = "validate-demand.marshal"
-CACHE_FORMAT = 6  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
+CACHE_FORMAT = 7  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
 # 4: every object's id (a clash of a changed entry with a cached one); 5: each entry marshalled alone;
-# 6: what the per-object checks found, by object content
+# 6: what the per-object checks found, by object content; 7: each settled file's digest by its stamp
 CHECKED_MAX = 500_000  # object contents remembered at most, before only this run's are kept
 
 
@@ -58,6 +60,7 @@ class CacheShare:
     located: dict[str, Any]
     dirty: bool
     checked: dict[bytes, Any]
+    stamps: dict[str, tuple[Stamp, bytes]]
 
 
 class Encoded:
@@ -138,13 +141,19 @@ class DemandCache:
         self._digests: dict[str, bytes] = {}
         self._fingerprints: dict[str, bytes] = {}
         self._absorbed: set[str] = set()  # entries other processes of this run saw (``absorb``)
+        # path -> (stamp, content digest) of each file that had settled when it was read: a file with
+        # the same stamp later is not read again (``tree.settled``); the fingerprints are its digests.
+        self.stamps: dict[str, tuple[Stamp, bytes]] = {}
+        self._started = time_ns()  # no file is read earlier
+        self._stamps_absorbed: set[str] = set()
         data = memo.load(path, CACHE_FORMAT)
         try:
             if data is not None:
                 self.entries, self.located = Encoded(dict(data["entries"])), Encoded(dict(data["located"]))
                 self.checked = dict(data["checked"])
+                self.stamps = dict(data["stamps"])
         except (ValueError, TypeError, KeyError):
-            self.entries, self.located, self.checked = Encoded(), Encoded(), {}
+            self.entries, self.located, self.checked, self.stamps = Encoded(), Encoded(), {}, {}
 
     @classmethod
     def open(cls, root: Path, index: deps.Index) -> DemandCache | None:
@@ -160,11 +169,22 @@ class DemandCache:
     def _digest(self, path: str) -> bytes:
         found = self._digests.get(path)
         if found is None:
-            try:
-                with open(os.path.join(self.index.root, path), "rb") as handle:
-                    found = hashlib.blake2b(handle.read(), digest_size=16).digest()
-            except OSError:
-                found = b"-"
+            full = os.path.join(self.index.root, path)
+            stamp = file_stamp(full)
+            known = self.stamps.get(path)
+            if stamp is not None and known is not None and known[0] == stamp:
+                found = known[1]
+            else:
+                try:
+                    with open(full, "rb") as handle:
+                        found = hashlib.blake2b(handle.read(), digest_size=16).digest()
+                except OSError:
+                    found = b"-"
+                if stamp is not None and settled(stamp, self._started):
+                    self.stamps[path] = (stamp, found)
+                    self.dirty = True
+                else:
+                    self.stamps.pop(path, None)
             self._digests[path] = found
         return found
 
@@ -285,7 +305,8 @@ class DemandCache:
         some clusters' entries, and one process writes the file."""
         keys = set(self._fingerprints) | self._absorbed
         checked = {d: self.checked[d] for d in self._checked_seen if d in self.checked}
-        return CacheShare(self.entries.pick(keys), self.located.pick(keys), self.dirty, checked)
+        stamps = {p: self.stamps[p] for p in self._digests if p in self.stamps}
+        return CacheShare(self.entries.pick(keys), self.located.pick(keys), self.dirty, checked, stamps)
 
     def absorb(self, share: CacheShare) -> None:
         self.entries.update(share.entries)
@@ -293,6 +314,8 @@ class DemandCache:
         self._absorbed.update(share.entries, share.located)
         self.checked.update(share.checked)
         self._checked_seen.update(share.checked)
+        self.stamps.update(share.stamps)
+        self._stamps_absorbed.update(share.stamps)
         self.dirty = self.dirty or share.dirty
 
     def save(self, keep_only_seen: bool = False) -> None:
@@ -303,4 +326,11 @@ class DemandCache:
         checked = self.checked
         if keep_only_seen or len(checked) > CHECKED_MAX:  # a whole run saw all it needs next time
             checked = {d: v for d, v in checked.items() if d in self._checked_seen}
-        memo.store(self.path, CACHE_FORMAT, {"entries": entries, "located": located, "checked": checked})
+        stamps = self.stamps
+        if keep_only_seen:
+            stamps = {p: v for p, v in stamps.items() if p in self._digests or p in self._stamps_absorbed}
+        memo.store(
+            self.path,
+            CACHE_FORMAT,
+            {"entries": entries, "located": located, "checked": checked, "stamps": stamps},
+        )

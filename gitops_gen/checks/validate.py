@@ -700,6 +700,7 @@ def validate_part(
 
     schemas = k8sschema.ObjectValidator()
     engine = Engine(tree, warnings=False, parse_cache=ParseCache())
+    index.parsed = engine.parsed  # the same working tree: what the builds parsed, the index reads
     cache = DemandCache.open(root, index)
     memo = ObjectMemo(cache)
     touched = set(changed) | (set(affected.reaching) if affected is not None else set())

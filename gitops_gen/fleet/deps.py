@@ -220,32 +220,40 @@ class Named:
     trees: tuple[str, ...] = ()  # directories any of whose files it may read (see ``Refs.trees``)
 
 
-def named_paths(directory: str, raw: bytes) -> Named:
-    """What the kustomization RAW in DIRECTORY names (bad YAML: nothing; the render reports it)."""
+def named_paths(directory: str, raw: bytes, parsed: Parsed | None = None) -> Named:
+    """What the kustomization RAW in DIRECTORY names (bad YAML: nothing; the render reports it).
+    PARSED: where a parse of RAW already made (the engine's) may be found."""
     entries = _generated_entries(raw) if raw.startswith(HEADER_PREFIX) else None
-    files: list[str] = []
-    trees: list[str] = []
     if entries is not None:
-        either = entries
-    else:
+        return _joined(directory, entries, [], [])
+    data = parsed(directory, raw) if parsed is not None else None
+    if data is None:
         try:
             data = yaml.load(raw, Loader=yaml.CSafeLoader)
         except yaml.YAMLError:
             return Named()
         if not isinstance(data, dict):
             return Named()
-        either, files = _paths_of(data)
-        trees.append(directory)
-        if data.get("helmCharts") or data.get("helmGlobals"):
-            home = (data.get("helmGlobals") or {}) if isinstance(data.get("helmGlobals"), dict) else {}
-            chart_home = normalize(str(home.get("chartHome") or "charts"), directory)
-            trees.append(directory if chart_home is None else chart_home)
+    either, files = _paths_of(data)
+    trees = [directory]
+    if data.get("helmCharts") or data.get("helmGlobals"):
+        home = (data.get("helmGlobals") or {}) if isinstance(data.get("helmGlobals"), dict) else {}
+        chart_home = normalize(str(home.get("chartHome") or "charts"), directory)
+        trees.append(directory if chart_home is None else chart_home)
+    return _joined(directory, either, files, trees)
+
+
+def _joined(directory: str, either: list[str], files: list[str], trees: list[str]) -> Named:
     joined = (normalize(entry, directory) for entry in either)
     return Named(
         tuple(p for p in joined if p is not None),
         tuple(p for p in (normalize(entry, directory) for entry in files) if p is not None),
         tuple(trees),
     )
+
+
+# (directory, kustomization text) -> that text parsed, if some reader has it (None: parse it here).
+Parsed = Callable[[str, bytes], "dict[str, Any] | None"]
 
 
 # (directory, kustomization text) -> what it names: the two sides of a diff hold mostly the same texts.
@@ -258,14 +266,15 @@ def parse_refs(
     raw: bytes,
     is_dir: Callable[[str], bool] | None = None,
     cache: NamedCache | None = None,
+    parsed: Parsed | None = None,
 ) -> Refs:
     """The references of the kustomization RAW in DIRECTORY (bad YAML: none; the render reports it).
-    CACHE: what texts seen before name, kept across calls (and trees)."""
+    CACHE: what texts seen before name, kept across calls (and trees); PARSED: see ``named_paths``."""
     if is_dir is None:
         is_dir = DiskFiles(root).is_dir
     named = cache.get((directory, raw)) if cache is not None else None
     if named is None:
-        named = named_paths(directory, raw)
+        named = named_paths(directory, raw, parsed)
         if cache is not None:
             cache[(directory, raw)] = named
     refs = Refs(trees=set(named.trees))
@@ -287,6 +296,8 @@ class Index:
         self.root = root.resolve()
         self.files = files if files is not None else DiskFiles(self.root)
         self.named: NamedCache = {} if named is None else named  # shared by the indexes of a diff's sides
+        # Kustomizations a reader of the same tree parsed already (validate: its engine's), not parsed again.
+        self.parsed: Parsed | None = None
         self.refs: dict[str, Refs] = {}
         self._closures: dict[str, frozenset[str]] = {}
         self._dirs: dict[str, bool] = {}
@@ -310,7 +321,7 @@ class Index:
         if not must_parse and b".." not in raw and not raw.startswith(HEADER_PREFIX):
             refs = Refs(files={rel}, below=True)
         else:
-            refs = parse_refs(self.root, directory, raw, self.is_dir, self.named)
+            refs = parse_refs(self.root, directory, raw, self.is_dir, self.named, self.parsed)
             refs.files.add(rel)
         self.refs[directory] = refs
         return refs
@@ -463,7 +474,7 @@ def affected(
         raw = index.files.read(rel) if rel else None
         if raw is None:
             continue
-        refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir, index.named)
+        refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir, index.named, index.parsed)
         if refs.dirs & reach or refs.dirs & targets or refs.files & targets:
             clusters.add(name)
     return Affected(False, frozenset(clusters), frozenset(reach))

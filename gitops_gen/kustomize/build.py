@@ -112,6 +112,12 @@ class Engine:
         # head side takes those whose inputs are the same at both revisions from the base side.
         self.lender: Callable[[str], tuple[Frozen, Config] | None] | None = None
 
+    def parsed(self, directory: str, raw: bytes) -> dict[str, Any] | None:
+        """The kustomization of DIRECTORY as this engine parsed it, if it parsed exactly RAW (no copy:
+        for readers only)."""
+        kust = self._kusts.get(directory)
+        return kust.data if kust is not None and kust.raw == raw else None
+
     def lend(self, directory: str) -> tuple[Frozen, Config] | None:
         """DIRECTORY as this engine built it (a resource directory), with its transformer config."""
         built = self._built.get(directory)

@@ -12,17 +12,21 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from gitops_gen.checks import demand
 from gitops_gen.checks import validate as validate_module
 from gitops_gen.checks.demand import DemandCache, gpu_projection
 from gitops_gen.checks.validate import exit_code, merge_clusters, validate
 from gitops_gen.cli import main
 from gitops_gen.errors import Problem
+from gitops_gen.fleet import deps
+from gitops_gen.repo import tree
 from gitops_gen.repo.tree import DiskTree
 
 DATA = Path(__file__).parents[1] / "data" / "validate"
@@ -286,6 +290,42 @@ def test_demand_cache_notices_files_changed_but_not_named(tmp_path: Path) -> Non
     )
     assert code == 1 and "[gpu-capacity-exceeded]" in output
     assert "apps/toxicity-detector/base/deployment.yaml:8" in output  # its replicas line contributes
+
+
+def settled_full_run(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full validate as if long after every file was written: each file read is known by its stamp."""
+    later = time.time_ns() + 10 * tree.SETTLED_NS
+    with monkeypatch.context() as m:
+        m.setattr(demand, "time_ns", lambda: later)
+        assert run_cli("--repo", str(repo), "-j", "1") == (0, "")
+    time.sleep(0.05)  # past the file system clock's tick: a write from here on has a later ctime
+
+
+def test_a_settled_file_is_known_to_the_demand_cache_by_its_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_fleet(tmp_path)
+    (repo / ".git").mkdir()
+    settled_full_run(repo, monkeypatch)
+    cache = DemandCache.open(repo, deps.Index(repo))
+    assert cache is not None and cache.stamps
+    monkeypatch.setattr(demand, "open", lambda *a: pytest.fail(f"read {a[0]}"), raising=False)
+    entry = "apps/toxicity-detector/overlays/zone-1-prod"
+    assert cache.fresh(entry)  # every file of the entry by its stamp, none read
+
+
+def test_a_file_changed_after_it_settled_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_fleet(tmp_path)
+    (repo / ".git").mkdir()
+    settled_full_run(repo, monkeypatch)
+    base = repo / "apps/toxicity-detector/base/deployment.yaml"
+    base.write_text(base.read_text().replace("replicas: 2", "replicas: 9", 1))  # the same size
+    code, output = run_cli(
+        "--repo", str(repo), str(repo / "apps/private-detector/env/prod/kustomization.yaml")
+    )
+    assert code == 1 and "apps/toxicity-detector/base/deployment.yaml:8" in output
 
 
 def test_gpu_projection_keeps_what_feasibility_reads() -> None:

@@ -12,7 +12,6 @@ the candidates' names (and namespaces), else it is an error.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from gitops_gen.errors import GitopsGenError
@@ -49,17 +48,31 @@ def fix_name_references(resources: list[Resource], config: fsp.Config = fsp.DEFA
             apply_fieldspec(referrer.obj, spec, fixer.fix, check_gvk=False)
 
 
-@lru_cache(maxsize=512)
+# (id of a name-reference config, group, version, kind) -> (that config, its referrer fields). Keyed by
+# identity: hashing the config (hundreds of frozen field specs) on every resource of every cluster was
+# half of this transformer's time. The config kept beside the answer makes a reused id a miss.
+_FILTERS: dict[tuple[int, str, str, str], tuple[fsp.NameReferences, tuple[tuple[FieldSpec, Gvk], ...]]] = {}
+_FILTERS_MAX = 4096
+
+
 def _filters_for(
     references: fsp.NameReferences, group: str, version: str, kind: str
 ) -> tuple[tuple[FieldSpec, Gvk], ...]:
     """The referrer fields of a resource of this original GVK, in kustomize's order."""
-    return tuple(
+    key = (id(references), group, version, kind)
+    hit = _FILTERS.get(key)
+    if hit is not None and hit[0] is references:
+        return hit[1]
+    found = tuple(
         (spec, target)
         for target, specs in references
         for spec in specs
         if spec.gvk.selects(group, version, kind)
     )
+    if len(_FILTERS) >= _FILTERS_MAX:
+        _FILTERS.clear()
+    _FILTERS[key] = (references, found)
+    return found
 
 
 class _Index:
