@@ -38,7 +38,7 @@ Path = tuple[str | int, ...]
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 GPU_PREFIX = "nvidia.com/"
-_GPU_BYTES = GPU_PREFIX.encode()
+GPU_BYTES = GPU_PREFIX.encode()  # in an object's marshal bytes whenever one of its strings holds it
 
 # Built-in kinds whose objects live outside namespaces, by API group (Kubernetes API discovery
 # documents, kubernetes/kubernetes api/discovery/*.json, resources with "namespaced": false).
@@ -426,17 +426,17 @@ _UNCHECKED: dict[bytes, list[Path]] = {}
 _UNCHECKED_MAX = 100_000
 
 
-def unchecked_gpu_paths(obj: Mapping[str, Any]) -> list[Path]:
-    """GPU requests of OBJ outside every container the walker knows (what feasibility cannot see)."""
-    key = None
+def unchecked_gpu_paths(obj: Mapping[str, Any], key: bytes | None = None) -> list[Path]:
+    """GPU requests of OBJ outside every container the walker knows (what feasibility cannot see).
+    KEY: OBJ's marshal bytes (any version: equal bytes are equal content), if the caller has them."""
     try:
-        if isinstance(obj, dict):
+        if key is None and isinstance(obj, dict):
             key = marshal.dumps(obj)
-            # Most objects name no NVIDIA resource at all: one C-level serialisation rules them out.
-            if _GPU_BYTES not in key:
-                return []
     except ValueError:  # a value marshal cannot write (a YAML timestamp): walk it
         pass
+    # Most objects name no NVIDIA resource at all: one C-level serialisation rules them out.
+    if key is not None and GPU_BYTES not in key:
+        return []
     found = _UNCHECKED.get(key) if key is not None else None
     if found is None:
         covered = {c.resources_path for c in all_containers(obj)} if known_workload(obj) else set()

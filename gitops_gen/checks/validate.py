@@ -146,6 +146,12 @@ class ObjectMemo:
         self.findings: dict[tuple[str | None, bytes], list[Finding]] = {}
         self.unprintable: dict[bytes, str | None] = {}
         self.store = store  # earlier runs' answers, by content (``DemandCache.recall``)
+        # id(object) -> (the object, its key): every check of one cluster's objects serialises each
+        # once. The object is held so its id is not reused; ``forget`` between clusters frees them.
+        self._keys: dict[int, tuple[Any, bytes | None]] = {}
+
+    def forget(self) -> None:
+        self._keys.clear()
 
     def recall(self, what: tuple[Any, ...], key: bytes) -> Any:
         return self.store.recall(self._digest(what, key)) if self.store is not None else None
@@ -159,14 +165,18 @@ class ObjectMemo:
         # WHAT names the check and all it depends on besides the object (version, rules on).
         return hashlib.blake2b(marshal.dumps(what) + b"\0" + key, digest_size=16).digest()
 
-    @staticmethod
-    def key(obj: dict[str, Any]) -> bytes | None:
+    def key(self, obj: dict[str, Any]) -> bytes | None:
+        known = self._keys.get(id(obj))
+        if known is not None and known[0] is obj:
+            return known[1]
         try:
             # Version 0 shares nothing between equal strings or objects, so equal content gives equal
             # bytes in any process (later versions mark what happens to be shared in this one).
-            return marshal.dumps(obj, 0)
+            key: bytes | None = marshal.dumps(obj, 0)
         except ValueError:  # a value marshal cannot write (a YAML timestamp)
-            return None
+            key = None
+        self._keys[id(obj)] = (obj, key)
+        return key
 
 
 def unprintable_problems(resources: list[Resource], memo: ObjectMemo | None = None) -> list[Problem]:
@@ -276,7 +286,7 @@ def object_findings(
     # One order with or without the demand cache (objects a HelmRelease expands into come after the
     # build's), so messages listing workloads read the same.
     everything.sort(key=legacy_sort_key())
-    out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools))
+    out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools, key=memo.key))
     return out
 
 
@@ -708,6 +718,7 @@ def validate_part(
     found: list[tuple[Problem, str]] = []
     mine = [(n, c) for n, c in fleet.clusters.items() if shard is None or n in shard]
     for done, (name, cluster) in enumerate(mine):
+        memo.forget()
         if on_progress is not None:
             on_progress(done, len(mine))
         if registry.enabled(k8sschema.SYNC_SCHEMA, levels=levels):
@@ -740,6 +751,7 @@ def validate_part(
             tree, resources, object_findings(item, version, schemas, focus, levels, memo)
         )
         rendered[name] = item
+    memo.forget()
     if on_progress is not None:
         on_progress(len(mine), len(mine))
     try:

@@ -188,8 +188,13 @@ class _Workload:
     most_path: NodePath | None = None  # the field that sets that maximum
 
 
-def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) -> list[Finding]:
-    """All GPU feasibility findings for one cluster's rendered objects against its pools."""
+def check_cluster(
+    objects: list[dict[str, Any]],
+    pools: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], bytes | None] | None = None,
+) -> list[Finding]:
+    """All GPU feasibility findings for one cluster's rendered objects against its pools. KEY: the
+    caller's content key of an object (marshal bytes), if it has one, so the object is not serialised again."""
     findings: list[Finding] = []
     supplies: list[PoolSupply] = []
     for index, pool in enumerate(pools):
@@ -206,8 +211,11 @@ def check_cluster(objects: list[dict[str, Any]], pools: list[dict[str, Any]]) ->
     placed: list[tuple[_Workload, list[PoolSupply]]] = []
     hpas = _autoscalers(objects)
     for obj in objects:
+        content = key(obj) if key is not None and isinstance(obj, dict) else None
+        if content is not None and kube.GPU_BYTES not in content:
+            continue  # every GPU resource name starts with nvidia.com/: nothing here is asked for
         if isinstance(obj, Mapping):
-            findings.extend(_unchecked(obj))
+            findings.extend(_unchecked(obj, content))
         for workload in _workloads(obj, findings):
             if not workload.demand:
                 continue
@@ -267,9 +275,9 @@ def _placement(workload: _Workload, supplies: list[PoolSupply], scratch: list[Fi
 # --- workloads ---------------------------------------------------------------------------------
 
 
-def _unchecked(obj: Mapping[str, Any]) -> list[Finding]:
+def _unchecked(obj: Mapping[str, Any], key: bytes | None = None) -> list[Finding]:
     """A warning for NVIDIA requests outside every container the table knows of OBJ's kind."""
-    paths = kube.unchecked_gpu_paths(obj)
+    paths = kube.unchecked_gpu_paths(obj, key)
     if not paths:
         return []
     ref = _obj_ref(obj)
