@@ -141,7 +141,6 @@ def tree_values(root: Path) -> frozenset[str]:
     and still has its stamp from the memo (the values it held), and read only the others.
     """
     from gitops_gen.repo import memo
-    from gitops_gen.repo.tree import file_stamp, settled
 
     where = memo.memo_path(root, VALUES_MEMO)
     data = memo.load(where, VALUES_FORMAT) if where is not None else None
@@ -156,33 +155,27 @@ def tree_values(root: Path) -> frozenset[str]:
             if not name.endswith((".yaml", ".yml")):
                 continue
             full = os.path.join(directory, name)
-            stamp = file_stamp(full)
-            hit = known.get(full)
-            if stamp is not None and isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:
-                values = tuple(hit[1])
-                kept[full] = hit  # it had settled when it was read
-            else:
-                values = tuple(sorted(_file_values(full)))
-                if stamp is not None and settled(stamp, started):
-                    kept[full] = (stamp, values)
+            values, entry = memo.by_stamp(known, full, full, started, _file_values)
+            if entry is not None:
+                kept[full] = entry
             found.update(values)
     if where is not None and kept != known:
         memo.store(where, VALUES_FORMAT, {"files": kept})
     return frozenset(found)
 
 
-def _file_values(path: str) -> set[str]:
+def _file_values(path: str) -> tuple[str, ...]:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError:
-        return set()
+        return ()
     if b"Secret" not in raw and b"secretGenerator" not in raw:
-        return set()
+        return ()
     try:
-        return values_of(yaml.load_all(raw, Loader=yaml.CSafeLoader))
+        return tuple(sorted(values_of(yaml.load_all(raw, Loader=yaml.CSafeLoader))))
     except yaml.YAMLError:
-        return set()
+        return ()
 
 
 def escaped_forms(value: str) -> set[str]:
@@ -234,9 +227,8 @@ def prefetch(root: Path) -> None:
         return
     read, write = os.pipe()
     pid = os.fork()
-    if (
-        pid == 0
-    ):  # the child: the values down the pipe, then out without running any of the parent's exit code
+    if pid == 0:
+        # The child: the values down the pipe, then out without running any of the parent's exit code.
         code = 1
         try:
             os.close(read)

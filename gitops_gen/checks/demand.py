@@ -20,7 +20,7 @@ from gitops_gen.fleet import deps
 from gitops_gen.kustomize.build import Engine
 from gitops_gen.kustomize.resource import IdKey, Resource, id_key
 from gitops_gen.repo import memo
-from gitops_gen.repo.tree import Stamp, file_stamp, settled
+from gitops_gen.repo.tree import Stamp
 
 CACHE_FILE = "validate-demand.marshal"
 CACHE_FORMAT = 7  # 2: kube.demand_projection (template annotations, HPAs); 3: where findings were set;
@@ -61,6 +61,14 @@ class CacheShare:
     dirty: bool
     checked: dict[bytes, Any]
     stamps: dict[str, tuple[Stamp, bytes]]
+
+
+def _file_digest(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.blake2b(handle.read(), digest_size=16).digest()
+    except OSError:
+        return b"-"
 
 
 class Encoded:
@@ -170,21 +178,13 @@ class DemandCache:
         found = self._digests.get(path)
         if found is None:
             full = os.path.join(self.index.root, path)
-            stamp = file_stamp(full)
             known = self.stamps.get(path)
-            if stamp is not None and known is not None and known[0] == stamp:
-                found = known[1]
-            else:
-                try:
-                    with open(full, "rb") as handle:
-                        found = hashlib.blake2b(handle.read(), digest_size=16).digest()
-                except OSError:
-                    found = b"-"
-                if stamp is not None and settled(stamp, self._started):
-                    self.stamps[path] = (stamp, found)
-                    self.dirty = True
-                else:
-                    self.stamps.pop(path, None)
+            found, entry = memo.by_stamp(self.stamps, path, full, self._started, _file_digest)
+            if entry is None:
+                self.stamps.pop(path, None)
+            elif entry is not known:
+                self.stamps[path] = entry
+                self.dirty = True
             self._digests[path] = found
         return found
 

@@ -430,15 +430,15 @@ def apply_plan(
     repo: Path,
     result: Plan,
     also: Iterable[tuple[Path, bytes]] = (),
-    leftovers: Iterable[str] | None = None,
+    sweep_all: bool = True,
 ) -> list[tuple[str, str]]:
     """Write the changed files (and ALSO, in the same all-or-nothing write) and remove the extra ones;
     returns (path, written|removed). Temp files dead runs left next to generated files go first: in
-    every directory generate writes to, or, when the caller knows where temp files lie (LEFTOVERS:
-    absolute or repo-relative paths, e.g. git's untracked ones), in theirs and in those written now."""
+    every directory generate writes to, or with SWEEP_ALL false (the caller swept where they lie) only
+    in those written now."""
     root = repo.resolve()
     targets = {path: inside(root, path) for path, _ in result.changes}  # refuse escapes before any write
-    swept = [*result.files, *result.extra] if leftovers is None else [*leftovers, *targets]
+    swept = [*result.files, *result.extra] if sweep_all else targets
     remove_dead_temp_files({root / os.path.dirname(path) for path in swept})
     writes = [
         *also,

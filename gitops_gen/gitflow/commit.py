@@ -93,12 +93,13 @@ def worktree_changes(root: Path, out: str | None = None) -> set[str]:
     untracked files: one `git STATUS` (it takes no lock, so a concurrent git command is undisturbed)."""
     if out is None:
         out = run_git(root, *STATUS, what="cannot list the working tree's changes")
-    paths = set()
-    for entry in out.split("\0"):
-        # "XY path": X the index against HEAD, Y the working tree against the index; "??" untracked.
-        if len(entry) > 3 and (entry[:2] == "??" or entry[1] != " "):
-            paths.add(entry[3:])
-    return paths
+    # X the index against HEAD, Y the working tree against the index; "??" untracked.
+    return {path for xy, path in status_entries(out) if xy == "??" or xy[1] != " "}
+
+
+def status_entries(out: str) -> list[tuple[str, str]]:
+    """(XY, path) of each entry `git STATUS` printed (porcelain v1, -z, no renames)."""
+    return [(entry[:2], entry[3:]) for entry in out.split("\0") if len(entry) > 3]
 
 
 def swept_temp_files(top: Path, status: str) -> None:
@@ -107,8 +108,7 @@ def swept_temp_files(top: Path, status: str) -> None:
     directory generate writes to; one the user's .gitignore hides stays until the next `generate`."""
     from gitops_gen.repo.files import is_temp_file, remove_dead_temp_files
 
-    # "XY path" entries; the index side X of a staged one is not blank.
-    listed = {e[3:]: e[0] for e in status.split("\0") if len(e) > 3}
+    listed = {path: xy[0] for xy, path in status_entries(status)}  # X, the index side: "?" or " " unstaged
     temps = [p for p in listed if is_temp_file(p)]
     removed = remove_dead_temp_files({top / posixpath.dirname(p) for p in temps})
     staged = [p for p in temps if listed[p] not in "? " and str(top / p) in removed]
@@ -319,7 +319,7 @@ def commit_generated(
     if isinstance(result, GitopsGenError):
         raise result
     swept_temp_files(Path(grepo.working_tree_dir), listed)
-    done = apply_plan(repo, result, leftovers=[])
+    done = apply_plan(repo, result, sweep_all=False)
     pending = pending_generated(repo, result.files, listing.result())
     scope = commit_scope(repo, grepo, pending, staged.result() if staged is not None else None)
     # Nothing differs from HEAD and nothing leaves this machine: no commit is made, nothing to check.

@@ -10,10 +10,14 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gitops_gen import __version__
+from gitops_gen.repo.tree import Stamp, file_stamp, settled
+
+T = TypeVar("T")
 
 DIRECTORY = "gitops-gen"
 
@@ -48,3 +52,17 @@ def store(path: Path, fmt: int, data: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError:
         pass  # a memo we cannot write only costs time next run
+
+
+def by_stamp(
+    known: Mapping[str, Any], key: str, path: str, started: int, compute: Callable[[str], T]
+) -> tuple[T, tuple[Stamp, T] | None]:
+    """What COMPUTE(PATH) says of the file at PATH, or KNOWN[KEY]'s (stamp, value) when the file still has that
+    stamp; with the (stamp, value) to remember, None when the file is not a regular file or had not
+    settled (``tree.settled``) at STARTED, when this run began reading."""
+    stamp = file_stamp(path)
+    hit = known.get(key)
+    if stamp is not None and isinstance(hit, tuple) and len(hit) == 2 and hit[0] == stamp:
+        return hit[1], hit
+    value = compute(path)
+    return value, ((stamp, value) if stamp is not None and settled(stamp, started) else None)
