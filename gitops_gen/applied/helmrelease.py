@@ -225,7 +225,7 @@ def kube_version(tree: Tree, sync: Sync | None, config: dict[str, Any]) -> str |
         return None
     cluster = posixpath.dirname(sync.path)
     try:
-        doc = yaml.safe_load(tree.read(f"{cluster}/cluster.yaml")) or {}
+        doc = yaml.load(tree.read(f"{cluster}/cluster.yaml"), Loader=yaml.CSafeLoader) or {}
     except (yaml.YAMLError, GitopsGenError):
         doc = {}
     version = ((doc.get("spec") or {}) if isinstance(doc, dict) else {}).get(

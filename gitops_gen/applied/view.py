@@ -49,7 +49,7 @@ def find_sync(tree: Tree, cluster: str) -> Sync | None:
     if tree.kind(path) != "file":
         return None
     try:
-        docs = list(yaml.safe_load_all(tree.read(path)))
+        docs = list(yaml.load_all(tree.read(path), Loader=yaml.CSafeLoader))
     except yaml.YAMLError as err:
         raise GitopsGenError(
             f"cannot read the sync object: {' '.join(str(err).split())}", tree.display(path)
@@ -185,7 +185,7 @@ def build_edited(tree: Tree, engine: Engine, cluster: str, sync: Sync) -> list[R
     path = kustfile.find(tree, directory)
     if path is None:
         raise GitopsGenError(f"no kustomization.yaml in {tree.display(directory)}", tree.display(directory))
-    data = yaml.safe_load(tree.read(path)) or {}
+    data = yaml.load(tree.read(path), Loader=yaml.CSafeLoader) or {}
     edited = edited_kustomization(data, sync.obj["spec"])
     view = EditedTree(tree, path, json.dumps(edited).encode(), sync.path)
     return Engine(view, parse_cache=engine.parse_cache, warnings=False, trace=engine.trace).build(directory)
@@ -282,7 +282,7 @@ def cluster_dir_objects(tree: Tree, cluster: str) -> Iterable[dict[str, Any]]:
         if not name.endswith((".yaml", ".yml")) or name in ("cluster.yaml", "sync.yaml"):
             continue
         try:
-            docs = list(yaml.safe_load_all(tree.read(f"{base}/{name}")))
+            docs = list(yaml.load_all(tree.read(f"{base}/{name}"), Loader=yaml.CSafeLoader))
         except (yaml.YAMLError, GitopsGenError):
             continue  # validate reports broken YAML elsewhere
         yield from (d for d in docs if isinstance(d, dict) and d.get("kind") in ("ConfigMap", "Secret"))

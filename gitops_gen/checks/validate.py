@@ -39,7 +39,7 @@ from gitops_gen.applied import view as applied_view
 from gitops_gen.checks import hygiene, k8sschema, namespaces, registry, silent
 from gitops_gen.checks.demand import DemandCache, gpu_projection
 from gitops_gen.checks.gpu import rules as gpu_rules
-from gitops_gen.checks.gpu.feasibility import Finding, _obj_ref, check_cluster
+from gitops_gen.checks.gpu.feasibility import Finding, ObjectWorkloads, _obj_ref, check_cluster
 from gitops_gen.checks.gpu.rules import GPU_CAPACITY_AUTOSCALE, GPU_CAPACITY_EXCEEDED, GPU_CAPACITY_ROLLOUT
 from gitops_gen.checks.partial import Part, finish_parts
 from gitops_gen.checks.registry import RENDER
@@ -145,6 +145,7 @@ class ObjectMemo:
     def __init__(self, store: DemandCache | None = None) -> None:
         self.findings: dict[tuple[str | None, bytes], list[Finding]] = {}
         self.unprintable: dict[bytes, str | None] = {}
+        self.workloads: ObjectWorkloads = {}  # GPU feasibility's per-object part
         self.store = store  # earlier runs' answers, by content (``DemandCache.recall``)
         # id(object) -> (the object, its key): every check of one cluster's objects serialises each
         # once. The object is held so its id is not reused; ``forget`` between clusters frees them.
@@ -286,7 +287,8 @@ def object_findings(
     # One order with or without the demand cache (objects a HelmRelease expands into come after the
     # build's), so messages listing workloads read the same.
     everything.sort(key=legacy_sort_key())
-    out.extend(check_cluster([r.obj for r in everything], rendered.cluster.node_pools, key=memo.key))
+    objects = [r.obj for r in everything]
+    out.extend(check_cluster(objects, rendered.cluster.node_pools, key=memo.key, seen=memo.workloads))
     return out
 
 

@@ -74,7 +74,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -188,13 +188,20 @@ class _Workload:
     most_path: NodePath | None = None  # the field that sets that maximum
 
 
+# What one object's content alone gives (its unchecked-request and workload findings, its workloads
+# before the cluster's autoscalers and pools are applied), by the object's content key.
+ObjectWorkloads = dict[bytes, tuple[list[Finding], list[_Workload]]]
+
+
 def check_cluster(
     objects: list[dict[str, Any]],
     pools: list[dict[str, Any]],
     key: Callable[[dict[str, Any]], bytes | None] | None = None,
+    seen: ObjectWorkloads | None = None,
 ) -> list[Finding]:
     """All GPU feasibility findings for one cluster's rendered objects against its pools. KEY: the
-    caller's content key of an object (marshal bytes), if it has one, so the object is not serialised again."""
+    caller's content key of an object (marshal bytes), if it has one, so the object is not serialised
+    again; SEEN carries each keyed object's workloads from cluster to cluster (clusters share most)."""
     findings: list[Finding] = []
     supplies: list[PoolSupply] = []
     for index, pool in enumerate(pools):
@@ -214,11 +221,17 @@ def check_cluster(
         content = key(obj) if key is not None and isinstance(obj, dict) else None
         if content is not None and kube.GPU_BYTES not in content:
             continue  # every GPU resource name starts with nvidia.com/: nothing here is asked for
-        if isinstance(obj, Mapping):
-            findings.extend(_unchecked(obj, content))
-        for workload in _workloads(obj, findings):
-            if not workload.demand:
+        known = seen.get(content) if seen is not None and content is not None else None
+        if known is None:
+            own: list[Finding] = _unchecked(obj, content) if isinstance(obj, Mapping) else []
+            known = (own, _workloads(obj, own))
+            if seen is not None and content is not None:
+                seen[content] = known
+        findings.extend(known[0])
+        for template in known[1]:
+            if not template.demand:
                 continue
+            workload = replace(template)  # the peak below is this cluster's
             _set_peak(workload, obj, hpas)
             candidates = _place(workload, supplies, findings)
             if candidates is not None:

@@ -59,8 +59,12 @@ def test_case(case: str, keyed: bool) -> None:
     objects = _objects(directory / "objects.yaml")
     expected = _load(directory / "expected.yaml")["findings"]
 
-    # validate hands over each object's marshal bytes: objects naming no nvidia.com/ string are skipped.
-    findings = check_cluster(objects, pools, key=ObjectMemo().key if keyed else None)
+    # validate hands over each object's marshal bytes: objects naming no nvidia.com/ string are skipped,
+    # and each object's workloads are carried to the next cluster, which must find the same.
+    memo = ObjectMemo()
+    findings = check_cluster(objects, pools, key=memo.key if keyed else None, seen=memo.workloads)
+    if keyed:
+        assert check_cluster(objects, pools, key=memo.key, seen=memo.workloads) == findings
 
     got = sorted((_finding_key(f) for f in findings), key=repr)
     want = sorted((_key(e["rule"], e["severity"], e["obj"], e["field"]) for e in expected), key=repr)
@@ -70,6 +74,19 @@ def test_case(case: str, keyed: bool) -> None:
         messages = [f.message for f in findings if _finding_key(f) == key]
         for needle in entry.get("message", []):
             assert any(needle in m for m in messages), f"{needle!r} not in {messages}"
+
+
+def test_workloads_carried_between_clusters_take_each_clusters_autoscalers() -> None:
+    directory = CASES / "capacity-rollout"
+    pools = _load(directory / "pools.yaml")
+    objects = _objects(directory / "objects.yaml")
+    without_hpas = [o for o in objects if o.get("kind") != "HorizontalPodAutoscaler"]
+    assert len(without_hpas) < len(objects)
+    alone = check_cluster(without_hpas, pools, key=ObjectMemo().key)
+    memo = ObjectMemo()
+    with_hpas = check_cluster(objects, pools, key=memo.key, seen=memo.workloads)
+    assert memo.workloads
+    assert check_cluster(without_hpas, pools, key=memo.key, seen=memo.workloads) == alone != with_hpas
 
 
 def test_every_rule_is_exercised_by_a_case() -> None:
