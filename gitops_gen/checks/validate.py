@@ -674,7 +674,9 @@ def validate_part(
     clusters are rendered and checked, the fleet-wide checks only with FLEET_WIDE. KEEP_CACHE is
     handed the demand cache instead of it being saved (a worker process gives its share back)."""
     root = tree.root
-    index = known.index if known is not None else deps.Index(root)
+    # The hook's paths answer from the index: what it learns of the tree is kept for the next run.
+    memory = deps.Memory.open(root) if known is None and (staged or files) else None
+    index = known.index if known is not None else deps.Index(root, memory=memory)
     affected: deps.Affected | None = None
     changed: list[str] = []
     if known is not None:
@@ -766,6 +768,7 @@ def validate_part(
         keep_cache(cache)
     elif cache is not None:
         cache.save(keep_only_seen=affected is None and not clusters and shard is None)
+    index.remember()
     part.per_cluster = merge_clusters(silent.unfilled(tree, found))
     # With a broken cluster.yaml or --cluster we cannot know which layers the fleet uses: no layer-unused.
     if registry.enabled(hygiene.PATCH_TARGET_UNMATCHED, hygiene.LAYER_UNUSED, levels=levels):

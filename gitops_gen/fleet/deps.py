@@ -32,6 +32,7 @@ import posixpath
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import time_ns
 from typing import Any, Protocol
 
 import yaml
@@ -39,9 +40,12 @@ import yaml
 from gitops_gen.errors import GitopsGenError
 from gitops_gen.fleet.layout import CONFIG_PATH, HEADER_PREFIX
 from gitops_gen.kustomize.types import FILE_NAMES, fields_naming
-from gitops_gen.repo.tree import Tree, normalize
+from gitops_gen.repo import memo
+from gitops_gen.repo.tree import Stamp, Tree, dir_stamp, file_stamp, normalize, settled
 
 SKIP_TOP = {".git", "clusters", "mapping"}
+MEMO_FILE = "deps-index.marshal"
+MEMO_FORMAT = 1
 PLUGIN_FIELDS = ("generators", "transformers", "validators")
 _GENERATED_KEYS = (b"apiVersion:", b"kind:", b"resources:", b"components:")
 
@@ -277,6 +281,10 @@ def parse_refs(
         named = named_paths(directory, raw, parsed)
         if cache is not None:
             cache[(directory, raw)] = named
+    return _refs(named, is_dir)
+
+
+def _refs(named: Named, is_dir: Callable[[str], bool]) -> Refs:
     refs = Refs(trees=set(named.trees))
     for path in named.either:
         if not path or is_dir(path):
@@ -289,12 +297,150 @@ def parse_refs(
     return refs
 
 
+# A directory as the last run listed it: (its stamp, sub-directory names, other entry names).
+Listing = tuple[Stamp, tuple[str, ...], tuple[str, ...]]
+# A kustomization as the last run read it: (its stamp, whether its text is plain, what it names when parsed).
+Learnt = tuple[Stamp, bool, "tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None"]
+
+
+class Memory:
+    """What the working tree's directories held and its kustomizations named when the index last read
+    them, each known by its stamp: the hook lists and parses only what moved since, as git's index knows
+    a clean file by its stat. A directory's stamp moves when an entry is added, removed or renamed in it.
+    An entry is trusted only if it had settled (``tree.settled``) when it was recorded; a listing with a
+    symlink in it is never recorded (its target may turn from file to directory with nothing else moving).
+    Kept in ``.git/gitops-gen/`` like the demand cache; GITOPS_GEN_NO_CACHE turns it off."""
+
+    def __init__(self, root: Path, where: Path | None, known: dict[str, Any]):
+        self.root = str(root)
+        self.where = where
+        self.started = time_ns()  # nothing is read earlier
+        self.old_dirs: dict[str, Listing] = known.get("dirs") or {}
+        self.old_kusts: dict[str, Learnt] = known.get("kusts") or {}
+        self.dirs: dict[str, Listing] = {}
+        self.kusts: dict[str, Learnt] = {}
+        self.stale: set[str] = set()  # paths whose recorded entry no longer holds
+        self.dirty = False
+
+    @classmethod
+    def open(cls, root: Path) -> Memory | None:
+        """The memory of the repository at ROOT; None when memos are off or ROOT is not a git work tree."""
+        where = memo.memo_path(root, MEMO_FILE)
+        if where is None:
+            return None
+        known = memo.load(where, MEMO_FORMAT) or {}
+        return cls(root, where, known)
+
+    def _full(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def is_dir(self, rel: str) -> bool | None:
+        """Whether REL is a directory, if the listing of its parent is known good this run."""
+        parent, _, name = rel.rpartition("/")
+        listing = self.dirs.get(parent)
+        return None if listing is None else name in listing[1]
+
+    def walk(self) -> Iterator[tuple[str, list[str], list[str]]]:
+        """``DiskFiles.walk`` with each directory whose stamp did not move taken from the last run."""
+        pending = [""]
+        while pending:
+            rel = pending.pop()
+            listing = self._listing(rel)
+            if listing is None:
+                continue  # unreadable: os.walk skips it too
+            dirs, files, links = listing
+            dirnames = list(dirs)
+            yield rel, dirnames, list(files)
+            # As os.walk: a symlinked directory is listed but not descended into.
+            pending.extend(f"{rel}/{d}" if rel else d for d in reversed(dirnames) if d not in links)
+
+    def _listing(self, rel: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]] | None:
+        full = self._full(rel)
+        stamp = dir_stamp(full)  # before listing: a change after it moves the stamp the next run sees
+        hit = self.old_dirs.get(rel)
+        if stamp is not None and hit is not None and tuple(hit[0]) == stamp:
+            self.dirs[rel] = hit
+            return hit[1], hit[2], frozenset()
+        if hit is not None:
+            self.stale.add(rel)
+            self.dirty = True
+        try:
+            with os.scandir(full) as entries:
+                found = list(entries)
+        except OSError:
+            return None
+        dirs: list[str] = []
+        files: list[str] = []
+        links: set[str] = set()
+        for entry in found:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            (dirs if is_dir else files).append(entry.name)
+            if entry.is_symlink():
+                links.add(entry.name)
+        if stamp is not None and not links and settled(stamp, self.started):
+            self.dirs[rel] = (stamp, tuple(dirs), tuple(files))
+            self.dirty = True
+        return tuple(dirs), tuple(files), frozenset(n for n in links if n in dirs)
+
+    def stamp(self, rel: str) -> Stamp | None:
+        return file_stamp(self._full(rel))
+
+    def kust(self, rel: str, stamp: Stamp) -> tuple[bool, Named | None] | None:
+        """(plain, what it names if it was parsed) of the kustomization REL, if its stamp is STAMP."""
+        hit = self.kusts.get(rel) or self.old_kusts.get(rel)
+        if hit is None:
+            return None
+        if tuple(hit[0]) != stamp:
+            self.stale.add(rel)
+            self.dirty = True
+            return None
+        self.kusts[rel] = hit
+        return hit[1], None if hit[2] is None else Named(*hit[2])
+
+    def learn(self, rel: str, stamp: Stamp, plain: bool, named: Named | None) -> None:
+        if settled(stamp, self.started):
+            self.kusts[rel] = (
+                stamp,
+                plain,
+                None if named is None else (named.either, named.files, named.trees),
+            )
+            self.dirty = True
+
+    def save(self) -> None:
+        """Keep what this run learnt, and what the last one knew that still holds of paths that exist."""
+        if not self.dirty or self.where is None:
+            return
+        dirs = {
+            r: v
+            for r, v in self.old_dirs.items()
+            if r not in self.dirs and r not in self.stale and os.path.isdir(self._full(r))
+        }
+        kusts = {
+            r: v
+            for r, v in self.old_kusts.items()
+            if r not in self.kusts and r not in self.stale and os.path.isfile(self._full(r))
+        }
+        memo.store(self.where, MEMO_FORMAT, {"dirs": {**dirs, **self.dirs}, "kusts": {**kusts, **self.kusts}})
+        self.dirty = False
+
+
 class Index:
     """Kustomization directories of a repository and their references, loaded lazily."""
 
-    def __init__(self, root: Path, files: Files | None = None, named: NamedCache | None = None):
+    def __init__(
+        self,
+        root: Path,
+        files: Files | None = None,
+        named: NamedCache | None = None,
+        memory: Memory | None = None,
+    ):
+        """MEMORY: what the last run learnt of the working tree (only with FILES the working tree)."""
         self.root = root.resolve()
         self.files = files if files is not None else DiskFiles(self.root)
+        self.memory = memory
         self.named: NamedCache = {} if named is None else named  # shared by the indexes of a diff's sides
         # Kustomizations a reader of the same tree parsed already (validate: its engine's), not parsed again.
         self.parsed: Parsed | None = None
@@ -307,21 +453,58 @@ class Index:
         # Hundreds of generated variants name the same ../../base: one stat each.
         found = self._dirs.get(path)
         if found is None:
-            found = self._dirs[path] = self.files.is_dir(path)
+            known = self.memory.is_dir(path) if self.memory is not None else None
+            found = self._dirs[path] = self.files.is_dir(path) if known is None else known
         return found
+
+    def remember(self) -> None:
+        """Keep what this index learnt of the working tree for the next run."""
+        if self.memory is not None:
+            self.memory.save()
+
+    def _named(self, directory: str, rel: str, must_parse: bool) -> tuple[bool, Named | None] | None:
+        """(whether the kustomization REL of DIRECTORY is plain: names nothing above itself and is not
+        generated; what it names, parsed only if MUST_PARSE or not plain); None if it cannot be read."""
+        memory = self.memory
+        stamp = memory.stamp(rel) if memory is not None else None
+        if memory is not None and stamp is not None:
+            hit = memory.kust(rel, stamp)
+            if hit is not None and (hit[1] is not None or (hit[0] and not must_parse)):
+                return hit
+        raw = self.files.read(rel)
+        if raw is None:
+            return None
+        self.files_read += 1
+        plain = b".." not in raw and not raw.startswith(HEADER_PREFIX)
+        named = None
+        if must_parse or not plain:
+            named = self.named.get((directory, raw))
+            if named is None:
+                named = self.named[(directory, raw)] = named_paths(directory, raw, self.parsed)
+        if memory is not None and stamp is not None:
+            memory.learn(rel, stamp, plain, named)
+        return plain, named
+
+    def read_refs(self, directory: str) -> Refs | None:
+        """The references of the kustomization in DIRECTORY, read (or remembered) but not indexed."""
+        rel = _kust_file(self.files, directory)
+        found = self._named(directory, rel, must_parse=True) if rel is not None else None
+        if found is None or found[1] is None:
+            return None
+        return _refs(found[1], self.is_dir)
 
     def _load(self, directory: str, must_parse: bool, name: str | None = None) -> Refs | None:
         rel = _kust_file(self.files, directory) if name is None else posixpath.join(directory, name)
         if rel is None:
             return None
-        raw = self.files.read(rel)
-        if raw is None:
+        found = self._named(directory, rel, must_parse)
+        if found is None:
             return None
-        self.files_read += 1
-        if not must_parse and b".." not in raw and not raw.startswith(HEADER_PREFIX):
+        plain, named = found
+        if named is None or (plain and not must_parse):
             refs = Refs(files={rel}, below=True)
         else:
-            refs = parse_refs(self.root, directory, raw, self.is_dir, self.named, self.parsed)
+            refs = _refs(named, self.is_dir)
             refs.files.add(rel)
         self.refs[directory] = refs
         return refs
@@ -335,7 +518,8 @@ class Index:
             while t:
                 t = posixpath.dirname(t)
                 ancestors.add(t)
-        for rel, dirnames, filenames in self.files.walk():
+        walk = self.memory.walk() if self.memory is not None else self.files.walk()
+        for rel, dirnames, filenames in walk:
             if not rel:
                 dirnames[:] = [d for d in dirnames if d not in skip]
             elif rel.startswith("apps/") and rel.count("/") == 1:
@@ -470,11 +654,9 @@ def affected(
     if apps:
         reach = index.reaching(targets)
     for name in index.files.listdir("mapping"):
-        rel = _kust_file(index.files, f"mapping/{name}")
-        raw = index.files.read(rel) if rel else None
-        if raw is None:
+        refs = index.read_refs(f"mapping/{name}")
+        if refs is None:
             continue
-        refs = parse_refs(root, f"mapping/{name}", raw, index.is_dir, index.named, index.parsed)
         if refs.dirs & reach or refs.dirs & targets or refs.files & targets:
             clusters.add(name)
     return Affected(False, frozenset(clusters), frozenset(reach))

@@ -141,7 +141,7 @@ def commit_scope(repo: Path, grepo: Any, pending: Pending, staged: str | None = 
     changes = staged_changes(repo, staged)
     stale, gone = pending
     paths = sorted({c.path for c in changes} | {c.old for c in changes if c.old} | set(stale) | set(gone))
-    index = deps.Index(repo)
+    index = deps.Index(repo, memory=deps.Memory.open(repo))
     return Scope(paths, files_scope(repo, paths, index), index)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -41,11 +42,21 @@ def normalize(path: str, base: str = "") -> str | None:
 
 def file_stamp(path: str) -> Stamp | None:
     """``DiskTree.stamp`` of the file system path PATH (symlinks followed; None if not a regular file)."""
+    return _stamp(path, stat.S_ISREG)
+
+
+def dir_stamp(path: str) -> Stamp | None:
+    """The stamp of the directory PATH (None if it is not one): it moves when an entry is added,
+    removed or renamed in it, not when a file in it is rewritten."""
+    return _stamp(path, stat.S_ISDIR)
+
+
+def _stamp(path: str, is_kind: Callable[[int], bool]) -> Stamp | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(st.st_mode):
+    if not is_kind(st.st_mode):
         return None
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
