@@ -43,6 +43,14 @@ def status(repo: Path) -> str:
     )
 
 
+def edit(repo: Path, rel: str, old: str, new: str) -> None:
+    """Replace the first OLD in the file REL of REPO with NEW (OLD must be there)."""
+    path = repo / rel
+    text = path.read_text()
+    assert old in text, f"{rel} has no {old!r}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def validate_base_fleet(dest: Path) -> Path:
     """A copy of the validate tests' base fleet (not a git repository)."""
     shutil.copytree(VALIDATE_BASE, dest)

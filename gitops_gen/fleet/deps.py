@@ -276,12 +276,16 @@ def parse_refs(
     CACHE: what texts seen before name, kept across calls (and trees); PARSED: see ``named_paths``."""
     if is_dir is None:
         is_dir = DiskFiles(root).is_dir
+    return _refs(_named_cached(directory, raw, cache, parsed), is_dir)
+
+
+def _named_cached(directory: str, raw: bytes, cache: NamedCache | None, parsed: Parsed | None) -> Named:
     named = cache.get((directory, raw)) if cache is not None else None
     if named is None:
         named = named_paths(directory, raw, parsed)
         if cache is not None:
             cache[(directory, raw)] = named
-    return _refs(named, is_dir)
+    return named
 
 
 def _refs(named: Named, is_dir: Callable[[str], bool]) -> Refs:
@@ -311,7 +315,7 @@ class Memory:
     symlink in it is never recorded (its target may turn from file to directory with nothing else moving).
     Kept in ``.git/gitops-gen/`` like the demand cache; GITOPS_GEN_NO_CACHE turns it off."""
 
-    def __init__(self, root: Path, where: Path | None, known: dict[str, Any]):
+    def __init__(self, root: Path, where: Path, known: dict[str, Any]):
         self.root = str(root)
         self.where = where
         self.started = time_ns()  # nothing is read earlier
@@ -411,7 +415,7 @@ class Memory:
 
     def save(self) -> None:
         """Keep what this run learnt, and what the last one knew that still holds of paths that exist."""
-        if not self.dirty or self.where is None:
+        if not self.dirty:
             return
         dirs = {
             r: v
@@ -476,11 +480,7 @@ class Index:
             return None
         self.files_read += 1
         plain = b".." not in raw and not raw.startswith(HEADER_PREFIX)
-        named = None
-        if must_parse or not plain:
-            named = self.named.get((directory, raw))
-            if named is None:
-                named = self.named[(directory, raw)] = named_paths(directory, raw, self.parsed)
+        named = _named_cached(directory, raw, self.named, self.parsed) if must_parse or not plain else None
         if memory is not None and stamp is not None:
             memory.learn(rel, stamp, plain, named)
         return plain, named

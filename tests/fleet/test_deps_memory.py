@@ -13,7 +13,7 @@ import pytest
 
 from gitops_gen.fleet import deps
 from gitops_gen.repo import memo, tree
-from tests.fleetrepo import validate_base_fleet
+from tests.fleetrepo import edit, validate_base_fleet
 
 ALL = ["zone-1-dev", "zone-1-prod", "zone-2-prod"]
 MEMO = Path(".git", memo.DIRECTORY, deps.MEMO_FILE)
@@ -72,13 +72,6 @@ def fleet(tmp_path: Path) -> Path:
     fleet = validate_base_fleet(tmp_path / "fleet")
     (fleet / ".git").mkdir()  # memos live in a git work tree
     return fleet
-
-
-def edit(fleet: Path, path: str, old: str, new: str) -> None:
-    file = fleet / path
-    text = file.read_text()
-    assert old in text, (path, old)
-    file.write_text(text.replace(old, new, 1))
 
 
 def new_shared_tree(fleet: Path) -> None:

@@ -16,7 +16,7 @@ from gitops_gen.fleet.generate import Plan, apply_plan, plan
 from gitops_gen.fleet.inventory import load_fleet
 from gitops_gen.repo import memo, tree
 from gitops_gen.repo.tree import DiskTree
-from tests.fleetrepo import example_fleet_repo
+from tests.fleetrepo import edit, example_fleet_repo
 
 MEMO = Path(".git", memo.DIRECTORY, planmemo.MEMO_FILE)
 
@@ -24,13 +24,6 @@ MEMO = Path(".git", memo.DIRECTORY, planmemo.MEMO_FILE)
 def fresh(repo: Path) -> Plan:
     tree = DiskTree(repo)
     return plan(tree, load_fleet(tree))
-
-
-def edit(repo: Path, path: str, old: str, new: str) -> None:
-    file = repo / path
-    text = file.read_text()
-    assert old in text, (path, old)
-    file.write_text(text.replace(old, new, 1))
 
 
 def add_layer_dir(repo: Path) -> None:

@@ -20,17 +20,10 @@ from gitops_gen.cli import main
 from gitops_gen.gitflow.diff import FleetDiff, diff_revisions
 from gitops_gen.kustomize.build import Engine
 from tests.conftest import fresh_cli
-from tests.fleetrepo import example_fleet_repo, git
+from tests.fleetrepo import edit, example_fleet_repo, git
 
 ALL = frozenset({"zone-1-dev", "zone-1-prod", "zone-2-prod"})
 ENV_FILE = "apps/private-detector/env/prod/tuning.env"
-
-
-def edit(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text()
-    assert old in text, f"{rel} has no {old!r}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def generate(repo: Path) -> None:
